@@ -1,0 +1,61 @@
+package wire
+
+import "time"
+
+// Defaults of the protocol. Each one is documented in docs/PROTOCOL.md; the
+// server and the client expose the configurable ones as options.
+const (
+	// HeaderLen is the size of a frame header: the payload length in decimal,
+	// left-aligned and padded with spaces.
+	HeaderLen = 10
+
+	// MaxHeaderValue is the largest length a header can express.
+	MaxHeaderValue = 9_999_999_999
+
+	// DefaultServerPayload is the payload limit on client-server connections.
+	DefaultServerPayload = 64 << 10
+
+	// DefaultPeerPayload is the payload limit on peer-to-peer chat connections.
+	DefaultPeerPayload = 1 << 20
+
+	// MaxDatagram is the largest UDP datagram PeerChat sends or accepts.
+	MaxDatagram = 512
+
+	// DefaultServerPort is the server's TCP port, and the UDP port on which
+	// servers answer discovery probes.
+	DefaultServerPort = 12345
+
+	// DiscoveryPort is the UDP port servers listen on for discovery probes.
+	DiscoveryPort = DefaultServerPort
+
+	// DefaultFrameTimeout bounds how long the rest of a frame may take once
+	// its first byte has arrived.
+	DefaultFrameTimeout = 10 * time.Second
+
+	// DefaultInviteTTL is how long a CHAT_INVITE nonce stays valid.
+	DefaultInviteTTL = 30 * time.Second
+
+	// MaxNickLen is the longest nickname, in characters (runes).
+	MaxNickLen = 32
+
+	// Version is the protocol version that v2 peers announce in WELCOME and HELLO.
+	Version = 2
+
+	// MDNSService is the DNS-SD service type servers announce.
+	MDNSService = "_peerchat._tcp"
+)
+
+// Features announced in WELCOME and HELLO (and relayed in CAPS). A v2 payload
+// tied to a feature is only sent once both sides listed it.
+const (
+	// FeatureHeartbeat: PING and PONG on the server connection.
+	FeatureHeartbeat = "heartbeat"
+	// FeatureBcast: broadcasts as BCAST with sequence, sender and timestamp.
+	FeatureBcast = "bcast"
+	// FeatureCaps: the server relays peers' features with CAPS.
+	FeatureCaps = "caps"
+	// FeatureNotice: non-fatal errors as NOTICE instead of ERROR.
+	FeatureNotice = "notice"
+	// FeatureAck: on chat sockets, CHAT_MSG2 with ids and CHAT_ACK.
+	FeatureAck = "ack"
+)
