@@ -1,0 +1,4 @@
+// Command peerchat-server runs a PeerChat server.
+package main
+
+func main() {}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"peerchat/core/wire"
+)
+
+// Defaults used for the zero values of Config.
+const (
+	// DefaultPayloadLimit is the largest payload a client may send.
+	DefaultPayloadLimit = wire.DefaultServerPayload
+
+	// DefaultRegisterTimeout bounds the time from accept to a complete
+	// REGISTER + PORT.
+	DefaultRegisterTimeout = 10 * time.Second
+
+	// DefaultFrameTimeout bounds the rest of a frame once its first byte
+	// has arrived.
+	DefaultFrameTimeout = wire.DefaultFrameTimeout
+
+	// DefaultMaxClients is the maximum number of simultaneous connections.
+	DefaultMaxClients = 10_000
+
+	// DefaultMaxPerIP is the maximum number of simultaneous connections
+	// from one IP address.
+	DefaultMaxPerIP = 64
+
+	// DefaultBroadcastRate is the sustained number of broadcasts per second
+	// one client may send.
+	DefaultBroadcastRate rate.Limit = 20
+
+	// DefaultBroadcastBurst is the number of broadcasts one client may send
+	// at once above DefaultBroadcastRate.
+	DefaultBroadcastBurst = 40
+
+	// DefaultHeartbeatInterval is how often the server PINGs v2 clients that
+	// negotiated the heartbeat feature.
+	DefaultHeartbeatInterval = 10 * time.Second
+
+	// DefaultHeartbeatTimeout is how long a heartbeat client may stay silent
+	// before it is evicted.
+	DefaultHeartbeatTimeout = 30 * time.Second
+
+	// DefaultWriteTimeout bounds one write to a client.
+	DefaultWriteTimeout = 10 * time.Second
+
+	// DefaultQueueBytes is the size of a client's outbound queue; a client
+	// whose queue would exceed it is disconnected.
+	DefaultQueueBytes = 1 << 20
+
+	// DefaultShutdownGrace is how long Serve lets queues drain when its
+	// context is cancelled.
+	DefaultShutdownGrace = 2 * time.Second
+
+	// DefaultName is the server name when Config.Name is empty.
+	DefaultName = "peerchat"
+
+	// DefaultKeepAlive is the TCP keepalive idle time set on every connection.
+	DefaultKeepAlive = 15 * time.Second
+)
+
+// Features is what the server announces in WELCOME.
+var features = []string{wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice}

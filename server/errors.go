@@ -1,0 +1,41 @@
+package server
+
+import "errors"
+
+// Close and refusal reasons. Each is used both in "ERROR <reason>" (or
+// "NOTICE <code> <reason>") sent to the client and in the server's logs and
+// Stats.
+const (
+	ReasonClientClosed    = "client closed"
+	ReasonRegisterTimeout = "registration timeout"
+	ReasonNicknameTaken   = "nickname taken"
+	ReasonQueueOverflow   = "queue overflow"
+	ReasonWriteTimeout    = "write timeout"
+	ReasonWriteFailed     = "write failed"
+	ReasonReadFailed      = "read failed"
+	ReasonHeartbeat       = "heartbeat timeout"
+	ReasonRateLimited     = "rate limited"
+	ReasonTooMany         = "too many clients"
+	ReasonTooManyFromIP   = "too many connections from your address"
+	ReasonBadFrame        = "bad frame"
+	ReasonBadNick         = "bad nickname"
+	ReasonRegisterFirst   = "register first"
+	ReasonBadCommand      = "bad command"
+	ReasonPortMismatch    = "PORT nickname does not match REGISTER"
+	ReasonShutdown        = "server shutting down"
+)
+
+// Notice codes sent to v2 clients in "NOTICE <code> <text>".
+const (
+	NoticeRateLimited = "rate_limited"
+	NoticeUnknown     = "unknown_command"
+	NoticeBadCommand  = "bad_command"
+)
+
+// Errors returned by the Server's methods.
+var (
+	// ErrServerClosed is returned by Serve after Shutdown.
+	ErrServerClosed = errors.New("server: closed")
+	// ErrServing is returned by Serve when the server is already serving.
+	ErrServing = errors.New("server: already serving")
+)
