@@ -516,6 +516,9 @@ func nickField(s string) (nick, rest string, err error) {
 	if nick == "" {
 		return "", "", errors.New("empty nick")
 	}
+	if strings.ContainsRune(nick, '"') {
+		return "", "", errors.New("quote in nick")
+	}
 	return nick, rest, nil
 }
 
@@ -530,8 +533,10 @@ func oneWord(s string) (string, error) {
 	return s, nil
 }
 
+// unquote strips the quotes around a nick that a peer quoted; a nick with
+// any other quote is returned as is, to be refused by ValidateNick.
 func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+	if len(s) >= 3 && s[0] == '"' && s[len(s)-1] == '"' {
 		return s[1 : len(s)-1]
 	}
 	return s

@@ -82,8 +82,8 @@ func AppendFrame(dst, payload []byte) []byte {
 }
 
 // AppendMessage appends m's payload, framed, to dst, without an intermediate
-// copy of the payload.
-func AppendMessage(dst []byte, m Message) []byte {
+// copy of the payload. It does not allocate when dst has room.
+func AppendMessage[M Message](dst []byte, m M) []byte {
 	start := len(dst)
 	dst = append(dst, "          "...)
 	dst = m.AppendPayload(dst)
@@ -95,7 +95,7 @@ func AppendMessage(dst []byte, m Message) []byte {
 }
 
 // Encode returns m as a complete frame.
-func Encode(m Message) []byte { return AppendMessage(make([]byte, 0, 64), m) }
+func Encode[M Message](m M) []byte { return AppendMessage(make([]byte, 0, 64), m) }
 
 // WriteFrame writes payload to w as one frame, in one Write call.
 func WriteFrame(w io.Writer, payload []byte) error {
@@ -105,7 +105,7 @@ func WriteFrame(w io.Writer, payload []byte) error {
 }
 
 // WriteMessage writes m to w as one frame, in one Write call.
-func WriteMessage(w io.Writer, m Message) error {
+func WriteMessage[M Message](w io.Writer, m M) error {
 	_, err := w.Write(Encode(m))
 	return err
 }
