@@ -1,0 +1,155 @@
+// Package history keeps PeerChat's chat history on disk so that it survives a
+// restart: one thread per private chat plus the broadcast feed (the thread
+// named Broadcasts), each an ordered list of messages numbered by Append.
+//
+// A Store is one bbolt database file (go.etcd.io/bbolt, pure Go, so it builds
+// for every target with CGO_ENABLED=0). Every call that writes is one bbolt
+// read-write transaction, which is atomic and fsync'ed before the call
+// returns: after a crash or a power cut the file holds every write that had
+// returned, and nothing of one that had not.
+//
+// # On-disk layout
+//
+// The file has three top-level buckets:
+//
+//	"meta"    "version" → one byte, the layout version (1)
+//	"threads" <thread name> → a bucket of messages:
+//	              <seq, 8 bytes big-endian> → message record
+//	          the bucket's bbolt sequence is the last seq handed out
+//	"info"    <thread name> → thread record
+//
+// Thread names are raw UTF-8 bytes, compared byte-wise: callers that key
+// private chats by nickname pass a canonical form (wire.FoldNick). Seq keys
+// are big-endian so that bbolt's byte order is message order.
+//
+// A message record (version 1) is:
+//
+//	version  1 byte, 1
+//	kind     1 byte (Kind)
+//	state    1 byte (State)
+//	id       uvarint
+//	time     varint Unix seconds, then uvarint nanoseconds (< 1e9)
+//	from     uvarint length, then that many bytes
+//	text     uvarint length, then that many bytes
+//
+// A thread record (version 1) is the version byte 1, then the thread's
+// message count (uvarint) and the time of its newest message (varint Unix
+// seconds, uvarint nanoseconds). It is rewritten in the same transaction as
+// every Append, so it is never out of step with the messages.
+//
+// Varints are those of encoding/binary. A record whose version byte is
+// unknown is refused with ErrVersion, so that an old build never misreads a
+// file written by a newer one.
+package history
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Broadcasts is the name of the thread that holds the broadcast feed
+// ("Everyone"). It contains a space, so it can never be a nickname
+// (wire.ValidateNick refuses whitespace) and never collides with the thread
+// of a private chat named after the peer.
+const Broadcasts = "* everyone"
+
+// Defaults and limits.
+const (
+	// MaxThreadName is the longest thread name, in bytes, that the store
+	// accepts.
+	MaxThreadName = 1024
+	// DefaultOpenTimeout is how long Open waits for another process that
+	// holds the file's lock before it gives up with ErrLocked.
+	DefaultOpenTimeout = 2 * time.Second
+	// FileMode is the permission of a database file that Open creates.
+	FileMode = 0o600
+	// DirMode is the permission of the directories that Open creates.
+	DirMode = 0o700
+)
+
+// Errors of the Store. Errors returned by its methods wrap one of these or an
+// error of the file system or of bbolt.
+var (
+	// ErrNotFound reports a thread or message that does not exist.
+	ErrNotFound = errors.New("history: not found")
+	// ErrClosed reports a call on a closed Store.
+	ErrClosed = errors.New("history: store closed")
+	// ErrLocked reports a database file that another process holds open.
+	ErrLocked = errors.New("history: file in use by another process")
+	// ErrThreadName reports an empty or overlong thread name.
+	ErrThreadName = errors.New("history: invalid thread name")
+	// ErrInvalid reports a Kind or State out of range.
+	ErrInvalid = errors.New("history: invalid message")
+)
+
+// Kind says what a stored line is.
+type Kind uint8
+
+// Kinds of stored lines.
+const (
+	KindMessage Kind = iota // a chat message from a user
+	KindSystem              // a system line: joined, left, chat closed, …
+	numKinds
+)
+
+func (k Kind) valid() bool { return k < numKinds }
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case KindMessage:
+		return "message"
+	case KindSystem:
+		return "system"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// State is the delivery state of a message.
+type State uint8
+
+// Delivery states. Messages from others are StateReceived; our own go from
+// StateSending to StateDelivered or StateFailed.
+const (
+	StateReceived  State = iota // sent by someone else, or a system line
+	StateSending                // ours, not yet acknowledged
+	StateDelivered              // ours, acknowledged by the peer or echoed by the server
+	StateFailed                 // ours, given up
+	numStates
+)
+
+func (s State) valid() bool { return s < numStates }
+
+// String returns the state's name.
+func (s State) String() string {
+	switch s {
+	case StateReceived:
+		return "received"
+	case StateSending:
+		return "sending"
+	case StateDelivered:
+		return "delivered"
+	case StateFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Message is one stored line of a thread.
+type Message struct {
+	Seq   uint64    // assigned by Append: 1, 2, 3, … within a thread
+	ID    uint64    // the sender's message id, 0 if none
+	From  string    // the sender's nickname; empty for system lines
+	Text  string    // the text, as received
+	Time  time.Time // stored to the nanosecond, returned in the local zone
+	Kind  Kind      // message or system line
+	State State     // delivery state
+}
+
+// ThreadInfo summarises one thread.
+type ThreadInfo struct {
+	Name  string    // the thread's name (Broadcasts for the feed)
+	Count int       // number of messages
+	Last  time.Time // Time of the newest message; zero if it had none
+}
