@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"peerchat/server"
+)
+
+// stopGrace bounds the shutdown of a server the generator started.
+const stopGrace = 10 * time.Second
+
+// runningServer is a server.Server the generator started in its own process.
+type runningServer struct {
+	addr   string
+	srv    *server.Server
+	cancel context.CancelFunc
+	served chan error
+}
+
+// startServer starts a server.Server with the default configuration on addr.
+func startServer(ctx context.Context, addr string, log *slog.Logger) (*runningServer, error) {
+	srv, err := server.New(server.Config{Logger: log.With("side", "server")})
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rs := &runningServer{addr: ln.Addr().String(), srv: srv, cancel: cancel, served: make(chan error, 1)}
+	go func() { rs.served <- srv.Serve(ctx, ln) }()
+	return rs, nil
+}
+
+// stop shuts the server down and waits until Serve has returned.
+func (rs *runningServer) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	serr := rs.srv.Shutdown(ctx)
+	rs.cancel()
+	select {
+	case err := <-rs.served:
+		if err != nil && !errors.Is(err, server.ErrServerClosed) && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("server did not stop within %v", stopGrace)
+	}
+	if serr != nil && !errors.Is(serr, server.ErrServerClosed) {
+		return fmt.Errorf("server shutdown: %w", serr)
+	}
+	return nil
+}
+
+// The child server. With -spawn, the generator runs a copy of its own binary
+// with childEnv=childServe in the environment. The child starts a server on
+// 127.0.0.1:0, writes "addr=<host:port>" on its standard output, then answers
+// each "mem" line on its standard input with one line
+// "heap_stack=<bytes> rss=<bytes>": its Go heap and stack in use after a
+// forced GC, and its resident set. It shuts down when its standard input ends.
+const (
+	childEnv        = "PEERCHAT_LOAD_CHILD"
+	childServe      = "serve"
+	childCPUProfEnv = "PEERCHAT_LOAD_CHILD_CPUPROFILE"
+	childFDsEnv     = "PEERCHAT_LOAD_CHILD_FDS"
+	childCmdMem     = "mem"
+)
+
+// serveChild is the child's main function; it returns the exit status.
+func serveChild(stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "peerchat-load child: %v\n", err)
+		return exitAborted
+	}
+	if n, err := strconv.Atoi(os.Getenv(childFDsEnv)); err == nil {
+		if err := raiseFileLimit(n); err != nil {
+			return fail(err)
+		}
+	}
+	if path := os.Getenv(childCPUProfEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rs, err := startServer(context.Background(), "127.0.0.1:0", log)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "addr=%s\n", rs.addr)
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		if sc.Text() != childCmdMem {
+			fmt.Fprintf(stdout, "error=unknown command\n")
+			continue
+		}
+		m := selfMemory()
+		fmt.Fprintf(stdout, "heap_stack=%d rss=%d\n", m.heap, m.rss)
+	}
+	if err := rs.stop(); err != nil {
+		return fail(err)
+	}
+	return exitOK
+}
+
+// memSample is a server's memory in bytes; a negative field was not measured.
+type memSample struct{ heap, rss int64 }
+
+// memProbe measures a server's memory.
+type memProbe interface {
+	measure() (memSample, error)
+}
+
+type noProbe struct{}
+
+func (noProbe) measure() (memSample, error) { return memSample{-1, -1}, nil }
+
+// pidProbe reads the resident set of a process from /proc.
+type pidProbe int
+
+func (p pidProbe) measure() (memSample, error) {
+	rss, err := readRSS(fmt.Sprintf("/proc/%d/status", int(p)))
+	if err != nil {
+		return memSample{}, fmt.Errorf("server pid %d: %w", int(p), err)
+	}
+	return memSample{-1, rss}, nil
+}
+
+// selfMemory returns this process's Go heap and stack in use after a forced
+// GC, and its resident set (-1 when /proc is unavailable).
+func selfMemory() memSample {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss, err := readRSS("/proc/self/status")
+	if err != nil {
+		rss = -1
+	}
+	return memSample{int64(ms.HeapInuse + ms.StackInuse), rss}
+}
+
+// readRSS returns the VmRSS line of a /proc/<pid>/status file, in bytes.
+func readRSS(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		v, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: bad VmRSS %q", path, strings.TrimSpace(v))
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("%s: no VmRSS", path)
+}
+
+// child is a server running in a child process.
+type child struct {
+	addr   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    *bufio.Scanner
+	waited chan error
+}
+
+// startChild runs a copy of this executable as a server process able to hold
+// clients connections, and waits for its address.
+func startChild(ctx context.Context, clients int, cpuProfile string, log *slog.Logger) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(),
+		childEnv+"="+childServe,
+		childFDsEnv+"="+strconv.Itoa(clients+fdReserve),
+		childCPUProfEnv+"="+cpuProfile)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", exe, err)
+	}
+	c := &child{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout), waited: make(chan error, 1)}
+	line, err := c.line(ctx)
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	addr, ok := strings.CutPrefix(line, "addr=")
+	if !ok {
+		c.stop()
+		return nil, fmt.Errorf("spawn: unexpected first line %q", line)
+	}
+	c.addr = addr
+	log.Info("server child started", "pid", cmd.Process.Pid, "addr", addr)
+	return c, nil
+}
+
+// line reads the child's next line of output.
+func (c *child) line(ctx context.Context) (string, error) {
+	got := make(chan bool, 1)
+	go func() { got <- c.out.Scan() }()
+	select {
+	case ok := <-got:
+		if !ok {
+			return "", fmt.Errorf("server child: output ended: %v", c.out.Err())
+		}
+		return c.out.Text(), nil
+	case <-ctx.Done():
+		c.cmd.Process.Kill()
+		<-got
+		return "", ctx.Err()
+	}
+}
+
+func (c *child) measure() (memSample, error) {
+	if _, err := io.WriteString(c.stdin, childCmdMem+"\n"); err != nil {
+		return memSample{}, fmt.Errorf("server child: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
+	line, err := c.line(ctx)
+	if err != nil {
+		return memSample{}, err
+	}
+	var m memSample
+	if _, err := fmt.Sscanf(line, "heap_stack=%d rss=%d", &m.heap, &m.rss); err != nil {
+		return memSample{}, fmt.Errorf("server child: bad answer %q: %w", line, err)
+	}
+	return m, nil
+}
+
+// stop ends the child's input, so that it shuts its server down, and waits for
+// it to exit; it kills it if it takes longer than stopGrace.
+func (c *child) stop() error {
+	c.stdin.Close()
+	go func() { c.waited <- c.cmd.Wait() }()
+	select {
+	case err := <-c.waited:
+		if err != nil {
+			return fmt.Errorf("server child: %w", err)
+		}
+		return nil
+	case <-time.After(stopGrace):
+		c.cmd.Process.Kill()
+		<-c.waited
+		return fmt.Errorf("server child did not stop within %v: killed", stopGrace)
+	}
+}

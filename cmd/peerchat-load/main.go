@@ -1,0 +1,145 @@
+// Command peerchat-load is PeerChat's system-level load generator. It opens
+// many base-protocol client connections to a PeerChat server and measures, in
+// four phases, how fast the server registers, fans out and forgets clients:
+//
+//  1. join storm: -clients connections connect and register at once; the phase
+//     ends when every client has seen a JOINED for every other client.
+//  2. fan-out: -broadcasts broadcasts, one at a time, each from a random
+//     client; for each, the time until all clients have received it.
+//  3. burst: -burst broadcasts back to back from -senders clients; the
+//     delivery rate is clients×burst divided by the time until all arrived.
+//  4. churn: -churn clients close; the time until every remaining client has
+//     seen a LEFT for each of them.
+//
+// Every phase counts duplicates (an event a client had already seen) and
+// losses (events still missing when the phase ended). The result is printed as
+// exactly one line of space-separated key=value pairs on standard output;
+// progress goes to standard error. The exit status is 0 when nothing was
+// duplicated or lost and no connection failed, 1 when something was, and 2 when
+// the run could not be carried out.
+//
+// Usage:
+//
+//	peerchat-load [flags]
+//
+// With -addr empty (the default) the generator starts a server.Server inside
+// its own process on 127.0.0.1:0 (useful in CI and with -cpuprofile). With
+// -spawn it starts that server in a child process instead (a copy of this
+// binary), so that the server's memory can be measured apart from the load
+// clients': server_mem_per_client_kib is the child's Go heap and stack in use
+// after a forced GC, and server_rss_per_client_kib its resident set, each
+// measured before and after the join storm and divided by -clients. With -addr
+// set, an external server is measured; -server-pid then names its process so
+// that its resident set can be read from /proc.
+//
+// Only loopback addresses may be targeted unless -allow-remote is given.
+//
+// The load clients speak only the base protocol, through core/wire. Their read
+// loop classifies frames with wire.SplitVerb and takes the nick or broadcast
+// id from the payload without allocating; -strict additionally decodes every
+// frame with wire.Parse and counts any it rejects as errors.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"time"
+)
+
+// Defaults of the flags.
+const (
+	DefaultClients    = 1000
+	DefaultBroadcasts = 200
+	DefaultBurst      = 1000
+	DefaultChurn      = 100
+	DefaultSenders    = 50
+	DefaultPerIP      = 50
+	DefaultTimeout    = 60 * time.Second
+	DefaultPrefix     = "lg"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFaults  = 1 // the run completed, with duplicates, losses or failed connections
+	exitAborted = 2 // the run could not be carried out
+)
+
+func main() {
+	if os.Getenv(childEnv) == childServe {
+		os.Exit(serveChild(os.Stdin, os.Stdout, os.Stderr))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	status := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(status)
+}
+
+// cli runs the generator with command-line arguments args until it is over or
+// ctx is done, and returns the exit status.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("peerchat-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	fs.StringVar(&cfg.Addr, "addr", "", "server `host:port`; empty starts a server in-process (or in a child with -spawn)")
+	fs.BoolVar(&cfg.Spawn, "spawn", false, "with -addr empty, run the server in a child process and measure its memory")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "with -addr, the external server's `pid`, to measure its resident set")
+	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback -addr")
+	fs.IntVar(&cfg.Clients, "clients", DefaultClients, "number of clients `N`")
+	fs.IntVar(&cfg.Broadcasts, "broadcasts", DefaultBroadcasts, "broadcasts sent one at a time in the fan-out phase")
+	fs.IntVar(&cfg.Burst, "burst", DefaultBurst, "broadcasts sent back to back in the burst phase")
+	fs.IntVar(&cfg.Senders, "senders", DefaultSenders, "clients that send the burst")
+	fs.IntVar(&cfg.PerIP, "per-ip", DefaultPerIP, "clients per loopback source address (127.0.0.1, 127.0.0.2, …); 0 lets the system choose")
+	fs.IntVar(&cfg.Churn, "churn", DefaultChurn, "clients that leave in the churn phase")
+	fs.DurationVar(&cfg.Timeout, "timeout", DefaultTimeout, "limit of each phase")
+	fs.StringVar(&cfg.Prefix, "prefix", DefaultPrefix, "nickname prefix of the load clients")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the choice of senders")
+	fs.BoolVar(&cfg.Strict, "strict", false, "also decode every frame with wire.Parse")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `file`")
+	serverCPUProfile := fs.String("server-cpuprofile", "", "with -spawn, write the child server's CPU profile to `file`")
+	verbose := fs.Bool("v", false, "log progress to standard error")
+	if err := fs.Parse(args); err != nil {
+		return exitAborted
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "peerchat-load: unexpected arguments %q\n", fs.Args())
+		return exitAborted
+	}
+	cfg.ServerCPUProfile = *serverCPUProfile
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+			return exitAborted
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "peerchat-load: cpu profile: %v\n", err)
+			return exitAborted
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+		return exitAborted
+	}
+	fmt.Fprintln(stdout, res.Summary())
+	if res.Faults() > 0 {
+		return exitFaults
+	}
+	return exitOK
+}
