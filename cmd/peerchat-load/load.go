@@ -277,7 +277,7 @@ type load struct {
 	fan                []tracker
 
 	joinDups, fanDups, burstDups, leftDups atomic.Int64
-	errs                                  atomic.Int64
+	errs                                   atomic.Int64
 
 	// stopping is set when the run is over: from then on, connections
 	// closing and the LEFTs they cause are expected.
