@@ -62,5 +62,15 @@ const (
 	DefaultKeepAlive = 15 * time.Second
 )
 
-// Features is what the server announces in WELCOME.
+// Internal limits.
+const (
+	// broadcastOverhead bounds what a relayed broadcast adds to the text
+	// besides the sender's nick ("BCAST <seq> <unix_ms> ", separators).
+	broadcastOverhead = 64
+	// maxFeatures and maxFeatureLen bound what a HELLO may list.
+	maxFeatures   = 32
+	maxFeatureLen = 32
+)
+
+// features is what the server announces in WELCOME.
 var features = []string{wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice}

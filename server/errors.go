@@ -30,6 +30,7 @@ const (
 	NoticeRateLimited = "rate_limited"
 	NoticeUnknown     = "unknown_command"
 	NoticeBadCommand  = "bad_command"
+	NoticeTooLong     = "too_long"
 )
 
 // Errors returned by the Server's methods.

@@ -3,35 +3,96 @@
 // with JOINED and LEFT, and relay broadcasts. It speaks the base vocabulary to
 // every client and v2 (heartbeats, BCAST, CAPS, NOTICE) to clients that
 // answered WELCOME with HELLO. The wire contract is docs/PROTOCOL.md.
+//
+// Ordering: one mutex (Server.mu) orders registration, the JOINED snapshot,
+// the JOINED and LEFT fan-outs and broadcasts, so every registered client
+// hears about every other exactly once, and hears LEFT only for peers it
+// heard JOINED for. Frames are encoded once and shared by all recipients;
+// each connection has a bounded outbound queue drained by its own writer
+// goroutine, so no client can stall another.
 package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"peerchat/core/wire"
 )
 
 // Config configures a Server. Zero values mean the documented defaults
 // (const.go).
 type Config struct {
 	Name              string           // server name announced by discovery; DefaultName
-	PayloadLimit      int              // DefaultPayloadLimit
-	RegisterTimeout   time.Duration    // DefaultRegisterTimeout
-	FrameTimeout      time.Duration    // DefaultFrameTimeout
-	MaxClients        int              // DefaultMaxClients
-	MaxPerIP          int              // DefaultMaxPerIP
-	BroadcastRate     rate.Limit       // DefaultBroadcastRate
+	PayloadLimit      int              // largest payload a client may send; DefaultPayloadLimit
+	RegisterTimeout   time.Duration    // accept to complete REGISTER + PORT; DefaultRegisterTimeout
+	FrameTimeout      time.Duration    // rest of a frame after its first byte; DefaultFrameTimeout
+	MaxClients        int              // simultaneous connections; DefaultMaxClients
+	MaxPerIP          int              // simultaneous connections from one IP; DefaultMaxPerIP
+	BroadcastRate     rate.Limit       // broadcasts per second per client; DefaultBroadcastRate
 	BroadcastBurst    int              // DefaultBroadcastBurst
-	HeartbeatInterval time.Duration    // DefaultHeartbeatInterval
-	HeartbeatTimeout  time.Duration    // DefaultHeartbeatTimeout
-	WriteTimeout      time.Duration    // DefaultWriteTimeout
-	QueueBytes        int              // DefaultQueueBytes
+	HeartbeatInterval time.Duration    // PING period for heartbeat clients; DefaultHeartbeatInterval
+	HeartbeatTimeout  time.Duration    // silence that evicts a heartbeat client; DefaultHeartbeatTimeout
+	WriteTimeout      time.Duration    // bound on one write to a client; DefaultWriteTimeout
+	QueueBytes        int              // outbound queue per client; DefaultQueueBytes
 	Logger            *slog.Logger     // nil discards logs
-	Now               func() time.Time // nil means time.Now
+	Now               func() time.Time // clock for timestamps; nil means time.Now
+}
+
+func (c *Config) setDefaults() {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.PayloadLimit <= 0 {
+		c.PayloadLimit = DefaultPayloadLimit
+	}
+	if c.RegisterTimeout <= 0 {
+		c.RegisterTimeout = DefaultRegisterTimeout
+	}
+	if c.FrameTimeout <= 0 {
+		c.FrameTimeout = DefaultFrameTimeout
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = DefaultMaxClients
+	}
+	if c.MaxPerIP <= 0 {
+		c.MaxPerIP = DefaultMaxPerIP
+	}
+	if c.BroadcastRate <= 0 {
+		c.BroadcastRate = DefaultBroadcastRate
+	}
+	if c.BroadcastBurst <= 0 {
+		c.BroadcastBurst = DefaultBroadcastBurst
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
 
 // PeerInfo describes one registered client.
@@ -40,15 +101,17 @@ type PeerInfo struct {
 	IP       netip.Addr
 	UDPPort  int
 	TCPPort  int
-	Features []string // nil until the client says HELLO
+	Features []string // v2 features from HELLO; nil for a client that never said HELLO
 	Since    time.Time
 }
 
-// Stats are the server's counters since New.
+// Stats are the server's counters. Conns and Registered are current values;
+// the others count since New.
 type Stats struct {
-	Conns      int // open connections now
-	Registered int // registered clients now
+	Conns      int // open connections
+	Registered int // registered clients
 	Accepted   uint64
+	Refused    uint64 // connections refused at accept (limits, shutdown)
 	Joins      uint64
 	Leaves     uint64
 	Broadcasts uint64
@@ -56,30 +119,819 @@ type Stats struct {
 	BytesIn    uint64
 	BytesOut   uint64
 	Closed     map[string]uint64 // connections closed, by reason
-	Dropped    map[string]uint64 // refused requests that did not close, by reason
+	Dropped    map[string]uint64 // refused requests that did not close the connection, by reason
 }
 
 // Server is a PeerChat server. Its methods are safe for concurrent use.
 type Server struct {
 	cfg Config
+	log *slog.Logger
+
+	welcome []byte // WELCOME frame, shared
+	errShut []byte // ERROR server shutting down, shared
+
+	mu      sync.Mutex // orders the registry; see the package comment
+	peers   map[string]*conn
+	list    []*conn // registered clients, in join order until one leaves
+	conns   map[*conn]struct{}
+	perIP   map[netip.Addr]int
+	seq     uint64 // last broadcast sequence number
+	ping    uint64 // last heartbeat token
+	ln      net.Listener
+	serving bool
+	closing bool
+	done    chan struct{} // closed when closing becomes true
+	wg      sync.WaitGroup
+
+	nextID                        atomic.Uint64
+	accepted, refused, joins      atomic.Uint64
+	leaves, broadcasts, delivered atomic.Uint64
+	bytesIn, bytesOut             atomic.Uint64
+	statMu                        sync.Mutex
+	closed, dropped               map[string]uint64
 }
 
 // New returns a Server configured by cfg.
-func New(cfg Config) (*Server, error) { return &Server{cfg: cfg}, nil }
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.PayloadLimit > wire.MaxHeaderValue {
+		return nil, fmt.Errorf("server: payload limit %d exceeds %d", cfg.PayloadLimit, wire.MaxHeaderValue)
+	}
+	if cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
+		return nil, fmt.Errorf("server: heartbeat timeout %v must exceed the interval %v", cfg.HeartbeatTimeout, cfg.HeartbeatInterval)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		welcome: wire.Encode(wire.Welcome{Version: wire.Version, Features: features}),
+		errShut: wire.Encode(wire.Error{Reason: ReasonShutdown}),
+		peers:   make(map[string]*conn),
+		conns:   make(map[*conn]struct{}),
+		perIP:   make(map[netip.Addr]int),
+		done:    make(chan struct{}),
+		closed:  make(map[string]uint64),
+		dropped: make(map[string]uint64),
+	}
+	return s, nil
+}
+
+// Name returns the server's name.
+func (s *Server) Name() string { return s.cfg.Name }
 
 // Serve accepts connections on ln until ctx is done, Shutdown is called, or ln
-// fails. It returns after every connection it accepted is closed.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error { return nil }
+// fails, and returns after every connection it accepted is closed. When ctx
+// is done, queued frames get DefaultShutdownGrace to drain. Serve returns
+// ErrServerClosed after Shutdown, ctx.Err() after ctx is done, or the
+// listener's error. A Server serves one listener, once.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.serving || s.closing {
+		s.mu.Unlock()
+		if s.closing {
+			return ErrServerClosed
+		}
+		return ErrServing
+	}
+	s.serving = true
+	s.ln = ln
+	s.wg.Add(2)
+	s.mu.Unlock()
 
-// Shutdown stops accepting, lets queued frames drain until ctx is done, then
-// closes every connection.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
+	go s.heartbeat()
+	go func() { // ends at ctx done or at shutdown, whichever comes first
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownGrace)
+			defer cancel()
+			s.shutdown(sctx, false)
+		case <-s.done:
+		}
+	}()
+
+	s.log.Info("serving", "addr", ln.Addr().String(), "name", s.cfg.Name)
+	var err error
+	var backoff time.Duration
+	for {
+		nc, aerr := ln.Accept()
+		if aerr != nil {
+			if s.isClosing() {
+				err = ErrServerClosed
+				if ctx.Err() != nil {
+					err = ctx.Err()
+				}
+				break
+			}
+			var ne net.Error
+			if errors.As(aerr, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept", "err", aerr, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.done:
+				}
+				continue
+			}
+			err = fmt.Errorf("server: accept: %w", aerr)
+			sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownGrace)
+			s.shutdown(sctx, false)
+			cancel()
+			break
+		}
+		backoff = 0
+		s.accept(nc)
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Shutdown stops accepting, sends every client ERROR server shutting down,
+// lets queued frames drain until ctx is done, then closes every connection.
+// It returns when every connection is closed: nil if they drained in time,
+// ctx.Err() otherwise.
+func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
+
+func (s *Server) shutdown(ctx context.Context, wait bool) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+		if s.ln != nil {
+			s.ln.Close()
+		}
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.log.Info("shutting down", "conns", len(conns))
+
+	for _, c := range conns {
+		c.closeAfter(ReasonShutdown, s.errShut)
+	}
+	drained := make(chan struct{})
+	go func() {
+		for _, c := range conns {
+			<-c.finished
+		}
+		close(drained)
+	}()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, c := range conns {
+			c.closeNow(ReasonShutdown)
+		}
+		<-drained
+	}
+	if wait {
+		s.wg.Wait()
+	}
+	return err
+}
 
 // Addr returns the listener's address, or nil before Serve.
-func (s *Server) Addr() net.Addr { return nil }
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
 
-// Peers returns a snapshot of the registered clients.
-func (s *Server) Peers() []PeerInfo { return nil }
+// Peers returns a snapshot of the registered clients, in join order.
+func (s *Server) Peers() []PeerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PeerInfo, len(s.list))
+	for i, c := range s.list {
+		out[i] = PeerInfo{
+			Nick: c.nick, IP: c.ip, UDPPort: c.udpPort, TCPPort: c.tcpPort,
+			Features: slices.Clone(c.feats), Since: c.since,
+		}
+	}
+	return out
+}
+
+// NumPeers returns the number of registered clients.
+func (s *Server) NumPeers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.list)
+}
 
 // Stats returns a snapshot of the counters.
-func (s *Server) Stats() Stats { return Stats{} }
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Conns: len(s.conns), Registered: len(s.list)}
+	s.mu.Unlock()
+	st.Accepted = s.accepted.Load()
+	st.Refused = s.refused.Load()
+	st.Joins = s.joins.Load()
+	st.Leaves = s.leaves.Load()
+	st.Broadcasts = s.broadcasts.Load()
+	st.Delivered = s.delivered.Load()
+	st.BytesIn = s.bytesIn.Load()
+	st.BytesOut = s.bytesOut.Load()
+	s.statMu.Lock()
+	st.Closed = make(map[string]uint64, len(s.closed))
+	for k, v := range s.closed {
+		st.Closed[k] = v
+	}
+	st.Dropped = make(map[string]uint64, len(s.dropped))
+	for k, v := range s.dropped {
+		st.Dropped[k] = v
+	}
+	s.statMu.Unlock()
+	return st
+}
+
+func (s *Server) count(m map[string]uint64, reason string) {
+	s.statMu.Lock()
+	m[reason]++
+	s.statMu.Unlock()
+}
+
+// accept registers nc as a connection or refuses it.
+func (s *Server) accept(nc net.Conn) {
+	s.accepted.Add(1)
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		ip = ap.Addr().Unmap()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: DefaultKeepAlive, Interval: DefaultKeepAlive / 3, Count: 3})
+	}
+	id := s.nextID.Add(1)
+	s.mu.Lock()
+	var refuse string
+	switch {
+	case s.closing:
+		refuse = ReasonShutdown
+	case len(s.conns) >= s.cfg.MaxClients:
+		refuse = ReasonTooMany
+	case s.perIP[ip] >= s.cfg.MaxPerIP:
+		refuse = ReasonTooManyFromIP
+	}
+	if refuse != "" {
+		s.mu.Unlock()
+		s.refused.Add(1)
+		s.count(s.closed, refuse)
+		s.log.Info("refused", "conn", id, "remote", nc.RemoteAddr().String(), "reason", refuse)
+		// Best effort, without holding up the accept loop: the kernel's
+		// send buffer takes a short frame at once.
+		nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		wire.WriteMessage(nc, wire.Error{Reason: refuse})
+		nc.Close()
+		return
+	}
+	c := newConn(s, nc, id, ip)
+	s.conns[c] = struct{}{}
+	s.perIP[ip]++
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go c.writeLoop()
+	go c.serve()
+}
+
+// register makes c a registered client: it queues WELCOME and the JOINED
+// snapshot to c in one frame batch, then c's JOINED to everyone else, all
+// under s.mu. It returns the reason for a refusal, or "".
+func (s *Server) register(c *conn) string {
+	key := wire.FoldNick(c.nick)
+	joined := wire.Encode(wire.Joined{Nick: c.nick, IP: c.ip, UDPPort: c.udpPort, TCPPort: c.tcpPort})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ReasonShutdown
+	}
+	if _, taken := s.peers[key]; taken {
+		return ReasonNicknameTaken
+	}
+	n := len(s.welcome)
+	for _, p := range s.list {
+		n += len(p.joined)
+	}
+	snap := make([]byte, 0, n)
+	snap = append(snap, s.welcome...)
+	for _, p := range s.list {
+		snap = append(snap, p.joined...)
+	}
+	c.key, c.joined, c.since = key, joined, s.cfg.Now()
+	c.send(snap, true)
+	for _, p := range s.list {
+		p.send(joined, false)
+	}
+	s.delivered.Add(uint64(len(s.list) + 1))
+	c.idx = len(s.list)
+	s.list = append(s.list, c)
+	s.peers[key] = c
+	c.registered = true
+	s.joins.Add(1)
+	return ""
+}
+
+// unregister removes c from the registry and sends its LEFT to everyone who
+// heard its JOINED; then it forgets the connection.
+func (s *Server) unregister(c *conn) {
+	var left []byte
+	if c.registered {
+		left = wire.Encode(wire.Left{Nick: c.nick})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.registered {
+		c.registered = false
+		last := len(s.list) - 1
+		s.list[c.idx] = s.list[last]
+		s.list[c.idx].idx = c.idx
+		s.list[last] = nil
+		s.list = s.list[:last]
+		delete(s.peers, c.key)
+		for _, p := range s.list {
+			p.send(left, false)
+		}
+		s.delivered.Add(uint64(len(s.list)))
+		s.leaves.Add(1)
+	}
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+}
+
+// broadcast relays text from c to every registered client, c included:
+// BCAST to clients that negotiated it, BROADCAST "<nick>: <text>" to others.
+func (s *Server) broadcast(c *conn, text string) {
+	base := wire.Encode(wire.Broadcast{Text: c.nick + ": " + text})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.registered {
+		return
+	}
+	s.seq++
+	var v2 []byte
+	for _, p := range s.list {
+		if p.bcast {
+			if v2 == nil {
+				v2 = wire.Encode(wire.Bcast{Seq: s.seq, Time: s.cfg.Now(), From: c.nick, Text: text})
+			}
+			p.send(v2, false)
+		} else {
+			p.send(base, false)
+		}
+	}
+	s.delivered.Add(uint64(len(s.list)))
+	s.broadcasts.Add(1)
+}
+
+// hello records c's v2 features, sends c the CAPS of every v2 peer and
+// every CAPS client the CAPS of c.
+func (s *Server) hello(c *conn, feats []string) {
+	caps := wire.Encode(wire.Caps{Nick: c.nick, Features: feats})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.v2, c.feats, c.capsFrame = true, feats, caps
+	for _, f := range feats {
+		switch f {
+		case wire.FeatureBcast:
+			c.bcast = true
+		case wire.FeatureCaps:
+			c.caps = true
+		case wire.FeatureNotice:
+			c.notice = true
+		case wire.FeatureHeartbeat:
+			c.heartbeat = true
+		}
+	}
+	var snap []byte
+	for _, p := range s.list {
+		if p == c || !p.v2 {
+			continue
+		}
+		if c.caps {
+			snap = append(snap, p.capsFrame...)
+		}
+		if p.caps {
+			p.send(caps, false)
+			s.delivered.Add(1)
+		}
+	}
+	if len(snap) > 0 {
+		c.send(snap, true)
+		s.delivered.Add(1)
+	}
+}
+
+// heartbeat PINGs every heartbeat client each HeartbeatInterval until the
+// server shuts down.
+func (s *Server) heartbeat() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		s.ping++
+		var ping []byte
+		for _, p := range s.list {
+			if p.heartbeat {
+				if ping == nil {
+					ping = wire.Encode(wire.Ping{Token: strconv.FormatUint(s.ping, 10)})
+				}
+				p.send(ping, false)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// conn is one client connection. Two goroutines serve it: serve reads and
+// handles frames, writeLoop drains the outbound queue.
+type conn struct {
+	s     *Server
+	id    uint64
+	nc    net.Conn
+	ip    netip.Addr
+	log   *slog.Logger
+	start time.Time
+
+	// Set by serve before registration; read-only afterwards.
+	nick             string
+	udpPort, tcpPort int
+
+	// Guarded by s.mu.
+	key        string
+	joined     []byte // this client's JOINED frame
+	capsFrame  []byte // this client's CAPS frame, after HELLO
+	since      time.Time
+	idx        int // position in s.list
+	registered bool
+	v2         bool
+	feats      []string
+	bcast      bool
+	caps       bool
+	notice     bool
+	heartbeat  bool
+
+	qmu        sync.Mutex
+	q          [][]byte
+	qbytes     int
+	closing    bool   // no more frames are queued
+	flushClose bool   // the writer closes the conn once the queue is empty
+	reason     string // why the connection closed; the first one wins
+	wake       chan struct{}
+	writerDone chan struct{}
+	finished   chan struct{} // closed when serve has cleaned up
+}
+
+func newConn(s *Server, nc net.Conn, id uint64, ip netip.Addr) *conn {
+	return &conn{
+		s: s, id: id, nc: nc, ip: ip, start: time.Now(),
+		log:        s.log.With("conn", id, "remote", nc.RemoteAddr().String()),
+		wake:       make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
+		finished:   make(chan struct{}),
+	}
+}
+
+// send queues frame b, which the caller must never modify afterwards. It
+// never blocks. If the queue would exceed QueueBytes the connection is closed
+// (reason queue overflow) and send returns false; force skips that check
+// when the queue is empty (a JOINED snapshot may be large).
+func (c *conn) send(b []byte, force bool) bool {
+	c.qmu.Lock()
+	if c.closing {
+		c.qmu.Unlock()
+		return false
+	}
+	if c.qbytes+len(b) > c.s.cfg.QueueBytes && !(force && c.qbytes == 0) {
+		c.closing = true
+		c.reason = ReasonQueueOverflow
+		c.qmu.Unlock()
+		c.nc.Close()
+		c.signal()
+		return false
+	}
+	c.q = append(c.q, b)
+	c.qbytes += len(b)
+	c.qmu.Unlock()
+	c.signal()
+	return true
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closeNow closes the connection at once, dropping whatever is queued.
+func (c *conn) closeNow(reason string) {
+	c.qmu.Lock()
+	if c.reason == "" {
+		c.reason = reason
+	}
+	c.closing = true
+	c.qmu.Unlock()
+	c.nc.Close()
+	c.signal()
+}
+
+// closeAfter queues final (if not nil), then closes the connection once the
+// queue has drained (each write bounded by WriteTimeout).
+func (c *conn) closeAfter(reason string, final []byte) {
+	c.qmu.Lock()
+	if c.closing {
+		c.qmu.Unlock()
+		return
+	}
+	if c.reason == "" {
+		c.reason = reason
+	}
+	c.closing = true
+	c.flushClose = true
+	if final != nil {
+		c.q = append(c.q, final)
+		c.qbytes += len(final)
+	}
+	c.qmu.Unlock()
+	c.signal()
+}
+
+// closeReason returns the reason recorded for closing, or "" if none.
+func (c *conn) closeReason() string {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.reason
+}
+
+// writeLoop writes everything queued in one write per wake-up until the
+// connection closes.
+func (c *conn) writeLoop() {
+	defer c.s.wg.Done()
+	defer close(c.writerDone)
+	var batch [][]byte
+	for range c.wake {
+		for {
+			c.qmu.Lock()
+			batch, c.q = c.q, batch[:0]
+			n := c.qbytes
+			c.qbytes = 0
+			closing, flush := c.closing, c.flushClose
+			c.qmu.Unlock()
+			if len(batch) == 0 {
+				if closing {
+					if flush {
+						c.nc.Close()
+					}
+					return
+				}
+				break
+			}
+			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			bufs := net.Buffers(batch)
+			_, err := bufs.WriteTo(c.nc)
+			clear(batch)
+			if cap(batch) > 64 {
+				batch = nil
+			}
+			if err != nil {
+				reason := ReasonWriteFailed
+				if isTimeout(err) {
+					reason = ReasonWriteTimeout
+				}
+				c.closeNow(reason)
+				return
+			}
+			c.s.bytesOut.Add(uint64(n))
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// serve reads and handles frames until the connection ends, then
+// unregisters the client and waits for its writer.
+func (c *conn) serve() {
+	s := c.s
+	defer s.wg.Done()
+	defer close(c.finished)
+	c.log.Debug("open")
+	reason, errText := c.readLoop()
+	if errText != "" {
+		c.closeAfter(reason, wire.Encode(wire.Error{Reason: errText}))
+	} else if reason == ReasonNicknameTaken {
+		c.closeAfter(reason, wire.Encode(wire.NicknameTaken{}))
+	} else {
+		c.closeNow(reason)
+	}
+	final := c.closeReason() // set by closeNow or closeAfter above
+	s.count(s.closed, final)
+	s.unregister(c)
+	<-c.writerDone
+	c.nc.Close()
+	c.log.Info("closed", "reason", final, "duration", time.Since(c.start).Round(time.Millisecond))
+}
+
+// readLoop handles frames until the connection must end, and returns why:
+// a reason for logs and stats and, if the client should hear it, the text of
+// the ERROR to send.
+func (c *conn) readLoop() (reason, errText string) {
+	s := c.s
+	rd := wire.NewReaderSize(c.nc, s.cfg.PayloadLimit, wire.MinReaderSize)
+	rd.FrameTimeout = s.cfg.FrameTimeout
+	deadline := time.Now().Add(s.cfg.RegisterTimeout)
+	var lim *rate.Limiter
+	stage := 0 // 0: want REGISTER, 1: want PORT, 2: registered
+	for {
+		if stage < 2 {
+			rem := time.Until(deadline)
+			if rem <= 0 {
+				return ReasonRegisterTimeout, ReasonRegisterTimeout
+			}
+			rd.IdleTimeout = rem
+			rd.FrameTimeout = min(s.cfg.FrameTimeout, rem)
+		}
+		p, err := rd.ReadFrame()
+		if err != nil {
+			return c.readError(err, stage)
+		}
+		s.bytesIn.Add(uint64(wire.HeaderLen + len(p)))
+		m, perr := wire.Parse(p)
+		switch stage {
+		case 0:
+			r, ok := m.(wire.Register)
+			if !ok {
+				if perr != nil && !errors.Is(perr, wire.ErrUnknownVerb) {
+					return ReasonBadCommand, perr.Error()
+				}
+				return ReasonRegisterFirst, ReasonRegisterFirst
+			}
+			if err := wire.ValidateNick(r.Nick); err != nil {
+				return ReasonBadNick, ReasonBadNick + ": " + err.Error()
+			}
+			if s.nickTaken(r.Nick) {
+				return ReasonNicknameTaken, ""
+			}
+			c.nick, c.udpPort = r.Nick, r.UDPPort
+			stage = 1
+		case 1:
+			pm, ok := m.(wire.Port)
+			if !ok {
+				if perr != nil {
+					return ReasonBadCommand, "expected PORT: " + perr.Error()
+				}
+				return ReasonBadCommand, "expected PORT"
+			}
+			if wire.FoldNick(pm.Nick) != wire.FoldNick(c.nick) {
+				return ReasonPortMismatch, ReasonPortMismatch
+			}
+			c.tcpPort = pm.TCPPort
+			if why := s.register(c); why != "" {
+				if why == ReasonNicknameTaken {
+					return why, ""
+				}
+				return why, why
+			}
+			c.log = c.log.With("nick", c.nick)
+			c.log.Info("registered", "udp_port", c.udpPort, "tcp_port", c.tcpPort)
+			lim = rate.NewLimiter(s.cfg.BroadcastRate, s.cfg.BroadcastBurst)
+			rd.IdleTimeout = 0
+			rd.FrameTimeout = s.cfg.FrameTimeout
+			stage = 2
+		default:
+			if errors.Is(perr, wire.ErrUnknownVerb) {
+				c.refuse(NoticeUnknown, perr.Error())
+				continue
+			}
+			if perr != nil {
+				c.refuse(NoticeBadCommand, perr.Error())
+				continue
+			}
+			c.handle(m, lim, rd)
+		}
+	}
+}
+
+// handle acts on one frame of a registered client.
+func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *wire.Reader) {
+	s := c.s
+	switch m := m.(type) {
+	case wire.Broadcast:
+		if m.Text == "" {
+			c.refuse(NoticeBadCommand, "empty broadcast")
+			return
+		}
+		// The relayed frame carries the nick, a sequence number and a time:
+		// keep it within the payload limit clients use.
+		if len(m.Text)+len(c.nick)+broadcastOverhead > s.cfg.PayloadLimit {
+			c.refuse(NoticeTooLong, "broadcast too long")
+			return
+		}
+		if !lim.Allow() {
+			c.refuse(NoticeRateLimited, ReasonRateLimited)
+			return
+		}
+		s.broadcast(c, m.Text)
+	case wire.Hello:
+		if c.isV2() {
+			return
+		}
+		feats := make([]string, 0, len(m.Features))
+		for _, f := range m.Features {
+			if len(feats) == maxFeatures {
+				break
+			}
+			if len(f) <= maxFeatureLen {
+				feats = append(feats, f)
+			}
+		}
+		s.hello(c, feats)
+		c.log.Debug("hello", "version", m.Version, "features", feats)
+		if c.heartbeat {
+			rd.IdleTimeout = s.cfg.HeartbeatTimeout
+		}
+	case wire.Ping:
+		if c.isV2() {
+			if c.send(wire.Encode(wire.Pong{Token: m.Token}), false) {
+				s.delivered.Add(1)
+			}
+		}
+	case wire.Pong:
+		// Reading it reset the idle timer; nothing else to do.
+	case wire.Register, wire.Port:
+		c.refuse(NoticeBadCommand, "already registered")
+	default:
+		c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+	}
+}
+
+// isV2 reports whether c said HELLO. Only c's serve goroutine writes c.v2
+// and the feature flags, so it may read them without s.mu.
+func (c *conn) isV2() bool { return c.v2 }
+
+// refuse turns down one request without closing: NOTICE to a v2 client that
+// negotiated it; base clients get nothing, as ERROR would end their session.
+func (c *conn) refuse(code, text string) {
+	c.s.count(c.s.dropped, code)
+	c.log.Debug("refused", "code", code, "text", text)
+	if c.notice { // see isV2
+		if c.send(wire.Encode(wire.Notice{Code: code, Text: text}), false) {
+			c.s.delivered.Add(1)
+		}
+	}
+}
+
+// readError maps a read error to a close reason and ERROR text.
+func (c *conn) readError(err error, stage int) (reason, errText string) {
+	if r := c.closeReason(); r != "" {
+		return r, "" // we closed it
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return ReasonClientClosed, ""
+	case wire.IsProtocolError(err):
+		why := ReasonBadFrame + ": " + err.Error()
+		return ReasonBadFrame, why
+	case isTimeout(err):
+		switch {
+		case stage < 2:
+			return ReasonRegisterTimeout, ReasonRegisterTimeout
+		case c.heartbeat: // see isV2
+			return ReasonHeartbeat, ReasonHeartbeat
+		default:
+			return ReasonBadFrame, ReasonBadFrame + ": incomplete frame"
+		}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonClientClosed, ""
+	}
+	return ReasonReadFailed, ""
+}
+
+// nickTaken reports whether nick is registered now.
+func (s *Server) nickTaken(nick string) bool {
+	key := wire.FoldNick(nick)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.peers[key]
+	return ok
+}
