@@ -1,0 +1,477 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"peerchat/core/wire"
+)
+
+// Config configures a Client. The zero value of every duration selects the
+// default of the same name in const.go.
+type Config struct {
+	Server string // host:port of the server
+	Nick   string
+
+	// Notify, if not nil, is called whenever events were queued. It is called
+	// from a goroutine of the Client that does nothing else, so it may take
+	// its time, but calls are coalesced: one call may stand for many events.
+	// A UI calls its window's Invalidate here.
+	Notify func()
+
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
+
+	InviteTTL       time.Duration // how long an invite is valid
+	ResendEvery     time.Duration // how often an unanswered invite is resent
+	FallbackAfter   time.Duration // when to try the base flow for a silent peer
+	ChatDialTimeout time.Duration // TCP connect timeout (peers and server)
+	RequestTimeout  time.Duration // wait for the answer to a base CHAT_REQUEST
+	RetryWindow     time.Duration // how long an undelivered message is kept
+
+	// ListenAddr is the IP on which the UDP and TCP peer listeners are bound;
+	// "" means all interfaces. Tests use 127.0.0.1.
+	ListenAddr string
+
+	// Reconnect makes the Client reconnect, with backoff and jitter, when the
+	// server link drops. It is off in the zero Config; DefaultConfig and Host
+	// turn it on. Without it a dropped link stays down (EventServerLost).
+	Reconnect bool
+
+	// hooks are test seams.
+	hooks *hooks
+}
+
+// hooks lets the package's tests intercept the network.
+type hooks struct {
+	// sendUDP, if set, replaces the UDP send of invites and rejections.
+	// Returning (false, nil) drops the datagram.
+	sendUDP func(b []byte, to netip.AddrPort) (send bool)
+}
+
+// DefaultConfig returns a Config for a person's client: the given server and
+// nick, reconnection on, every other field at its default.
+func DefaultConfig(server, nick string) Config {
+	return Config{Server: server, Nick: nick, Reconnect: true}
+}
+
+func (cfg *Config) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.InviteTTL, DefaultInviteTTL)
+	def(&cfg.ResendEvery, DefaultResendEvery)
+	def(&cfg.FallbackAfter, DefaultFallbackAfter)
+	def(&cfg.ChatDialTimeout, DefaultChatDialTimeout)
+	def(&cfg.RequestTimeout, DefaultRequestTimeout)
+	def(&cfg.RetryWindow, DefaultRetryWindow)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+}
+
+// Client is a connection to a PeerChat server plus the peer-to-peer chats of
+// one user. All its methods are safe for concurrent use, and none of them
+// waits for the network except Dial and Close.
+type Client struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	udp     *net.UDPConn
+	ln      *net.TCPListener
+	udpPort int
+	tcpPort int
+	idBase  uint64
+	nextID  atomic.Uint64
+
+	wakeSched chan struct{} // the scheduler recomputes its next deadline
+	retryNow  chan struct{} // ReconnectNow
+
+	qmu     sync.Mutex
+	queue   []Event
+	events  chan struct{}
+	notifyc chan struct{}
+
+	mu       sync.Mutex
+	closed   bool
+	nick     string
+	selfKey  string
+	srv      *link // nil while the server link is down
+	srvSeen  time.Time
+	srvV2    bool
+	srvFeat  []string // features agreed with the server (ours ∩ its)
+	pingSent time.Time
+	peers    map[string]*Peer // by wire.FoldNick
+	caps     map[string][]string
+	stale    map[string]bool // peers not yet listed again after a reconnection
+	settleAt time.Time
+	chats    map[string]*chat
+	pending  map[net.Conn]struct{} // sockets not owned by a link yet
+}
+
+// Dial connects to cfg.Server, registers cfg.Nick and returns the running
+// Client. The returned error is a *NickError for a nickname the rules or the
+// server refuse, wraps ErrNicknameTaken when it is in use, and wraps
+// ErrServerUnreachable (and the network error) when the server cannot be
+// reached; these are fit to show to a person. ctx bounds Dial only.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.listen(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	sc, err := c.connect(ctx, false)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.wg.Add(1)
+	go c.serverLoop(sc)
+	return c, nil
+}
+
+// newClient builds a Client without any network: Dial and the fuzz tests
+// start from here.
+func newClient(cfg Config) (*Client, error) {
+	cfg.fill()
+	if err := wire.ValidateNick(cfg.Nick); err != nil {
+		return nil, &NickError{Nick: cfg.Nick, Reason: err.Error()}
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	ctx, stop := context.WithCancel(context.Background())
+	c := &Client{
+		cfg:       cfg,
+		log:       cfg.Logger.With("nick", cfg.Nick),
+		now:       cfg.Now,
+		ctx:       ctx,
+		stop:      stop,
+		idBase:    binary.BigEndian.Uint64(b[:]) >> 24 << 8, // < 2^48: exact in JSON
+		wakeSched: make(chan struct{}, 1),
+		retryNow:  make(chan struct{}, 1),
+		events:    make(chan struct{}, 1),
+		notifyc:   make(chan struct{}, 1),
+		nick:      cfg.Nick,
+		selfKey:   wire.FoldNick(cfg.Nick),
+		peers:     make(map[string]*Peer),
+		caps:      make(map[string][]string),
+		chats:     make(map[string]*chat),
+		pending:   make(map[net.Conn]struct{}),
+	}
+	c.wg.Add(1)
+	go c.schedule()
+	if cfg.Notify != nil {
+		c.wg.Add(1)
+		go c.notifier()
+	}
+	return c, nil
+}
+
+// listen opens the UDP and TCP peer listeners.
+func (c *Client) listen() error {
+	ip := net.ParseIP(c.cfg.ListenAddr)
+	if c.cfg.ListenAddr != "" && ip == nil {
+		return fmt.Errorf("listen address %q is not an IP", c.cfg.ListenAddr)
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	if err != nil {
+		return fmt.Errorf("listen udp: %w", err)
+	}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("listen tcp: %w", err)
+	}
+	c.udp, c.ln = udp, ln
+	c.udpPort = udp.LocalAddr().(*net.UDPAddr).Port
+	c.tcpPort = ln.Addr().(*net.TCPAddr).Port
+	c.wg.Add(2)
+	go c.readUDP()
+	go c.acceptTCP()
+	return nil
+}
+
+// Nick returns our nickname.
+func (c *Client) Nick() string { return c.nick }
+
+// ServerAddr returns the server's host:port as configured.
+func (c *Client) ServerAddr() string { return c.cfg.Server }
+
+// Connected reports whether the server link is up.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.srv != nil
+}
+
+// Peers returns a snapshot of the peer table, sorted by nickname.
+func (c *Client) Peers() []Peer {
+	c.mu.Lock()
+	ps := make([]Peer, 0, len(c.peers))
+	for _, p := range c.peers {
+		q := *p
+		q.Features = slices.Clone(p.Features)
+		ps = append(ps, q)
+	}
+	c.mu.Unlock()
+	slices.SortFunc(ps, func(a, b Peer) int { return strings.Compare(a.Nick, b.Nick) })
+	return ps
+}
+
+// Chat returns the state of the private chat with nick.
+func (c *Client) Chat(nick string) ChatState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch := c.chats[wire.FoldNick(nick)]; ch != nil {
+		return ch.state
+	}
+	return ChatNone
+}
+
+// Poll appends every queued event to dst, in order, and returns it. It never
+// blocks on the network.
+func (c *Client) Poll(dst []Event) []Event {
+	c.qmu.Lock()
+	dst = append(dst, c.queue...)
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.qmu.Unlock()
+	return dst
+}
+
+// Events returns a channel that receives a value whenever events were queued
+// since the last receive (values are coalesced). A loop waits on it, then
+// calls Poll.
+func (c *Client) Events() <-chan struct{} { return c.events }
+
+// emit queues an event. It never blocks.
+func (c *Client) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = c.now()
+	}
+	c.qmu.Lock()
+	c.queue = append(c.queue, e)
+	c.qmu.Unlock()
+	select {
+	case c.events <- struct{}{}:
+	default:
+	}
+	select {
+	case c.notifyc <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) notifier() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.notifyc:
+			c.cfg.Notify()
+		}
+	}
+}
+
+// Broadcast asks the server to send text to everybody. The broadcast comes
+// back as an EventBroadcast once the server relayed it.
+func (c *Client) Broadcast(text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if c.srv == nil || !c.srv.send(wire.Broadcast{Text: text}, 0) {
+		return ErrNotConnected
+	}
+	return nil
+}
+
+// ReconnectNow makes a pending reconnection attempt happen at once instead of
+// after its backoff. It never blocks.
+func (c *Client) ReconnectNow() {
+	select {
+	case c.retryNow <- struct{}{}:
+	default:
+	}
+}
+
+// Close leaves every open chat (LEFT_CHAT), closes the server link and the
+// listeners, and returns once every goroutine of the Client has ended.
+// Messages not yet delivered are reported as EventSendFailed. Events queued
+// before and during Close can still be polled.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	for _, ch := range c.chats {
+		c.endChat(ch, ReasonClosed, ErrLeftChat, true)
+	}
+	if c.srv != nil {
+		c.srv.closeAfter(nil)
+	}
+	for conn := range c.pending {
+		conn.Close()
+	}
+	c.mu.Unlock()
+	c.stop()
+	if c.udp != nil {
+		c.udp.Close()
+	}
+	if c.ln != nil {
+		c.ln.Close()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// track registers a socket that Close must close; it reports false (and
+// closes conn) when the Client is already closed. untrack forgets it.
+func (c *Client) track(conn net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		conn.Close()
+		return false
+	}
+	c.pending[conn] = struct{}{}
+	return true
+}
+
+func (c *Client) untrack(conn net.Conn) {
+	c.mu.Lock()
+	delete(c.pending, conn)
+	c.mu.Unlock()
+}
+
+// wake makes the scheduler recompute its next deadline.
+func (c *Client) wake() {
+	select {
+	case c.wakeSched <- struct{}{}:
+	default:
+	}
+}
+
+// schedule runs timed work: invite resends, fallbacks and expiries, message
+// expiries, the end of the settle period after a reconnection, heartbeats.
+func (c *Client) schedule() {
+	defer c.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		next := c.tick()
+		d := time.Hour
+		if !next.IsZero() {
+			d = max(next.Sub(c.now()), time.Millisecond)
+		}
+		t.Reset(d)
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		case <-c.wakeSched:
+		}
+	}
+}
+
+// tick does what is due and returns when it should run again.
+func (c *Client) tick() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return time.Time{}
+	}
+	now := c.now()
+	var next time.Time
+	soon := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if c.stale != nil {
+		if !now.Before(c.settleAt) {
+			for key := range c.stale {
+				c.peerLeft(key)
+			}
+			c.stale = nil
+		} else {
+			soon(c.settleAt)
+		}
+	}
+	if c.srv != nil && slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {
+		due := c.srvSeen.Add(DefaultHeartbeatEvery)
+		if c.pingSent.After(c.srvSeen) {
+			due = c.pingSent.Add(DefaultHeartbeatEvery)
+		}
+		if !now.Before(due) {
+			c.srv.send(wire.Ping{Token: strconv.FormatInt(now.UnixMilli(), 10)}, 0)
+			c.pingSent = now
+			due = now.Add(DefaultHeartbeatEvery)
+		}
+		soon(due)
+	}
+	for _, ch := range c.chats {
+		soon(c.tickChat(ch, now))
+	}
+	return next
+}
+
+// newNonce returns a random invite nonce.
+func newNonce() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func checkText(text string) error {
+	if text == "" || len(text) > MaxTextLen || !utf8.ValidString(text) {
+		return ErrBadText
+	}
+	return nil
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// errorReason makes err fit for "ERROR <reason>": one line.
+func errorReason(err error) string {
+	s := err.Error()
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+var errNoRegistration = errors.New("registration not answered")

@@ -1,0 +1,118 @@
+package client
+
+import (
+	"errors"
+	"time"
+
+	"peerchat/core/wire"
+)
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	// DefaultInviteTTL is how long an invite we send or receive stays valid.
+	DefaultInviteTTL = wire.DefaultInviteTTL
+
+	// DefaultResendEvery is how often an unanswered CHAT_INVITE is sent again
+	// (with the same nonce).
+	DefaultResendEvery = 500 * time.Millisecond
+
+	// DefaultFallbackAfter is how long we wait for a peer whose version we do
+	// not know to answer an invite before we also try the base flow
+	// (CHAT_REQUEST over TCP).
+	DefaultFallbackAfter = 3 * time.Second
+
+	// DefaultChatDialTimeout bounds a TCP connect to a peer or to the server.
+	DefaultChatDialTimeout = 5 * time.Second
+
+	// DefaultRequestTimeout bounds the wait for the answer to a base
+	// CHAT_REQUEST, in both directions: a base peer gives up after about as
+	// long.
+	DefaultRequestTimeout = 10 * time.Second
+
+	// DefaultRetryWindow is how long a message that could not be delivered is
+	// kept for a resend before it is reported as failed.
+	DefaultRetryWindow = 60 * time.Second
+
+	// DefaultRegisterGrace is how long Dial waits for a refusal after
+	// registering with a server that never says WELCOME (a base server sends
+	// nothing on success when nobody else is registered).
+	DefaultRegisterGrace = 300 * time.Millisecond
+
+	// DefaultPeerSettle is how long after a reconnection the old peer table is
+	// kept: peers the server has not listed again by then are reported gone.
+	// Each JOINED restarts the wait.
+	DefaultPeerSettle = 300 * time.Millisecond
+
+	// DefaultHeartbeatEvery is how often we PING a v2 server that agreed on
+	// heartbeats when it has sent nothing for that long.
+	DefaultHeartbeatEvery = 5 * time.Second
+
+	// DefaultServerSilence is how long a v2 server that agreed on heartbeats
+	// may stay silent before the link is taken as dead.
+	DefaultServerSilence = 15 * time.Second
+
+	// Reconnection backoff: the first wait, its cap (it doubles up to it),
+	// and the jitter applied to every wait (± this fraction).
+	DefaultBackoffMin    = 100 * time.Millisecond
+	DefaultBackoffMax    = time.Second
+	DefaultBackoffJitter = 0.2
+
+	// MaxTextLen is the longest chat or broadcast text Send and Broadcast
+	// accept, in bytes.
+	MaxTextLen = 32 << 10
+
+	// seenIDs is how many received message ids per peer are remembered to
+	// drop duplicates.
+	seenIDs = 4096
+)
+
+// features are the v2 features this client announces in HELLO.
+var features = []string{
+	wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice, wire.FeatureAck,
+}
+
+// Errors returned by Dial and the Client's methods. Test with errors.Is.
+var (
+	// ErrNicknameTaken: the server already has a user with that nickname.
+	ErrNicknameTaken = errors.New("nickname is taken")
+	// ErrServerUnreachable wraps the network error of a failed connection
+	// to the server (refused, timed out, closed during registration).
+	ErrServerUnreachable = errors.New("server unreachable")
+	// ErrClosed: the Client was closed.
+	ErrClosed = errors.New("client closed")
+	// ErrNotConnected: the server link is down (reconnection may be under way).
+	ErrNotConnected = errors.New("not connected to the server")
+	// ErrUnknownPeer: the server does not list that nickname.
+	ErrUnknownPeer = errors.New("no such peer")
+	// ErrNoInvite: there is no pending invite from that peer.
+	ErrNoInvite = errors.New("no pending invite from that peer")
+	// ErrNoChat: there is no chat with that peer.
+	ErrNoChat = errors.New("no chat with that peer")
+	// ErrSelf: the nickname is our own.
+	ErrSelf = errors.New("that is you")
+	// ErrBadText: the text is empty, too long or not valid UTF-8.
+	ErrBadText = errors.New("text must be 1 to 32768 bytes of valid UTF-8")
+	// ErrPeerLeft: the peer left the server (or left the chat) before a
+	// message could be delivered.
+	ErrPeerLeft = errors.New("peer left")
+	// ErrExpired: a message could not be delivered within the retry window,
+	// or an invite was not answered in time.
+	ErrExpired = errors.New("not delivered in time")
+	// ErrDeclined: the peer declined the chat a message was waiting for.
+	ErrDeclined = errors.New("peer declined the chat")
+	// ErrLeftChat: we left the chat (or closed the client) before the
+	// message was delivered.
+	ErrLeftChat = errors.New("chat closed before delivery")
+	// ErrServer wraps an ERROR or NOTICE sent by the server.
+	ErrServer = errors.New("server error")
+	// ErrPeer wraps an ERROR a peer sent on a chat socket.
+	ErrPeer = errors.New("peer error")
+)
+
+// NickError reports a nickname that was refused, locally or by the server.
+type NickError struct {
+	Nick   string
+	Reason string // the server's reason, or the local rule that failed
+}
+
+func (e *NickError) Error() string { return "nickname " + quote(e.Nick) + " refused: " + e.Reason }

@@ -1,0 +1,127 @@
+package client
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"peerchat/core/wire"
+)
+
+// writeTimeout bounds one write on a server or chat socket; closeTimeout
+// bounds the last flush before a socket is closed on purpose.
+const (
+	writeTimeout = 10 * time.Second
+	closeTimeout = time.Second
+)
+
+// link is the sending half of a framed TCP connection: callers append frames
+// to an unbounded buffer without blocking, and one writer goroutine writes
+// them out in batches. The receiving half is a wire.Reader owned by one
+// reader goroutine of the Client. link is safe for concurrent use.
+type link struct {
+	conn net.Conn
+	// written, when set, is called by the writer goroutine (without locks
+	// held) with the ids of messages whose bytes were handed to the kernel.
+	written func(ids []uint64)
+
+	mu      sync.Mutex
+	out     []byte
+	ids     []uint64
+	closing bool // close once out is flushed
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func newLink(conn net.Conn, written func([]uint64)) *link {
+	return &link{conn: conn, written: written, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// send queues m as one frame; id, if non-zero, is reported to written once
+// the frame is written. It never blocks and reports false if the link is
+// closing.
+func (l *link) send(m wire.Message, id uint64) bool {
+	l.mu.Lock()
+	if l.closing || l.closed {
+		l.mu.Unlock()
+		return false
+	}
+	l.out = wire.AppendMessage(l.out, m)
+	if id != 0 {
+		l.ids = append(l.ids, id)
+	}
+	l.mu.Unlock()
+	l.signal()
+	return true
+}
+
+// closeAfter queues m (if not nil), then closes the connection once
+// everything queued has been written (or closeTimeout passed).
+func (l *link) closeAfter(m wire.Message) {
+	l.mu.Lock()
+	if !l.closing && !l.closed {
+		if m != nil {
+			l.out = wire.AppendMessage(l.out, m)
+		}
+		l.closing = true
+	}
+	l.mu.Unlock()
+	l.signal()
+}
+
+// close closes the connection at once, dropping anything unwritten.
+func (l *link) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.conn.Close()
+	l.signal()
+}
+
+func (l *link) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the writer goroutine. It returns once the link is closed.
+func (l *link) run() {
+	defer close(l.done)
+	defer l.conn.Close()
+	var buf []byte
+	var ids []uint64
+	for range l.wake {
+		for {
+			l.mu.Lock()
+			buf, l.out = l.out, buf[:0]
+			ids, l.ids = l.ids, ids[:0]
+			closing, closed := l.closing, l.closed
+			l.mu.Unlock()
+			if closed {
+				return
+			}
+			if len(buf) == 0 {
+				if closing {
+					return
+				}
+				break
+			}
+			d := writeTimeout
+			if closing {
+				d = closeTimeout
+			}
+			l.conn.SetWriteDeadline(time.Now().Add(d))
+			if _, err := l.conn.Write(buf); err != nil {
+				l.mu.Lock()
+				l.closed = true
+				l.mu.Unlock()
+				return
+			}
+			if len(ids) > 0 && l.written != nil {
+				l.written(ids)
+			}
+		}
+	}
+}

@@ -1,0 +1,332 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"peerchat/core/wire"
+)
+
+// srvConn is one connection to the server, from dial to close.
+type srvConn struct {
+	l         *link
+	r         *wire.Reader
+	reconnect bool       // a reconnection, not the first registration
+	state     int        // regPending, regDone or regFailed; guarded by Client.mu
+	regc      chan error // receives the registration's outcome once
+	done      chan struct{}
+	err       error // why the reader stopped; set before done is closed
+}
+
+const (
+	regPending = iota
+	regDone
+	regFailed
+)
+
+// connect dials the server and registers. It returns once the server has
+// confirmed (WELCOME or any other frame), refused, or stayed silent for
+// DefaultRegisterGrace (a base server with nobody else registered).
+func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) {
+	d := net.Dialer{Timeout: c.cfg.ChatDialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", c.cfg.Server)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err)
+	}
+	if !c.track(conn) {
+		return nil, ErrClosed
+	}
+	sc := &srvConn{
+		l:         newLink(conn, nil),
+		r:         wire.NewReader(conn, wire.DefaultServerPayload),
+		reconnect: reconnect,
+		regc:      make(chan error, 1),
+		done:      make(chan struct{}),
+	}
+	sc.l.send(wire.Register{Nick: c.nick, UDPPort: c.udpPort}, 0)
+	sc.l.send(wire.Port{Nick: c.nick, TCPPort: c.tcpPort}, 0)
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); sc.l.run() }()
+	go c.readServer(sc)
+
+	grace := time.NewTimer(DefaultRegisterGrace)
+	defer grace.Stop()
+	select {
+	case err = <-sc.regc:
+	case <-grace.C:
+		c.mu.Lock()
+		c.confirm(sc)
+		c.mu.Unlock()
+		select {
+		case err = <-sc.regc:
+		default:
+		}
+	case <-ctx.Done():
+		err = fmt.Errorf("register with %s: %w", c.cfg.Server, ctx.Err())
+	}
+	c.untrack(conn)
+	if err != nil {
+		sc.l.close()
+		<-sc.done
+		return nil, err
+	}
+	return sc, nil
+}
+
+// confirm marks sc registered and makes it the server link. The caller holds c.mu.
+func (c *Client) confirm(sc *srvConn) {
+	if sc.state != regPending {
+		return
+	}
+	if c.closed {
+		sc.state = regFailed
+		sc.regc <- ErrClosed
+		return
+	}
+	sc.state = regDone
+	c.srv = sc.l
+	c.srvSeen = c.now()
+	if sc.reconnect {
+		c.stale = make(map[string]bool, len(c.peers))
+		for key := range c.peers {
+			c.stale[key] = true
+		}
+		c.settleAt = c.now().Add(DefaultPeerSettle)
+		c.emit(Event{Kind: EventReconnected, Text: c.cfg.Server})
+		c.wake()
+	} else {
+		c.emit(Event{Kind: EventRegistered, Peer: c.nick, Text: c.cfg.Server})
+	}
+	sc.regc <- nil
+}
+
+// fail reports a failed registration. The caller holds c.mu.
+func (sc *srvConn) fail(err error) bool {
+	if sc.state != regPending {
+		return false
+	}
+	sc.state = regFailed
+	sc.regc <- err
+	return true
+}
+
+// readServer reads and handles the server's frames until the link fails.
+func (c *Client) readServer(sc *srvConn) {
+	defer c.wg.Done()
+	var err error
+	for {
+		var p []byte
+		if p, err = sc.r.ReadFrame(); err != nil {
+			break
+		}
+		c.handleServer(sc, p)
+	}
+	if wire.IsProtocolError(err) {
+		sc.l.closeAfter(wire.Error{Reason: errorReason(err)})
+	} else {
+		sc.l.close()
+	}
+	<-sc.l.done
+	c.mu.Lock()
+	if c.closed || errors.Is(err, net.ErrClosed) {
+		sc.fail(ErrClosed)
+	} else {
+		sc.fail(fmt.Errorf("register with %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err))
+	}
+	if c.srv == sc.l {
+		c.srv = nil
+		c.srvV2 = false
+		c.srvFeat = nil
+	}
+	sc.err = err
+	c.mu.Unlock()
+	close(sc.done)
+}
+
+// serverLoop watches the registered server link and reconnects when it drops.
+func (c *Client) serverLoop(sc *srvConn) {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-sc.done:
+		case <-c.ctx.Done():
+			sc.l.close()
+			<-sc.done
+			return
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		c.log.Info("server link lost", "err", sc.err)
+		c.emit(Event{Kind: EventServerLost, Err: fmt.Errorf("server %s: %w", c.cfg.Server, sc.err)})
+		if !c.cfg.Reconnect {
+			return
+		}
+		for attempt := 1; ; attempt++ {
+			d := backoff(attempt)
+			c.emit(Event{Kind: EventReconnecting, Attempt: attempt, RetryIn: d})
+			t := time.NewTimer(d)
+			select {
+			case <-c.ctx.Done():
+				t.Stop()
+				return
+			case <-c.retryNow:
+			case <-t.C:
+			}
+			t.Stop()
+			next, err := c.connect(c.ctx, true)
+			if err == nil {
+				sc = next
+				c.log.Info("reconnected", "attempt", attempt)
+				break
+			}
+			if c.ctx.Err() != nil {
+				return
+			}
+			c.log.Debug("reconnect failed", "attempt", attempt, "err", err)
+		}
+	}
+}
+
+// backoff returns the wait before reconnection attempt n (1-based): it
+// doubles from DefaultBackoffMin up to DefaultBackoffMax, ± jitter.
+func backoff(n int) time.Duration {
+	d := DefaultBackoffMax
+	if n < 10 {
+		d = min(DefaultBackoffMin<<(n-1), DefaultBackoffMax)
+	}
+	j := 1 + DefaultBackoffJitter*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * j)
+}
+
+// handleServer handles one frame from the server. It runs on sc's reader
+// goroutine.
+func (c *Client) handleServer(sc *srvConn, p []byte) {
+	msg, err := wire.Parse(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.srvSeen = c.now()
+	if err != nil {
+		c.log.Debug("server frame dropped", "err", err)
+		c.confirm(sc)
+		return
+	}
+	switch m := msg.(type) {
+	case wire.NicknameTaken:
+		if !sc.fail(fmt.Errorf("register %q: %w", c.nick, ErrNicknameTaken)) {
+			c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %w", ErrServer, ErrNicknameTaken)})
+		}
+		return
+	case wire.Error:
+		if !sc.fail(&NickError{Nick: c.nick, Reason: m.Reason}) {
+			c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %s", ErrServer, m.Reason)})
+		}
+		return
+	}
+	c.confirm(sc)
+	if sc.state != regDone {
+		return
+	}
+	switch m := msg.(type) {
+	case wire.Welcome:
+		c.srvV2 = m.Version >= wire.Version
+		if !c.srvV2 {
+			return
+		}
+		c.srvFeat = nil
+		for _, f := range m.Features {
+			if slices.Contains(features, f) {
+				c.srvFeat = append(c.srvFeat, f)
+			}
+		}
+		sc.l.send(wire.Hello{Version: wire.Version, Features: features}, 0)
+		if slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {
+			sc.r.IdleTimeout = DefaultServerSilence
+			c.wake()
+		}
+	case wire.Joined:
+		c.peerJoined(m)
+	case wire.Left:
+		key := wire.FoldNick(m.Nick)
+		delete(c.stale, key)
+		c.peerLeft(key)
+	case wire.Broadcast:
+		from, text := "", m.Text
+		if f, t, ok := strings.Cut(m.Text, ": "); ok {
+			if key := wire.FoldNick(f); key == c.selfKey || c.peers[key] != nil {
+				from, text = f, t
+			}
+		}
+		c.emit(Event{Kind: EventBroadcast, From: from, Text: text})
+	case wire.Bcast:
+		c.emit(Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq})
+	case wire.Caps:
+		key := wire.FoldNick(m.Nick)
+		feats := slices.Clone(m.Features)
+		if feats == nil {
+			feats = []string{}
+		}
+		if p := c.peers[key]; p != nil {
+			p.Features = feats
+		} else if key != c.selfKey && len(c.caps) < 1024 {
+			c.caps[key] = feats
+		}
+	case wire.Notice:
+		c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %s: %s", ErrServer, m.Code, m.Text)})
+	case wire.Ping:
+		sc.l.send(wire.Pong{Token: m.Token}, 0)
+	case wire.Pong:
+	default:
+		c.log.Debug("server frame ignored", "verb", msg.Verb())
+	}
+}
+
+// serverCaps reports whether the server relays peers' features. The caller
+// holds c.mu.
+func (c *Client) serverCaps() bool { return slices.Contains(c.srvFeat, wire.FeatureCaps) }
+
+// peerJoined adds or refreshes a peer. The caller holds c.mu.
+func (c *Client) peerJoined(j wire.Joined) {
+	key := wire.FoldNick(j.Nick)
+	if key == c.selfKey {
+		return
+	}
+	if c.stale != nil {
+		c.settleAt = c.now().Add(DefaultPeerSettle)
+	}
+	if p := c.peers[key]; p != nil {
+		delete(c.stale, key)
+		p.IP, p.UDPPort, p.TCPPort = j.IP, j.UDPPort, j.TCPPort
+		if f, ok := c.caps[key]; ok {
+			p.Features = f
+			delete(c.caps, key)
+		}
+		return
+	}
+	p := &Peer{Nick: j.Nick, IP: j.IP, UDPPort: j.UDPPort, TCPPort: j.TCPPort, Features: c.caps[key]}
+	delete(c.caps, key)
+	c.peers[key] = p
+	c.emit(Event{Kind: EventPeerJoined, Peer: p.Nick, IP: p.IP})
+}
+
+// peerLeft removes a peer and ends what waited for it. The caller holds c.mu.
+func (c *Client) peerLeft(key string) {
+	p := c.peers[key]
+	if p == nil {
+		return
+	}
+	delete(c.peers, key)
+	c.emit(Event{Kind: EventPeerLeft, Peer: p.Nick})
+	if ch := c.chats[key]; ch != nil && ch.state != ChatOpen {
+		c.endChat(ch, ReasonLost, ErrPeerLeft, false)
+	}
+}
