@@ -26,6 +26,7 @@ type chat struct {
 	nextResend time.Time // zero: no UDP invites (base flow only)
 	fallbackAt time.Time // zero: no base dial planned
 	dialing    bool      // a base CHAT_REQUEST is in flight
+	reqConn    net.Conn  // its socket, closed when the invite ends
 
 	// Their invite (ChatInvited).
 	inNonce   string         // "" for a base CHAT_REQUEST
@@ -192,7 +193,7 @@ func (c *Client) Decline(nick string) error {
 // decline answers their invite with CHAT_REJECT. The caller holds c.mu.
 func (c *Client) decline(ch *chat) {
 	if ch.inConn != nil {
-		ch.inConn.SetWriteDeadline(c.now().Add(closeTimeout))
+		ch.inConn.SetWriteDeadline(time.Now().Add(closeTimeout))
 		wire.WriteMessage(ch.inConn, wire.ChatReject{Nick: c.nick})
 	} else if ch.inNonce != "" {
 		c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: ch.inNonce}, ch.inSrc)
@@ -305,7 +306,10 @@ func (c *Client) clearInvites(ch *chat) {
 		delete(c.pending, ch.inConn)
 		ch.inConn.Close()
 	}
-	ch.nonce, ch.dialing = "", false
+	if ch.reqConn != nil {
+		ch.reqConn.Close()
+	}
+	ch.nonce, ch.dialing, ch.reqConn = "", false, nil
 	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
 	ch.inNonce, ch.inConn, ch.inReader, ch.accepting = "", nil, nil, false
 }
@@ -326,6 +330,10 @@ func (c *Client) endChat(ch *chat, reason CloseReason, failErr error, sendLeft b
 	case ChatInviting:
 		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: reason})
 	case ChatInvited:
+		if ch.inConn != nil && reason == ReasonExpired {
+			ch.inConn.SetWriteDeadline(time.Now().Add(closeTimeout))
+			wire.WriteMessage(ch.inConn, wire.Error{Reason: "chat request timed out"})
+		}
 		if reason != ReasonClosed {
 			c.emit(Event{Kind: EventInviteExpired, From: ch.nick, Peer: ch.nick})
 		}
@@ -422,6 +430,7 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 	case wire.ChatMsg:
 		c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text})
 	case wire.ChatMsg2:
+		ch.ack = true // the peer speaks "ack": answer in kind
 		l.send(wire.ChatAck{ID: m.ID}, 0)
 		if c.markSeen(ch, m.ID) {
 			c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Time: m.Time, ID: m.ID})
@@ -555,9 +564,15 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 		c.requestFailed(key, nonce, err)
 		return
 	}
-	if !c.track(conn) {
+	c.mu.Lock()
+	ch := c.chats[key]
+	if c.closed || ch == nil || ch.state != ChatInviting || ch.nonce != nonce {
+		c.mu.Unlock()
+		conn.Close()
 		return
 	}
+	ch.reqConn = conn
+	c.mu.Unlock()
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err = wire.WriteMessage(conn, wire.ChatRequest{Nick: c.nick})
 	conn.SetWriteDeadline(time.Time{})
@@ -572,8 +587,11 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch := c.chats[key]
+	ch = c.chats[key]
 	match := ch != nil && ch.state == ChatInviting && ch.nonce == nonce && !c.closed
+	if match {
+		ch.reqConn = nil
+	}
 	switch m := msg.(type) {
 	case wire.ChatAccept:
 		if match {
@@ -585,22 +603,22 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 			c.endChat(ch, ReasonDeclined, ErrDeclined, false)
 		}
 	case wire.Error:
-		err = fmt.Errorf("%w %s: %s", ErrPeer, addr, m.Reason)
+		// A base peer answers ERROR when our request timed out on its side.
+		err = fmt.Errorf("%w %s: %s: %w", ErrPeer, addr, m.Reason, ErrExpired)
 	case nil:
 	default:
 		err = fmt.Errorf("unexpected answer %s", m.Verb())
 	}
-	delete(c.pending, conn)
 	conn.Close()
 	if err != nil && match {
 		c.log.Debug("chat request failed", "peer", ch.nick, "err", err)
 		ch.dialing = false
 		if ch.nextResend.IsZero() { // no UDP invites running: the invite is over
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ErrExpired) {
 				c.endChat(ch, ReasonExpired, ErrExpired, false)
 			} else {
 				c.emit(Event{Kind: EventError, Peer: ch.nick, Err: fmt.Errorf("chat request to %q: %w", ch.nick, err)})
-				c.endChat(ch, ReasonLost, ErrExpired, false)
+				c.endChat(ch, ReasonLost, nil, false) // messages wait for the next chat
 			}
 		}
 	}
@@ -617,7 +635,7 @@ func (c *Client) requestFailed(key, nonce string, err error) {
 	c.log.Debug("chat request failed", "peer", ch.nick, "err", err)
 	if ch.nextResend.IsZero() {
 		c.emit(Event{Kind: EventError, Peer: ch.nick, Err: fmt.Errorf("chat request to %q: %w", ch.nick, err)})
-		c.endChat(ch, ReasonLost, ErrExpired, false)
+		c.endChat(ch, ReasonLost, nil, false) // messages wait for the next chat
 	}
 }
 
@@ -821,7 +839,7 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		fresh := ch.state == ChatNone
 		ch.state = ChatInvited
 		ch.inConn, ch.inReader, ch.inNonce = conn, r, ""
-		ch.inExpires = now.Add(c.cfg.RequestTimeout)
+		ch.inExpires = now.Add(min(c.cfg.RequestTimeout, c.cfg.InviteTTL))
 		if fresh {
 			c.emit(Event{Kind: EventInvite, From: p.Nick, Peer: p.Nick, Expires: ch.inExpires})
 		}

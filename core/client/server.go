@@ -277,6 +277,9 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 		}
 		if p := c.peers[key]; p != nil {
 			p.Features = feats
+			if ch := c.chats[key]; ch != nil && ch.state == ChatOpen && slices.Contains(feats, wire.FeatureAck) {
+				ch.ack = true
+			}
 		} else if key != c.selfKey && len(c.caps) < 1024 {
 			c.caps[key] = feats
 		}

@@ -1,0 +1,324 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"peerchat/core/wire"
+)
+
+func TestDialErrors(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	dial(t, testConfig(ts.addr, "ana"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		name   string
+		addr   string
+		nick   string
+		is     error
+		nickEr bool
+	}{
+		{"taken", ts.addr, "ana", ErrNicknameTaken, false},
+		{"taken folded", ts.addr, "ANA", ErrNicknameTaken, false},
+		{"invalid", ts.addr, "a b", nil, true},
+		{"empty", ts.addr, "", nil, true},
+		{"refused", closed, "bob", ErrServerUnreachable, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Dial(context.Background(), testConfig(tt.addr, tt.nick))
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded")
+			}
+			var ne *NickError
+			if tt.nickEr != errors.As(err, &ne) {
+				t.Fatalf("err %v: NickError %v, want %v", err, !tt.nickEr, tt.nickEr)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("err %v, want %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func TestRegisterPeersBroadcast(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	a.wait(EventRegistered, nil)
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.wait(EventPeerJoined, peerIs("bob"))
+	b.wait(EventPeerJoined, peerIs("ana"))
+	if err := a.Broadcast("hello all"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*tc{a, b} {
+		e := c.wait(EventBroadcast, nil)
+		if e.From != "ana" || e.Text != "hello all" {
+			t.Errorf("%s got broadcast %+v", c.Nick(), e)
+		}
+	}
+	b.Close()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	a.waitPeers()
+}
+
+func TestChat(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitCaps("bob")
+	b.waitCaps("ana")
+	openChat(t, a, b)
+	if a.Chat("bob") != ChatOpen || b.Chat("ANA") != ChatOpen {
+		t.Fatalf("states %v %v", a.Chat("bob"), b.Chat("ana"))
+	}
+	for i, tt := range []struct {
+		from, to *tc
+		text     string
+	}{
+		{a, b, "hi bob"},
+		{b, a, "hi ana, ça va?"},
+		{a, b, "a \"quoted\" text"},
+	} {
+		id, err := tt.from.Send(tt.to.Nick(), tt.text)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		e := tt.to.wait(EventChatMsg, peerIs(tt.from.Nick()))
+		if e.Text != tt.text || e.ID != id {
+			t.Errorf("%d: got %q id %d, want %q id %d", i, e.Text, e.ID, tt.text, id)
+		}
+		tt.from.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+	}
+	if err := a.LeaveChat("bob"); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonClosed })
+	b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
+	if a.Chat("bob") != ChatNone || b.Chat("ana") != ChatNone {
+		t.Fatalf("states after leave %v %v", a.Chat("bob"), b.Chat("ana"))
+	}
+}
+
+func TestInviteDatagramsLost(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	var dropped atomic.Int32
+	cfg := testConfig(ts.addr, "ana")
+	cfg.FallbackAfter = time.Minute // only UDP
+	cfg.hooks = &hooks{sendUDP: func(b []byte, to netip.AddrPort) bool {
+		return dropped.Add(1) > 3
+	}}
+	a := dial(t, cfg)
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+	a.waitCaps("bob")
+	openChat(t, a, b)
+	if n := dropped.Load(); n < 4 {
+		t.Fatalf("%d invite datagrams, want > 3", n)
+	}
+	if b.count(EventInvite) != 1 {
+		t.Fatalf("bob saw %d invites, want 1", b.count(EventInvite))
+	}
+}
+
+func TestForgedInviteIgnored(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+	trap, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("cannot bind 127.0.0.2:", err)
+	}
+	defer trap.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("cannot bind 127.0.0.2:", err)
+	}
+	defer pc.Close()
+	port := trap.Addr().(*net.TCPAddr).Port
+	forged := wire.ChatInvite{Nick: "ana", TCPPort: port, Nonce: "forged"}.AppendPayload(nil)
+	if _, err := pc.WriteTo(forged, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: b.udpPort}); err != nil {
+		t.Fatal(err)
+	}
+	b.logs.waitLog(t, "invite dropped")
+	if b.count(EventInvite) != 0 || b.Chat("ana") != ChatNone {
+		t.Fatal("forged invite was taken")
+	}
+	openChat(t, a, b)
+	trap.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Millisecond))
+	if c, err := trap.Accept(); err == nil {
+		c.Close()
+		t.Fatal("bob connected to the forger")
+	}
+}
+
+func TestInviteDeclinedAndExpired(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	cfg := testConfig(ts.addr, "ana")
+	cfg.InviteTTL = 400 * time.Millisecond
+	a := dial(t, cfg)
+	cfg = testConfig(ts.addr, "bob")
+	cfg.InviteTTL = 400 * time.Millisecond
+	b := dial(t, cfg)
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+
+	id, err := a.Send("bob", "will be declined")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("ana"))
+	if err := b.Decline("ana"); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonDeclined })
+	f := a.wait(EventSendFailed, nil)
+	if f.ID != id || !errors.Is(f.Err, ErrDeclined) {
+		t.Fatalf("send failed %+v", f)
+	}
+
+	if err := a.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("ana"))
+	b.wait(EventInviteExpired, peerIs("ana"))
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonExpired })
+	if a.Chat("bob") != ChatNone || b.Chat("ana") != ChatNone {
+		t.Fatal("chat not reset after expiry")
+	}
+}
+
+// crash closes every chat socket of c without LEFT_CHAT, as a killed
+// process would.
+func crash(c *tc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.chats {
+		if ch.l != nil {
+			ch.l.conn.Close()
+		}
+	}
+}
+
+func TestChatLostAndResent(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+	openChat(t, a, b)
+	crash(b)
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLost })
+	b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLost })
+
+	// A message sent while the chat is down re-invites and is delivered.
+	id, err := a.Send("bob", "after the loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("ana"))
+	if err := b.Accept("ana"); err != nil {
+		t.Fatal(err)
+	}
+	if e := b.wait(EventChatMsg, nil); e.Text != "after the loss" {
+		t.Fatalf("got %q", e.Text)
+	}
+	a.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+
+	// A message to a peer that leaves before the chat is back fails.
+	crash(a)
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLost })
+	b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLost })
+	id, err = a.Send("bob", "never")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("ana"))
+	b.Close()
+	f := a.wait(EventSendFailed, nil)
+	if f.ID != id || !errors.Is(f.Err, ErrPeerLeft) {
+		t.Fatalf("send failed %+v", f)
+	}
+}
+
+func TestServerRestart(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	nicks := []string{"ana", "bob", "cy"}
+	var cs []*tc
+	for _, n := range nicks {
+		cs = append(cs, dial(t, testConfig(ts.addr, n)))
+	}
+	others := func(i int) []string {
+		var o []string
+		for j, n := range nicks {
+			if j != i {
+				o = append(o, n)
+			}
+		}
+		return o
+	}
+	for i, c := range cs {
+		c.waitPeers(others(i)...)
+	}
+	openChat(t, cs[0], cs[1])
+	ts.restart()
+	start := time.Now()
+	for i, c := range cs {
+		c.wait(EventServerLost, nil)
+		c.wait(EventReconnected, nil)
+		c.waitPeers(others(i)...)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("back after %v, want < 2s", d)
+	}
+	if n := ts.srv.NumPeers(); n != len(nicks) {
+		t.Errorf("server has %d peers", n)
+	}
+	// The chat survived the server's restart.
+	if _, err := cs[0].Send("bob", "still here"); err != nil {
+		t.Fatal(err)
+	}
+	cs[1].wait(EventChatMsg, nil)
+	if err := cs[2].Broadcast("back"); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].wait(EventBroadcast, nil)
+}
+
+func TestNoGoroutineAfterClose(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitPeers("bob")
+	openChat(t, a, b)
+	a.Invite("bob")
+	a.Close()
+	b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
+	b.Close()
+	if err := a.Broadcast("x"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Broadcast after Close: %v", err)
+	}
+}

@@ -1,0 +1,307 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"peerchat/core/wire"
+	"peerchat/server"
+)
+
+// waitTimeout bounds every wait for an event in the tests.
+const waitTimeout = 5 * time.Second
+
+// testServer is a real server.Server on 127.0.0.1 that can be restarted on
+// the same address.
+type testServer struct {
+	t    *testing.T
+	addr string
+	srv  *server.Server
+	done chan error
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	ts := &testServer{t: t}
+	ts.start("127.0.0.1:0")
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) start(addr string) {
+	ts.t.Helper()
+	var ln net.Listener
+	var err error
+	for deadline := time.Now().Add(waitTimeout); ; {
+		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the port to be free again
+	}
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.addr = ln.Addr().String()
+	ts.srv, err = server.New(server.Config{Name: "test"})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.done = make(chan error, 1)
+	srv := ts.srv
+	go func() { ts.done <- srv.Serve(context.Background(), ln) }()
+}
+
+func (ts *testServer) stop() {
+	if ts.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	ts.srv.Shutdown(ctx)
+	<-ts.done
+	ts.srv = nil
+}
+
+func (ts *testServer) restart() {
+	ts.stop()
+	ts.start(ts.addr)
+}
+
+// tc is a Client under test with the history of its events.
+type tc struct {
+	*Client
+	t    *testing.T
+	mu   sync.Mutex
+	all  []Event
+	used []bool
+	logs *logSink
+}
+
+func testConfig(addr, nick string) Config {
+	return Config{
+		Server:        addr,
+		Nick:          nick,
+		ListenAddr:    "127.0.0.1",
+		ResendEvery:   50 * time.Millisecond,
+		FallbackAfter: 500 * time.Millisecond,
+		InviteTTL:     3 * time.Second,
+		Reconnect:     true,
+	}
+}
+
+func dial(t *testing.T, cfg Config) *tc {
+	t.Helper()
+	logs := &logSink{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(logs)
+	}
+	c, err := Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("dial %s as %q: %v", cfg.Server, cfg.Nick, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &tc{Client: c, t: t, logs: logs}
+}
+
+// wait returns the first not yet matched event of kind for which ok (if not
+// nil) holds, waiting up to waitTimeout.
+func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
+	c.t.Helper()
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		c.all = c.Poll(c.all)
+		for len(c.used) < len(c.all) {
+			c.used = append(c.used, false)
+		}
+		for i, e := range c.all {
+			if !c.used[i] && e.Kind == kind && (ok == nil || ok(e)) {
+				c.used[i] = true
+				c.mu.Unlock()
+				return e
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.Events():
+		case <-deadline.C:
+			c.t.Fatalf("%s: no event %d within %v; events: %s", c.Nick(), kind, waitTimeout, c.history())
+		}
+	}
+}
+
+// count returns how many events of kind were seen so far.
+func (c *tc) count(kind EventKind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all = c.Poll(c.all)
+	n := 0
+	for _, e := range c.all {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *tc) history() string {
+	var b strings.Builder
+	for _, e := range c.all {
+		fmt.Fprintf(&b, "\n  %d peer=%q from=%q text=%q reason=%s err=%v id=%d", e.Kind, e.Peer, e.From, e.Text, e.Reason, e.Err, e.ID)
+	}
+	return b.String()
+}
+
+func peerIs(nick string) func(Event) bool {
+	return func(e Event) bool { return e.Peer == nick || e.From == nick }
+}
+
+// waitPeers waits until c lists exactly the nicks.
+func (c *tc) waitPeers(nicks ...string) {
+	c.t.Helper()
+	want := strings.Join(nicks, ",")
+	var got string
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+		var ns []string
+		for _, p := range c.Peers() {
+			ns = append(ns, p.Nick)
+		}
+		if got = strings.Join(ns, ","); got == want {
+			return
+		}
+		select {
+		case <-c.Events():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	c.t.Fatalf("%s: peers %q, want %q", c.Nick(), got, want)
+}
+
+// waitCaps waits until c knows nick's v2 features (CAPS follow JOINED).
+func (c *tc) waitCaps(nick string) {
+	c.t.Helper()
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+		for _, p := range c.Peers() {
+			if p.Nick == nick && p.Features != nil {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // polling the peer table
+	}
+	c.t.Fatalf("%s: no CAPS for %s", c.Nick(), nick)
+}
+
+// openChat makes a invite b and b accept, and waits for both sides to open.
+func openChat(t *testing.T, a, b *tc) {
+	t.Helper()
+	if err := a.Invite(b.Nick()); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs(a.Nick()))
+	if err := b.Accept(a.Nick()); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatOpen, peerIs(b.Nick()))
+	b.wait(EventChatOpen, peerIs(a.Nick()))
+}
+
+// checkGoroutines fails t if, after the test's cleanups, more goroutines
+// run than before it (waiting up to waitTimeout for them to end).
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		var n int
+		for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+			if n = runtime.NumGoroutine(); n <= before {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling for goroutines to end
+		}
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines left, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	})
+}
+
+// logSink is a slog.Handler that keeps the messages it receives.
+type logSink struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logSink) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logSink) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+func (l *logSink) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logSink) WithGroup(string) slog.Handler      { return l }
+
+// waitLog waits until a message starting with prefix was logged.
+func (l *logSink) waitLog(t *testing.T, prefix string) {
+	t.Helper()
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+		l.mu.Lock()
+		for _, m := range l.msgs {
+			if strings.HasPrefix(m, prefix) {
+				l.mu.Unlock()
+				return
+			}
+		}
+		l.mu.Unlock()
+		time.Sleep(5 * time.Millisecond) // polling the log
+	}
+	t.Fatalf("no log %q", prefix)
+}
+
+// framed is a raw framed TCP connection for the test doubles.
+type framed struct {
+	net.Conn
+	r *wire.Reader
+}
+
+func newFramed(c net.Conn) *framed { return &framed{c, wire.NewReader(c, wire.DefaultPeerPayload)} }
+
+func (f *framed) send(t *testing.T, m wire.Message) {
+	t.Helper()
+	if err := wire.WriteMessage(f.Conn, m); err != nil {
+		t.Errorf("write %s: %v", m.Verb(), err)
+	}
+}
+
+// next returns the next message, failing t after waitTimeout.
+func (f *framed) next(t *testing.T) wire.Message {
+	t.Helper()
+	f.SetReadDeadline(time.Now().Add(waitTimeout))
+	p, err := f.r.ReadFrame()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	m, err := wire.Parse(p)
+	if err != nil {
+		t.Fatalf("parse %q: %v", p, err)
+	}
+	return m
+}
+
+// expect reads messages until one has the verb, skipping others.
+func (f *framed) expect(t *testing.T, verb string) wire.Message {
+	t.Helper()
+	for {
+		if m := f.next(t); m.Verb() == verb {
+			return m
+		} else if m.Verb() == wire.VerbError && verb != wire.VerbError {
+			t.Fatalf("got %s while waiting for %s", wire.Payload(m), verb)
+		}
+	}
+}
