@@ -31,9 +31,10 @@ type runningServer struct {
 	served chan error
 }
 
-// startServer starts a server.Server with the default configuration on addr.
+// startServer starts a server.Server with the default configuration on addr,
+// logging to log (nil discards).
 func startServer(ctx context.Context, addr string, log *slog.Logger) (*runningServer, error) {
-	srv, err := server.New(server.Config{Logger: log.With("side", "server")})
+	srv, err := server.New(server.Config{Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
@@ -280,4 +281,34 @@ func (c *child) stop() error {
 		<-c.waited
 		return fmt.Errorf("server child did not stop within %v: killed", stopGrace)
 	}
+}
+
+// readIO returns the syscr and syscw lines of a /proc/<pid>/io file: the
+// read and write system calls (read, readv, write, writev…) the process made.
+func readIO(path string) (reads, writes int64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != "syscr" && k != "syscw" {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: bad %s %q", path, k, strings.TrimSpace(v))
+		}
+		if k == "syscr" {
+			reads = n
+		} else {
+			writes = n
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("%s: no syscr and syscw", path)
+	}
+	return reads, writes, nil
 }

@@ -35,7 +35,8 @@ type Config struct {
 	Prefix           string        // nickname prefix; client i is Prefix+strconv.Itoa(i)
 	Seed             uint64        // seed of the fan-out phase's choice of senders
 	Strict           bool          // decode every frame with wire.Parse too
-	Logger           *slog.Logger  // nil discards
+	Logger           *slog.Logger  // the generator's log; nil discards
+	ServerLogger     *slog.Logger  // the in-process server's log; nil discards
 }
 
 // Errors of Run.
@@ -273,11 +274,15 @@ type load struct {
 	churn0  int // clients with an index from churn0 on leave in the churn phase
 	nFan    int // broadcast ids below nFan are the fan-out phase's
 
+	serverPID int // the server's process, if not this one; 0 if unknown
+
 	join, burst, churn tracker
 	fan                []tracker
 
 	joinDups, fanDups, burstDups, leftDups atomic.Int64
 	errs                                   atomic.Int64
+	lastDial                               atomic.Int64 // when the last connection was established
+	lastFirst                              atomic.Int64 // when the last client received its first frame
 
 	// stopping is set when the run is over: from then on, connections
 	// closing and the LEFTs they cause are expected.
@@ -346,8 +351,16 @@ func appendBcastText(b []byte, id int, sent int64) []byte {
 // read is c's read loop; it returns when c's connection fails or is closed.
 func (l *load) read(c *client) {
 	r := wire.NewReader(c.conn, wire.DefaultServerPayload)
+	// No read deadlines: setting two per frame costs the read loop about 4%
+	// of its CPU, and the run's end closes every connection anyway.
+	r.FrameTimeout = 0
+	first := true
 	for {
 		p, err := r.ReadFrame()
+		if first && err == nil {
+			storeMax(&l.lastFirst, l.now())
+			first = false
+		}
 		if err != nil {
 			if !c.closing.Load() && !l.stopping.Load() {
 				l.errs.Add(1)
@@ -450,6 +463,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	var mem memProbe = noProbe{}
+	serverPID := 0
 	addr := cfg.Addr
 	switch {
 	case cfg.Spawn:
@@ -463,10 +477,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 				err = cerr
 			}
 		}()
-		addr, mem = ch.addr, ch
+		addr, mem, serverPID = ch.addr, ch, ch.cmd.Process.Pid
 	case addr == "":
 		res.Mode = "inproc"
-		srv, err := startServer(ctx, "127.0.0.1:0", log)
+		srv, err := startServer(ctx, "127.0.0.1:0", cfg.ServerLogger)
 		if err != nil {
 			return res, err
 		}
@@ -487,11 +501,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			}
 		}
 		if cfg.ServerPID != 0 {
-			mem = pidProbe(cfg.ServerPID)
+			mem, serverPID = pidProbe(cfg.ServerPID), cfg.ServerPID
 		}
 	}
 
-	l := &load{cfg: cfg, log: log, start: time.Now()}
+	l := &load{cfg: cfg, log: log, start: time.Now(), serverPID: serverPID}
 	n := cfg.Clients
 	l.churn0 = n - cfg.Churn
 	l.nFan = cfg.Broadcasts
@@ -530,6 +544,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	// Phase 1: join storm.
+	io0 := l.ioSnapshot()
 	log.Info("join storm", "addr", addr, "clients", n)
 	fail := make(chan error, 1)
 	ready := make(chan struct{})
@@ -552,7 +567,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	res.Join = l.finish(&l.join, t0, &l.joinDups)
 	dialed.Wait() // every conn is set
-	log.Info("join storm over", "s", res.Join.Duration.Seconds(), "lost", res.Join.Lost)
+	log.Info("join storm over", "s", res.Join.Duration.Seconds(), "lost", res.Join.Lost,
+		"last_connect_s", time.Duration(l.lastDial.Load()-t0).Seconds(),
+		"last_first_frame_s", time.Duration(l.lastFirst.Load()-t0).Seconds())
+	l.logIO("join storm", io0, int64(n)*int64(n-1))
 
 	after, err := mem.measure()
 	if err != nil {
@@ -568,7 +586,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	// Phase 2: fan-out, one broadcast at a time.
 	if cfg.Broadcasts > 0 {
 		log.Info("fan-out", "broadcasts", cfg.Broadcasts)
-		if err := l.fanOut(ctx, &res, fail); err != nil {
+		io0 := l.ioSnapshot()
+		err := l.fanOut(ctx, &res, fail)
+		l.logIO("fan-out", io0, int64(n)*int64(res.BcastSent))
+		if err != nil {
 			return res, err
 		}
 	}
@@ -576,10 +597,12 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	// Phase 3: burst.
 	if cfg.Burst > 0 {
 		log.Info("burst", "broadcasts", cfg.Burst, "senders", min(cfg.Senders, n))
+		io0 := l.ioSnapshot()
 		t0 := l.sendBurst(min(cfg.Senders, n))
 		if err := l.await(ctx, &l.burst, fail); err != nil {
 			return res, err
 		}
+		l.logIO("burst", io0, int64(n)*int64(cfg.Burst))
 		res.Burst = l.finish(&l.burst, t0, &l.burstDups)
 		if d := res.Burst.Duration.Seconds(); d > 0 {
 			res.BurstRate = float64(n) * float64(cfg.Burst) / d
@@ -616,6 +639,7 @@ func (l *load) runClient(ctx context.Context, c *client, addr string, ready <-ch
 		return fmt.Errorf("client %s: dial %s: %w", c.nick, addr, err)
 	}
 	c.conn = conn
+	storeMax(&l.lastDial, l.now())
 	dialed.Done()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -629,6 +653,12 @@ func (l *load) runClient(ctx context.Context, c *client, addr string, ready <-ch
 	}
 	l.read(c)
 	return nil
+}
+
+// storeMax sets v to t if t is larger.
+func storeMax(v *atomic.Int64, t int64) {
+	for old := v.Load(); t > old && !v.CompareAndSwap(old, t); old = v.Load() {
+	}
 }
 
 // sourceIP returns the k-th loopback address from 127.0.0.1 on.
@@ -753,4 +783,45 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(ds)
 	k := (len(ds)*p + 99) / 100 // ceil(len*p/100)
 	return ds[max(k, 1)-1]
+}
+
+// ioCounts are read and write system calls, from /proc/<pid>/io.
+type ioCounts struct {
+	ok           bool
+	srvR, srvW   int64 // the server's, when it is another process
+	selfR, selfW int64
+}
+
+// ioSnapshot returns the system-call counts of this process and the server's.
+func (l *load) ioSnapshot() ioCounts {
+	var c ioCounts
+	var err error
+	if c.selfR, c.selfW, err = readIO("/proc/self/io"); err != nil {
+		return c
+	}
+	if l.serverPID != 0 {
+		if c.srvR, c.srvW, err = readIO(fmt.Sprintf("/proc/%d/io", l.serverPID)); err != nil {
+			return c
+		}
+	}
+	c.ok = true
+	return c
+}
+
+// logIO logs the system calls made since c0 by a phase that delivered
+// frames frames: they show how well the server batches its writes.
+func (l *load) logIO(phase string, c0 ioCounts, frames int64) {
+	c := l.ioSnapshot()
+	if !c.ok || !c0.ok || frames == 0 {
+		return
+	}
+	per := func(n int64) string { return strconv.FormatFloat(float64(n)/float64(frames), 'f', 3, 64) }
+	if l.serverPID == 0 {
+		l.log.Info("system calls per frame delivered, server and clients together", "phase", phase,
+			"reads", per(c.selfR-c0.selfR), "writes", per(c.selfW-c0.selfW))
+		return
+	}
+	l.log.Info("system calls per frame delivered", "phase", phase,
+		"server_writes", per(c.srvW-c0.srvW), "server_reads", per(c.srvR-c0.srvR),
+		"client_reads", per(c.selfR-c0.selfR))
 }

@@ -117,6 +117,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.ServerLogger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("side", "server")
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
