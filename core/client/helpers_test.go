@@ -267,10 +267,17 @@ func (l *logSink) waitLog(t *testing.T, prefix string) {
 // framed is a raw framed TCP connection for the test doubles.
 type framed struct {
 	net.Conn
-	r *wire.Reader
+	r        *wire.Reader
+	nick     string
+	udp, tcp int
 }
 
-func newFramed(c net.Conn) *framed { return &framed{c, wire.NewReader(c, wire.DefaultPeerPayload)} }
+func newFramed(c net.Conn) *framed {
+	return &framed{Conn: c, r: wire.NewReader(c, wire.DefaultPeerPayload)}
+}
+
+func deadline() time.Time     { return time.Now().Add(waitTimeout) }
+func deadlineSoon() time.Time { return time.Now().Add(50 * time.Millisecond) }
 
 func (f *framed) send(t *testing.T, m wire.Message) {
 	t.Helper()

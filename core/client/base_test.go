@@ -1,0 +1,272 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+
+	"peerchat/core/wire"
+)
+
+// baseServer is a test double of a base-only server: REGISTER, PORT,
+// NICKNAME_TAKEN, JOINED, LEFT and BROADCAST relayed verbatim; no WELCOME.
+type baseServer struct {
+	t       *testing.T
+	ln      net.Listener
+	addr    string
+	mu      sync.Mutex
+	clients map[string]*framed
+	wg      sync.WaitGroup
+}
+
+func startBaseServer(t *testing.T) *baseServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &baseServer{t: t, ln: ln, addr: ln.Addr().String(), clients: make(map[string]*framed)}
+	s.wg.Add(1)
+	go s.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.clients {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *baseServer) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go s.serve(newFramed(c))
+	}
+}
+
+func (s *baseServer) read(f *framed) wire.Message {
+	p, err := f.r.ReadFrame()
+	if err != nil {
+		return nil
+	}
+	m, _ := wire.Parse(p)
+	return m
+}
+
+func (s *baseServer) serve(f *framed) {
+	defer s.wg.Done()
+	defer f.Close()
+	reg, ok := s.read(f).(wire.Register)
+	if !ok {
+		return
+	}
+	port, ok := s.read(f).(wire.Port)
+	if !ok {
+		return
+	}
+	ip := f.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+	joined := wire.Encode(wire.Joined{Nick: reg.Nick, IP: ip, UDPPort: reg.UDPPort, TCPPort: port.TCPPort})
+	s.mu.Lock()
+	if s.clients[reg.Nick] != nil {
+		s.mu.Unlock()
+		wire.WriteMessage(f, wire.NicknameTaken{})
+		return
+	}
+	for _, c := range s.clients {
+		c.Write(joined)
+		cip := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
+		f.Write(wire.Encode(wire.Joined{Nick: c.nick, IP: cip, UDPPort: c.udp, TCPPort: c.tcp}))
+	}
+	f.nick, f.udp, f.tcp = reg.Nick, reg.UDPPort, port.TCPPort
+	s.clients[reg.Nick] = f
+	s.mu.Unlock()
+	for {
+		m := s.read(f)
+		if m == nil {
+			break
+		}
+		if b, ok := m.(wire.Broadcast); ok {
+			s.mu.Lock()
+			for _, c := range s.clients {
+				wire.WriteMessage(c, b)
+			}
+			s.mu.Unlock()
+		}
+	}
+	s.mu.Lock()
+	delete(s.clients, reg.Nick)
+	for _, c := range s.clients {
+		wire.WriteMessage(c, wire.Left{Nick: reg.Nick})
+	}
+	s.mu.Unlock()
+}
+
+// basePeer is a test double of a base-only client: it registers with the
+// nick unquoted, never answers WELCOME, ignores datagrams, and chats with
+// CHAT_REQUEST / CHAT_ACCEPT / CHAT_MSG "nick" / LEFT_CHAT.
+type basePeer struct {
+	t    *testing.T
+	nick string
+	srv  *framed
+	ln   net.Listener
+	udp  net.PacketConn
+	wg   sync.WaitGroup
+}
+
+func startBasePeer(t *testing.T, server, nick string) *basePeer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &basePeer{t: t, nick: nick, srv: newFramed(c), ln: ln, udp: udp}
+	reg := "REGISTER " + nick + " " + strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)
+	c.Write(wire.AppendFrame(nil, []byte(reg)))
+	c.Write(wire.Encode(wire.Port{Nick: nick, TCPPort: ln.Addr().(*net.TCPAddr).Port}))
+	p.wg.Add(1)
+	go func() { // drain the server link, ignoring everything
+		defer p.wg.Done()
+		for {
+			if _, err := p.srv.r.ReadFrame(); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		c.Close()
+		ln.Close()
+		udp.Close()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *basePeer) acceptChat() *framed {
+	p.t.Helper()
+	p.ln.(*net.TCPListener).SetDeadline(deadline())
+	c, err := p.ln.Accept()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { c.Close() })
+	return newFramed(c)
+}
+
+func TestBasePeer(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	old := startBasePeer(t, ts.addr, "old")
+	a.waitPeers("old")
+
+	t.Run("ours invites", func(t *testing.T) {
+		if err := a.Invite("old"); err != nil {
+			t.Fatal(err)
+		}
+		f := old.acceptChat()
+		if m := f.next(t); wire.Payload(m) != "CHAT_REQUEST ana" {
+			t.Fatalf("got %q", wire.Payload(m))
+		}
+		f.send(t, wire.ChatAccept{Nick: "old"})
+		a.wait(EventChatOpen, peerIs("old"))
+		id, err := a.Send("old", "hello old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := f.next(t); wire.Payload(m) != `CHAT_MSG "ana" hello old` {
+			t.Fatalf("got %q", wire.Payload(m))
+		}
+		a.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+		f.Write(wire.AppendFrame(nil, []byte(`CHAT_MSG "old" hi ana`)))
+		if e := a.wait(EventChatMsg, nil); e.Text != "hi ana" || e.From != "old" {
+			t.Fatalf("got %+v", e)
+		}
+		f.send(t, wire.LeftChat{Nick: "old"}) // and keep the socket open
+		a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
+	})
+
+	t.Run("base invites", func(t *testing.T) {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(a.tcpPort)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		f := newFramed(c)
+		f.send(t, wire.ChatRequest{Nick: "old"})
+		a.wait(EventInvite, peerIs("old"))
+		if err := a.Accept("old"); err != nil {
+			t.Fatal(err)
+		}
+		if m := f.next(t); wire.Payload(m) != "CHAT_ACCEPT ana" {
+			t.Fatalf("got %q", wire.Payload(m))
+		}
+		a.wait(EventChatOpen, peerIs("old"))
+		f.Write(wire.AppendFrame(nil, []byte(`CHAT_MSG old unquoted`)))
+		if e := a.wait(EventChatMsg, nil); e.Text != "unquoted" {
+			t.Fatalf("got %+v", e)
+		}
+		if _, err := a.Send("old", "bye"); err != nil {
+			t.Fatal(err)
+		}
+		if m := f.next(t); wire.Payload(m) != `CHAT_MSG "ana" bye` {
+			t.Fatalf("got %q", wire.Payload(m))
+		}
+		a.LeaveChat("old")
+		if m := f.next(t); wire.Payload(m) != "LEFT_CHAT ana" {
+			t.Fatalf("got %q", wire.Payload(m))
+		}
+	})
+
+	// We never sent the base peer a datagram (it would show it as text).
+	old.udp.SetReadDeadline(deadlineSoon())
+	if _, _, err := old.udp.ReadFrom(make([]byte, 2048)); err == nil {
+		t.Error("the base peer got a datagram")
+	}
+}
+
+func TestBaseServer(t *testing.T) {
+	checkGoroutines(t)
+	s := startBaseServer(t)
+	a := dial(t, testConfig(s.addr, "ana"))
+	b := dial(t, testConfig(s.addr, "bob"))
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+	if _, err := Dial(context.Background(), testConfig(s.addr, "bob")); !errors.Is(err, ErrNicknameTaken) {
+		t.Fatalf("second bob: %v", err)
+	}
+	if err := a.Broadcast("bob: plain"); err != nil {
+		t.Fatal(err)
+	}
+	if e := b.wait(EventBroadcast, nil); e.Text != "plain" || e.From != "bob" || e.Seq != 0 {
+		t.Fatalf("got %+v", e)
+	}
+	openChat(t, a, b)
+	id, err := a.Send("bob", "over base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := b.wait(EventChatMsg, nil); e.Text != "over base" || e.ID != 0 {
+		t.Fatalf("got %+v", e)
+	}
+	a.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+	b.Close()
+	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
+	a.wait(EventPeerLeft, peerIs("bob"))
+}
