@@ -110,7 +110,7 @@ type PeerInfo struct {
 type Stats struct {
 	Conns      int // open connections
 	Registered int // registered clients
-	Accepted   uint64
+	Accepted   uint64 // connections served
 	Refused    uint64 // connections refused at accept (limits, shutdown)
 	Joins      uint64
 	Leaves     uint64
@@ -364,7 +364,6 @@ func (s *Server) count(m map[string]uint64, reason string) {
 
 // accept registers nc as a connection or refuses it.
 func (s *Server) accept(nc net.Conn) {
-	s.accepted.Add(1)
 	var ip netip.Addr
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		ip = ap.Addr().Unmap()
@@ -397,6 +396,7 @@ func (s *Server) accept(nc net.Conn) {
 	}
 	c := newConn(s, nc, id, ip)
 	s.conns[c] = struct{}{}
+	s.accepted.Add(1) // under s.mu, so Accepted and Conns agree
 	s.perIP[ip]++
 	s.wg.Add(2)
 	s.mu.Unlock()
