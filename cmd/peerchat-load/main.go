@@ -48,6 +48,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -102,6 +103,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the choice of senders")
 	fs.BoolVar(&cfg.Strict, "strict", false, "also decode every frame with wire.Parse")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `file`")
+	mutexProfile := fs.String("mutexprofile", "", "write this process's mutex contention profile to `file`")
 	serverCPUProfile := fs.String("server-cpuprofile", "", "with -spawn, write the child server's CPU profile to `file`")
 	verbose := fs.Bool("v", false, "log progress to standard error")
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +135,14 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer func() {
+			if err := writeProfile("mutex", *mutexProfile); err != nil {
+				fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+			}
+		}()
+	}
 	res, err := Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
@@ -143,4 +153,17 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFaults
 	}
 	return exitOK
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	return f.Close()
 }
