@@ -1,0 +1,96 @@
+package client
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"peerchat/core/wire"
+)
+
+// fuzzClient is a Client with no network: its server link writes into a
+// buffer nobody reads.
+func fuzzClient(t testing.TB) (*Client, *srvConn) {
+	c, err := newClient(Config{Nick: "me", Server: "fuzz", Notify: func() {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	b.Close()
+	sc := &srvConn{l: newLink(a, nil), r: wire.NewReader(strings.NewReader(""), 1), regc: make(chan error, 1), done: make(chan struct{})}
+	return c, sc
+}
+
+var serverSeeds = []string{
+	"WELCOME 2 heartbeat bcast caps notice",
+	"JOINED ana 127.0.0.1 4000 4001\nCAPS ana heartbeat ack\nLEFT ana",
+	"JOINED \"bob\" 127.0.0.1 1 2\nJOINED bob 127.0.0.2 1 2\nJOINED me 127.0.0.1 3 4",
+	"NICKNAME_TAKEN",
+	"ERROR nickname is too long",
+	"BROADCAST ana: hi\nBCAST 7 1700000000000 ana hi there\nBCAST x",
+	"PING 12\nPONG 3\nNOTICE rate_limited slow down\nCAPS",
+	"JOINED a 999.1.1.1 1 2\nLEFT\nLEFT a b\nWELCOME 0\nWELCOME",
+}
+
+var datagramSeeds = []string{
+	"CHAT_INVITE ana 4001 n1",
+	"CHAT_INVITE ana 4001 n1\nCHAT_INVITE ana 4001 n1\nCHAT_REJECT ana n1",
+	"CHAT_INVITE ana 0 n\nCHAT_INVITE ana 70000 n\nCHAT_INVITE ana 1",
+	"CHAT_REJECT ana\nCHAT_ACCEPT ana n\nPEERCHAT_DISCOVER 2 x\n\xff\xfe",
+}
+
+// FuzzServerFrames feeds a registered client any sequence of server frames
+// (one per line), then the same lines as datagrams: it must not panic, and
+// Close must still end every goroutine.
+func FuzzServerFrames(f *testing.F) {
+	for _, s := range append(serverSeeds, datagramSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, sc := fuzzClient(t)
+		c.mu.Lock()
+		c.confirm(sc)
+		c.mu.Unlock()
+		c.handleServer(sc, []byte("JOINED ana 127.0.0.1 4000 4001"))
+		src := netip.MustParseAddrPort("127.0.0.1:4000")
+		for _, p := range bytes.Split(in, []byte("\n")) {
+			c.handleServer(sc, p)
+			c.handleDatagram(p, src)
+		}
+		c.Peers()
+		c.Poll(nil)
+		c.Close()
+		sc.l.close()
+	})
+}
+
+// FuzzDatagrams feeds a client any datagrams (one per line) from a listed
+// peer's address and from another: no panic, no goroutine left after Close.
+func FuzzDatagrams(f *testing.F) {
+	for _, s := range datagramSeeds {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, listed bool) {
+		c, sc := fuzzClient(t)
+		c.mu.Lock()
+		c.confirm(sc)
+		c.mu.Unlock()
+		c.handleServer(sc, []byte("JOINED ana 127.0.0.1 4000 4001"))
+		src := netip.MustParseAddrPort("127.0.0.1:4000")
+		if !listed {
+			src = netip.MustParseAddrPort("127.0.0.2:4000")
+		}
+		for _, p := range bytes.Split(in, []byte("\n")) {
+			c.handleDatagram(p, src)
+		}
+		for _, e := range c.Poll(nil) {
+			if !listed && e.Kind == EventInvite {
+				t.Fatalf("invite from an unlisted address: %+v", e)
+			}
+		}
+		c.Close()
+		sc.l.close()
+	})
+}
