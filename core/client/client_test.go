@@ -322,3 +322,35 @@ func TestNoGoroutineAfterClose(t *testing.T) {
 		t.Fatalf("Broadcast after Close: %v", err)
 	}
 }
+
+func TestHost(t *testing.T) {
+	checkGoroutines(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	h, err := Host(context.Background(), HostConfig{
+		Client:        testConfig("", "host"),
+		Addr:          busy.Addr().String(), // taken: Host falls back to a free port
+		DiscoveryAddr: "127.0.0.1:0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Addr == busy.Addr().String() {
+		t.Fatalf("served on the busy address %s", h.Addr)
+	}
+	g := dial(t, testConfig(h.Addr, "guest"))
+	g.waitPeers("host")
+	if n := h.Server.NumPeers(); n != 2 {
+		t.Fatalf("server has %d peers", n)
+	}
+	hc := &tc{Client: h.Client, t: t}
+	hc.waitPeers("guest")
+	openChat(t, g, hc)
+	h.Close()
+	g.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
+	g.wait(EventServerLost, nil)
+}
