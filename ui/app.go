@@ -1,0 +1,190 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gioui.org/io/event"
+	"gioui.org/io/key"
+	"gioui.org/layout"
+	"gioui.org/op/clip"
+	"gioui.org/op/paint"
+)
+
+// Defaults of Config.
+const (
+	// DefaultProbeEvery is how often the connect screen looks for servers.
+	DefaultProbeEvery = 3 * time.Second
+	// DefaultConnectTimeout bounds one connection attempt.
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultServerPort is added to a server address typed without a port.
+	DefaultServerPort = "12345"
+)
+
+// Config configures an App.
+type Config struct {
+	Backend  Backend
+	Platform Platform // nil: nothing remembered, no notifications, links not opened
+	// Invalidate asks the window for a new frame. It must be safe to call
+	// from any goroutine and must not block.
+	Invalidate func()
+	Now        func() time.Time // nil means time.Now
+	Logger     *slog.Logger     // nil means slog.Default()
+	// Touch selects the phone behaviour of the composer: Enter inserts a
+	// newline and the send button sends.
+	Touch bool
+	// Nick, Server and Host come from the command line: with Nick and either
+	// Server or Host set, the App connects at once, skipping the connect screen.
+	Nick, Server string
+	Host         bool
+	ProbeEvery   time.Duration // 0 means DefaultProbeEvery; <0 disables probing
+}
+
+// screen is one full-window screen of the back stack.
+type screen interface {
+	Layout(gtx C) D
+	// Back handles a back request and reports whether it consumed it.
+	Back() bool
+	// Close releases what the screen owns; it is called once, when the screen
+	// leaves the stack.
+	Close()
+}
+
+// App is the PeerChat UI. Its methods must be called from one goroutine, the
+// window's, except Close.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	th    *Theme
+	ic    iconSet
+	stack []screen
+	env   Env
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the App's goroutines
+
+	settings Settings
+}
+
+// New returns an App showing the connect screen (or connecting at once, see
+// Config.Nick).
+func New(cfg Config) *App {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Invalidate == nil {
+		cfg.Invalidate = func() {}
+	}
+	if cfg.ProbeEvery == 0 {
+		cfg.ProbeEvery = DefaultProbeEvery
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, th: newTheme(), ic: newIcons()}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	if p := cfg.Platform; p != nil {
+		if dir, err := p.DataDir(); err == nil {
+			s, err := LoadSettings(dir)
+			if err != nil {
+				a.log.Warn("settings", "err", err)
+			}
+			a.settings = s
+		}
+	}
+	cs := newConnectScreen(a)
+	a.stack = []screen{cs}
+	if cfg.Nick != "" && (cfg.Server != "" || cfg.Host) {
+		cs.start(cfg.Host)
+	}
+	return a
+}
+
+// Close stops the App's goroutines and closes the session, if any. It waits
+// for the goroutines to end.
+func (a *App) Close() error {
+	a.cancel()
+	for i := len(a.stack) - 1; i >= 0; i-- {
+		a.stack[i].Close()
+	}
+	a.stack = nil
+	a.wg.Wait()
+	return nil
+}
+
+func (a *App) go_(f func(ctx context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f(a.ctx)
+	}()
+}
+
+func (a *App) push(s screen) { a.stack = append(a.stack, s) }
+
+func (a *App) pop() {
+	if len(a.stack) <= 1 {
+		return
+	}
+	top := a.stack[len(a.stack)-1]
+	a.stack = a.stack[:len(a.stack)-1]
+	top.Close()
+}
+
+func (a *App) saveSettings() {
+	p := a.cfg.Platform
+	if p == nil {
+		return
+	}
+	dir, err := p.DataDir()
+	if err == nil {
+		err = SaveSettings(dir, a.settings)
+	}
+	if err != nil {
+		a.log.Warn("settings", "err", err)
+	}
+}
+
+func (a *App) notify(title, text string) {
+	if p := a.cfg.Platform; p != nil && !a.env.Focused {
+		p.Notify(title, text)
+	}
+}
+
+func (a *App) openURL(u string) {
+	if p := a.cfg.Platform; p != nil {
+		p.OpenURL(u)
+	}
+}
+
+// Layout draws one frame. env says how the window is; gtx must span the
+// window minus the system insets.
+func (a *App) Layout(gtx C, env Env) D {
+	a.env = env
+	if a.th.Dark != env.Dark {
+		a.th.setDark(env.Dark)
+	}
+	// Back: Android's back button or Esc.
+	for {
+		ev, ok := gtx.Event(key.Filter{Name: key.NameBack}, key.Filter{Name: key.NameEscape})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			if top := a.stack[len(a.stack)-1]; !top.Back() {
+				a.pop()
+			}
+		}
+	}
+	area := clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops)
+	event.Op(gtx.Ops, a)
+	paint.Fill(gtx.Ops, a.th.Pal.Bg)
+	area.Pop()
+	gtx.Constraints.Min = gtx.Constraints.Max
+	return a.stack[len(a.stack)-1].Layout(gtx)
+}
+
+var _ = layout.Center

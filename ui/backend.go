@@ -1,0 +1,77 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"peerchat/core/client"
+)
+
+// Session is one live connection to a server, as the UI uses it. It is
+// implemented over *client.Client by the program, and by fakes in tests.
+// The UI calls it only from its own goroutine; the calls must not block for
+// long (the client core queues network work).
+type Session interface {
+	// Poll appends the events that happened since the last call to dst.
+	Poll(dst []client.Event) []client.Event
+	Nick() string
+	ServerAddr() string
+	Peers() []client.Peer
+	Broadcast(text string) error
+	Invite(nick string) error
+	Accept(nick string) error
+	Decline(nick string) error
+	// Send queues text on the open chat with nick and returns the message id
+	// that later EventDelivered or EventSendFailed events name.
+	Send(nick, text string) (uint64, error)
+	LeaveChat(nick string) error
+	ReconnectNow()
+	Close() error
+}
+
+// Server is a server found on the local network.
+type Server struct {
+	Name  string
+	Addr  string // host:port to connect to
+	Peers int    // people online, -1 if unknown
+	RTT   time.Duration
+}
+
+// Backend connects the UI to the network. Connect, Host and Probe block and
+// are called from goroutines the App owns; they must return promptly once ctx
+// is done. notify is called (from any goroutine) whenever the session has new
+// events for Poll.
+type Backend interface {
+	Connect(ctx context.Context, server, nick string, notify func()) (Session, error)
+	// Host starts a server on this device and connects to it.
+	Host(ctx context.Context, nick string, notify func()) (Session, error)
+	// Probe lists the servers that answer on the local network.
+	Probe(ctx context.Context) ([]Server, error)
+}
+
+// Connection errors. A Backend wraps its errors with these (errors.Is) so
+// that the UI can explain them; any other error is shown as is.
+var (
+	ErrNickTaken   = errors.New("nickname taken")
+	ErrRefused     = errors.New("connection refused")
+	ErrTimeout     = errors.New("timed out")
+	ErrUnreachable = errors.New("server unreachable")
+)
+
+// Platform is what the UI needs from the operating system. Implementations
+// must be safe to call from the UI goroutine and must not block.
+type Platform interface {
+	// DataDir is where the UI keeps its settings.
+	DataDir() (string, error)
+	// Notify shows a system notification (when the window is not focused).
+	Notify(title, text string)
+	// OpenURL opens a link in the system's browser.
+	OpenURL(url string)
+}
+
+// Env is what the window tells the UI each frame.
+type Env struct {
+	Dark    bool // the system prefers a dark theme
+	Focused bool // the window has the input focus
+}

@@ -1,0 +1,150 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"peerchat/core/client"
+)
+
+// fakeBackend is a Backend without a network. Safe for concurrent use.
+type fakeBackend struct {
+	mu       sync.Mutex
+	servers  []Server
+	probes   int
+	connErr  error // returned by the next Connect
+	sessions []*fakeSession
+	peers    []string
+}
+
+func (b *fakeBackend) Probe(ctx context.Context) ([]Server, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.probes++
+	return append([]Server(nil), b.servers...), nil
+}
+
+func (b *fakeBackend) Connect(ctx context.Context, server, nick string, notify func()) (Session, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.connErr; err != nil {
+		b.connErr = nil
+		return nil, err
+	}
+	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers}
+	b.sessions = append(b.sessions, s)
+	return s, nil
+}
+
+func (b *fakeBackend) Host(ctx context.Context, nick string, notify func()) (Session, error) {
+	return b.Connect(ctx, "127.0.0.1:12345", nick, notify)
+}
+
+func (b *fakeBackend) session() *fakeSession {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.sessions) == 0 {
+		return nil
+	}
+	return b.sessions[len(b.sessions)-1]
+}
+
+// fakeSession records what the UI asked and replays queued events.
+type fakeSession struct {
+	mu     sync.Mutex
+	nick   string
+	server string
+	notify func()
+	peers  []string
+	queue  []client.Event
+	calls  []string
+	nextID uint64
+	closed bool
+}
+
+func (s *fakeSession) push(evs ...client.Event) {
+	s.mu.Lock()
+	s.queue = append(s.queue, evs...)
+	s.mu.Unlock()
+	if s.notify != nil {
+		s.notify()
+	}
+}
+
+func (s *fakeSession) call(format string, args ...any) {
+	s.mu.Lock()
+	s.calls = append(s.calls, fmt.Sprintf(format, args...))
+	s.mu.Unlock()
+}
+
+func (s *fakeSession) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
+}
+
+func (s *fakeSession) Poll(dst []client.Event) []client.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dst = append(dst, s.queue...)
+	s.queue = nil
+	return dst
+}
+
+func (s *fakeSession) Nick() string       { return s.nick }
+func (s *fakeSession) ServerAddr() string { return s.server }
+func (s *fakeSession) Peers() []client.Peer {
+	var ps []client.Peer
+	for i, n := range s.peers {
+		ps = append(ps, client.Peer{Nick: n, IP: netip.AddrFrom4([4]byte{192, 168, 1, byte(10 + i)})})
+	}
+	return ps
+}
+func (s *fakeSession) Broadcast(text string) error { s.call("broadcast %s", text); return nil }
+func (s *fakeSession) Invite(nick string) error     { s.call("invite %s", nick); return nil }
+func (s *fakeSession) Accept(nick string) error     { s.call("accept %s", nick); return nil }
+func (s *fakeSession) Decline(nick string) error    { s.call("decline %s", nick); return nil }
+func (s *fakeSession) Send(nick, text string) (uint64, error) {
+	s.call("send %s %s", nick, text)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return s.nextID, nil
+}
+func (s *fakeSession) LeaveChat(nick string) error { s.call("leave %s", nick); return nil }
+func (s *fakeSession) ReconnectNow()               { s.call("reconnect") }
+func (s *fakeSession) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("closed twice")
+	}
+	s.closed = true
+	return nil
+}
+
+// fixedNow is the clock of every test: Wednesday 25 November 2026, 14:30 UTC.
+var fixedNow = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
+
+type memPlatform struct {
+	dir    string
+	mu     sync.Mutex
+	notes  []string
+	opened []string
+}
+
+func (p *memPlatform) DataDir() (string, error) { return p.dir, nil }
+func (p *memPlatform) Notify(title, text string) {
+	p.mu.Lock()
+	p.notes = append(p.notes, title+": "+text)
+	p.mu.Unlock()
+}
+func (p *memPlatform) OpenURL(u string) {
+	p.mu.Lock()
+	p.opened = append(p.opened, u)
+	p.mu.Unlock()
+}

@@ -1,0 +1,296 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"gioui.org/f32"
+	"gioui.org/gpu/headless"
+	"gioui.org/io/input"
+	"gioui.org/io/key"
+	"gioui.org/io/pointer"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/unit"
+
+	"peerchat/core/client"
+)
+
+// harness drives an App through frames and an input.Router, like a window would.
+type harness struct {
+	t      testing.TB
+	a      *App
+	be     *fakeBackend
+	plat   *memPlatform
+	router input.Router
+	ops    op.Ops
+	sizeDp image.Point
+	scale  float32
+	env    Env
+	now    time.Time
+	inv    chan struct{}
+}
+
+type harnessOpt func(*Config)
+
+func newHarness(t testing.TB, be *fakeBackend, w, h int, opts ...harnessOpt) *harness {
+	t.Helper()
+	hs := &harness{
+		t: t, be: be, plat: &memPlatform{dir: t.TempDir()},
+		sizeDp: image.Pt(w, h), scale: 1, now: fixedNow,
+		env: Env{Focused: true}, inv: make(chan struct{}, 1),
+	}
+	cfg := Config{
+		Backend:    be,
+		Platform:   hs.plat,
+		Invalidate: func() { select { case hs.inv <- struct{}{}: default: } },
+		Now:        func() time.Time { return hs.now },
+		Touch:      w < 600,
+		ProbeEvery: time.Hour,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	hs.a = New(cfg)
+	t.Cleanup(func() { hs.a.Close() })
+	return hs
+}
+
+func (h *harness) px() image.Point {
+	return image.Pt(int(float32(h.sizeDp.X)*h.scale+.5), int(float32(h.sizeDp.Y)*h.scale+.5))
+}
+
+// frame lays out one frame and hands its ops to the router.
+func (h *harness) frame() {
+	h.ops.Reset()
+	gtx := layout.Context{
+		Ops:         &h.ops,
+		Now:         h.now,
+		Metric:      unit.Metric{PxPerDp: h.scale, PxPerSp: h.scale},
+		Constraints: layout.Exact(h.px()),
+		Source:      h.router.Source(),
+	}
+	h.a.Layout(gtx, h.env)
+	h.router.Frame(&h.ops)
+}
+
+// waitFor runs frames until cond holds, failing the test after a deadline.
+// Between frames it waits for an invalidation, never a fixed sleep.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		h.frame()
+		if cond() {
+			h.frame()
+			return
+		}
+		select {
+		case <-h.inv:
+		case <-deadline:
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (h *harness) chat() *chatScreen {
+	s, _ := h.a.stack[len(h.a.stack)-1].(*chatScreen)
+	return s
+}
+
+func (h *harness) connectScreen() *connectScreen {
+	s, _ := h.a.stack[0].(*connectScreen)
+	return s
+}
+
+// connect takes the App to the chat screen as nick.
+func (h *harness) connect(nick string) *fakeSession {
+	h.t.Helper()
+	cs := h.connectScreen()
+	cs.nick.SetText(nick)
+	cs.addr.SetText("192.168.1.2:12345")
+	cs.start(false)
+	h.waitFor("the chat screen", func() bool { return h.chat() != nil })
+	return h.be.session()
+}
+
+// push queues events on the session and runs frames until they are applied.
+func (h *harness) push(s *fakeSession, evs ...client.Event) {
+	h.t.Helper()
+	s.push(evs...)
+	h.waitFor("events applied", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue) == 0
+	})
+}
+
+// key sends a key press and release to the focused widget (or the key filters).
+func (h *harness) key(name key.Name, mods key.Modifiers) {
+	h.router.Queue(key.Event{Name: name, Modifiers: mods, State: key.Press}, key.Event{Name: name, Modifiers: mods, State: key.Release})
+	h.frame()
+}
+
+// typeText sends text input to the focused editor.
+func (h *harness) typeText(s string) {
+	h.router.Queue(key.EditEvent{Text: s})
+	h.frame()
+}
+
+// click presses and releases the primary button at p (in dp).
+func (h *harness) click(p image.Point) {
+	h.t.Helper()
+	pos := pointf(p, h.scale)
+	h.router.Queue(
+		pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pos},
+		pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pos},
+		pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Position: pos},
+	)
+	h.frame()
+	h.frame()
+}
+
+func pointf(p image.Point, scale float32) f32.Point {
+	return f32.Pt(float32(p.X)*scale, float32(p.Y)*scale)
+}
+
+// gpu renders frames to images. One per test binary (EGL contexts are costly).
+type gpuWindow struct {
+	win  *headless.Window
+	size image.Point
+}
+
+func newGPU(t testing.TB, size image.Point) *gpuWindow {
+	t.Helper()
+	// Render with Mesa without any display.
+	for k, v := range map[string]string{"EGL_PLATFORM": "surfaceless", "LIBGL_ALWAYS_SOFTWARE": "1"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, v)
+		}
+	}
+	w, err := headless.NewWindow(size.X, size.Y)
+	if err != nil {
+		t.Skipf("no headless GPU: %v", err)
+	}
+	t.Cleanup(w.Release)
+	return &gpuWindow{win: w, size: size}
+}
+
+func (g *gpuWindow) render(t testing.TB, ops *op.Ops) *image.RGBA {
+	t.Helper()
+	if err := g.win.Frame(ops); err != nil {
+		t.Fatalf("frame: %v", err)
+	}
+	img := image.NewRGBA(image.Rectangle{Max: g.size})
+	if err := g.win.Screenshot(img); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	return img
+}
+
+// Screenshot comparison tolerances: a pixel differs when one channel is off by
+// more than pixelDelta; a screen differs when more than maxDiffFraction of
+// its pixels do.
+const (
+	pixelDelta      = 48
+	maxDiffFraction = 0.004
+)
+
+// artifactsDir is where screenshots are written for people to look at.
+func artifactsDir() string {
+	if d := os.Getenv("PEERCHAT_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return filepath.Join("testdata", "out")
+}
+
+// checkScreen writes img as an artifact and compares it with the committed
+// reference testdata/screens/name.png (UPDATE_SCREENSHOTS=1 rewrites it).
+func checkScreen(t *testing.T, name string, img *image.RGBA) {
+	t.Helper()
+	if err := writePNG(filepath.Join(artifactsDir(), name+".png"), img); err != nil {
+		t.Fatal(err)
+	}
+	ref := filepath.Join("testdata", "screens", name+".png")
+	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+		if err := writePNG(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	f, err := os.Open(ref)
+	if err != nil {
+		t.Fatalf("no reference %s (run with UPDATE_SCREENSHOTS=1 and look at it): %v", ref, err)
+	}
+	defer f.Close()
+	want, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", ref, err)
+	}
+	if want.Bounds() != img.Bounds() {
+		t.Fatalf("%s: size %v, reference %v", name, img.Bounds(), want.Bounds())
+	}
+	diff := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if colorDelta(img.At(x, y), want.At(x, y)) > pixelDelta {
+				diff++
+			}
+		}
+	}
+	if frac := float64(diff) / float64(b.Dx()*b.Dy()); frac > maxDiffFraction {
+		t.Errorf("%s: %.2f%% of pixels differ from %s (limit %.2f%%); artifact in %s", name, frac*100, ref, maxDiffFraction*100, artifactsDir())
+	}
+}
+
+func colorDelta(a, b color.Color) int {
+	r1, g1, b1, a1 := a.RGBA()
+	r2, g2, b2, a2 := b.RGBA()
+	d := 0
+	for _, p := range [][2]uint32{{r1, r2}, {g1, g2}, {b1, b2}, {a1, a2}} {
+		v := int(p[0]>>8) - int(p[1]>>8)
+		if v < 0 {
+			v = -v
+		}
+		d = max(d, v)
+	}
+	return d
+}
+
+func writePNG(path string, img image.Image) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(f, img); err != nil {
+		f.Close()
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// waitGoroutines fails the test if more than n goroutines are still running
+// after a deadline.
+func waitGoroutines(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, want ≤ %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}

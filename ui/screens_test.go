@@ -1,0 +1,181 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"peerchat/core/client"
+	"peerchat/ui/model"
+)
+
+var lanServers = []Server{
+	{Name: "Office", Addr: "192.168.1.2:12345", Peers: 7, RTT: 2 * time.Millisecond},
+	{Name: "ana-laptop", Addr: "192.168.1.34:12345", Peers: 1, RTT: 5 * time.Millisecond},
+	{Name: "Kitchen Pi", Addr: "192.168.1.77:12345", Peers: 0, RTT: 9 * time.Millisecond},
+}
+
+var crowd = []string{"bruno", "chen", "Dana", "émile", "farah", "gus", "hiro", "ines", "jo", "Kasia", "lee"}
+
+func at(h, m int) time.Time { return time.Date(2026, 11, 25, h, m, 0, 0, time.UTC) }
+
+// feedEvents fills the broadcast feed.
+func feedEvents() []client.Event {
+	return []client.Event{
+		{Kind: client.EventBroadcast, From: "bruno", Text: "Morning all! Coffee machine on floor 2 is fixed ☕", Time: at(9, 2).AddDate(0, 0, -1)},
+		{Kind: client.EventBroadcast, From: "chen", Text: "🎉🎉 finally", Time: at(9, 4).AddDate(0, 0, -1)},
+		{Kind: client.EventPeerJoined, Peer: "Dana", Time: at(9, 30)},
+		{Kind: client.EventBroadcast, From: "Dana", Text: "Standup moved to 10:15 today, same room.", Time: at(9, 31)},
+		{Kind: client.EventBroadcast, From: "Dana", Text: "Agenda: https://wiki.example.com/standup/2026-11-25", Time: at(9, 32)},
+		{Kind: client.EventBroadcast, From: "émile", Text: "Who took the HDMI adapter from room B? 🙃", Time: at(11, 48)},
+		{Kind: client.EventPeerLeft, Peer: "gus", Time: at(12, 5)},
+		{Kind: client.EventBroadcast, From: "farah", Text: "Lunch at the Thai place at 12:30, anyone? I can book a table for up to eight people if you tell me before noon-ish 🍜", Time: at(12, 10)},
+	}
+}
+
+// threadEvents fills the private thread with bruno: many messages, long text, emoji, links.
+func threadEvents() []client.Event {
+	evs := []client.Event{{Kind: client.EventChatOpen, Peer: "bruno"}}
+	lines := []string{
+		"Hey, got a minute?", "Sure, what's up?", "The deploy script fails on the new box",
+		"Which error?", "permission denied on /var/lib/peerchat", "Ah, the service user. Did you run the setup step?",
+	}
+	for i := 0; i < 30; i++ {
+		evs = append(evs, client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: lines[i%len(lines)], Time: at(8, 0).AddDate(0, 0, -1).Add(time.Duration(i) * 7 * time.Minute)})
+	}
+	evs = append(evs,
+		client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "Here is the whole story, because it is a long one: the box came with an old image, the image had a different uid for the service user, and the data directory was created by root before the package ran. Fixing the ownership and restarting did it. Notes are in https://wiki.example.com/ops/peerchat-box if you need them later.", Time: at(13, 58)},
+		client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "🚀🔥👍😂🙏", Time: at(13, 59)},
+	)
+	return evs
+}
+
+type scenario struct {
+	name  string
+	setup func(h *harness)
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{"connect-found", func(h *harness) {
+			h.be.servers = lanServers
+			cs := h.connectScreen()
+			cs.nick.SetText("ana")
+			cs.addr.SetText("192.168.1.2:12345")
+			h.waitFor("probe", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.probed })
+		}},
+		{"connect-none", func(h *harness) {
+			cs := h.connectScreen()
+			cs.nick.SetText("ana")
+			h.waitFor("probe", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.probed })
+		}},
+		{"connect-taken", func(h *harness) {
+			h.be.servers = lanServers[:1]
+			h.be.connErr = fmt.Errorf("register %q: %w", "ana", ErrNickTaken)
+			cs := h.connectScreen()
+			cs.nick.SetText("ana")
+			cs.addr.SetText("192.168.1.2:12345")
+			cs.start(false)
+			h.waitFor("error", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.err != nil && !cs.busy && cs.probed })
+		}},
+		{"people", func(h *harness) {
+			h.be.peers = crowd
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.push(s, client.Event{Kind: client.EventChatMsg, From: "chen", Peer: "chen", Text: "are you coming to the demo?", Time: at(14, 20)},
+				client.Event{Kind: client.EventChatMsg, From: "chen", Peer: "chen", Text: "it starts in 10", Time: at(14, 21)})
+			h.chat().current = model.Everyone
+			h.chat().showThread = false
+		}},
+		{"feed", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.chat().open(model.Everyone)
+			h.typeTextInto(&h.chat().view(model.Everyone).editor, "Count me in for lunch!")
+			h.chat().sendText(model.Everyone, "Count me in for lunch 🙋")
+			h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "Count me in for lunch 🙋", Time: at(14, 29)})
+		}},
+		{"thread", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			c.open("bruno")
+			c.sendText("bruno", "Thanks, that fixed it 🙌")
+			c.sendText("bruno", "Pushing the notes now")
+			c.sendText("bruno", "and one more thing")
+			h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1},
+				client.Event{Kind: client.EventSendFailed, Peer: "bruno", ID: 3, Text: "and one more thing", Err: errors.New("peer did not acknowledge")})
+		}},
+		{"invite", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()[:5]...)
+			h.push(s,
+				client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(23 * time.Second)},
+				client.Event{Kind: client.EventInvite, From: "émile", Expires: fixedNow.Add(9 * time.Second)},
+			)
+			h.chat().current = model.Everyone
+		}},
+		{"reconnecting", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.push(s, client.Event{Kind: client.EventServerLost, Err: errors.New("connection reset by peer")},
+				client.Event{Kind: client.EventReconnecting, Attempt: 3, RetryIn: 4 * time.Second})
+			h.chat().open(model.Everyone)
+		}},
+	}
+}
+
+func (h *harness) typeTextInto(ed interface{ SetText(string) }, s string) { ed.SetText(s) }
+
+var sizes = []struct {
+	name string
+	w, h int
+}{
+	{"phone", 360, 780},
+	{"desktop", 1280, 800},
+}
+
+// TestScreens renders every screen and state at phone and desktop sizes in
+// light and dark, writes them as artifacts and compares them with the
+// committed references.
+func TestScreens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("screenshots are slow")
+	}
+	gpus := map[image.Point]*gpuWindow{}
+	parent := t
+	for _, sz := range sizes {
+		for _, dark := range []bool{false, true} {
+			theme := "light"
+			if dark {
+				theme = "dark"
+			}
+			for _, sc := range scenarios() {
+				name := sc.name + "-" + sz.name + "-" + theme
+				t.Run(name, func(t *testing.T) {
+					h := newHarness(t, &fakeBackend{}, sz.w, sz.h)
+					h.env.Dark = dark
+					sc.setup(h)
+					h.frame()
+					h.frame()
+					g := gpus[h.px()]
+					if g == nil {
+						g = newGPU(parent, h.px())
+						gpus[h.px()] = g
+					}
+					checkScreen(t, name, g.render(t, &h.ops))
+				})
+			}
+		}
+	}
+	_ = strings.TrimSpace
+	_ = netip.Addr{}
+}

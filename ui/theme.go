@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"hash/fnv"
+	"image/color"
+
+	"gioui.org/font"
+	"gioui.org/text"
+	"gioui.org/unit"
+	"gioui.org/widget/material"
+
+	"peerchat/ui/fonts"
+)
+
+// Palette is the set of colors of one theme. Every color the UI draws comes
+// from a Palette.
+type Palette struct {
+	Bg       color.NRGBA // window background, thread background
+	Panel    color.NRGBA // side panel, headers, composer
+	Hover    color.NRGBA // selected or hovered rows
+	Text     color.NRGBA
+	Muted    color.NRGBA // secondary text: times, hints
+	Divider  color.NRGBA
+	Accent   color.NRGBA // buttons, links, own bubbles
+	OnAccent color.NRGBA
+	Mine     color.NRGBA // own message bubbles
+	OnMine   color.NRGBA
+	Theirs   color.NRGBA // other people's message bubbles
+	Field    color.NRGBA // text field background
+	System   color.NRGBA // system line pill background
+	Danger   color.NRGBA
+	Warn     color.NRGBA // reconnecting banner
+	OnWarn   color.NRGBA
+	Success  color.NRGBA // online dot, delivered ticks
+	Scrim    color.NRGBA
+}
+
+func rgb(v uint32) color.NRGBA {
+	return color.NRGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}
+}
+
+func argb(v uint32) color.NRGBA {
+	return color.NRGBA{A: uint8(v >> 24), R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v)}
+}
+
+// LightPalette and DarkPalette are the two themes; the UI follows the
+// system's preference (Env.Dark).
+var (
+	LightPalette = Palette{
+		Bg: rgb(0xf1f3f6), Panel: rgb(0xffffff), Hover: rgb(0xe6ecf5),
+		Text: rgb(0x1b1f24), Muted: rgb(0x6b7480), Divider: rgb(0xdfe3e8),
+		Accent: rgb(0x2f6fde), OnAccent: rgb(0xffffff),
+		Mine: rgb(0x2f6fde), OnMine: rgb(0xffffff), Theirs: rgb(0xffffff),
+		Field: rgb(0xeef1f5), System: argb(0x14000000),
+		Danger: rgb(0xd43c3c), Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
+		Success: rgb(0x2ea043), Scrim: argb(0x66000000),
+	}
+	DarkPalette = Palette{
+		Bg: rgb(0x0f1419), Panel: rgb(0x182029), Hover: rgb(0x243140),
+		Text: rgb(0xe6e9ed), Muted: rgb(0x8b96a3), Divider: rgb(0x2a3440),
+		Accent: rgb(0x4c8dff), OnAccent: rgb(0xffffff),
+		Mine: rgb(0x2b5fc1), OnMine: rgb(0xffffff), Theirs: rgb(0x1f2a36),
+		Field: rgb(0x222c37), System: argb(0x22ffffff),
+		Danger: rgb(0xff6b6b), Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
+		Success: rgb(0x3fb950), Scrim: argb(0x99000000),
+	}
+)
+
+// avatarColors are the avatar backgrounds; a nickname always gets the same one.
+var avatarColors = [...]color.NRGBA{
+	rgb(0xe5484d), rgb(0xf76b15), rgb(0xd6a100), rgb(0x30a46c),
+	rgb(0x12a594), rgb(0x0090ff), rgb(0x6e56cf), rgb(0xd6409f),
+}
+
+func nickColor(nick string) color.NRGBA {
+	h := fnv.New32a()
+	h.Write([]byte(nick))
+	return avatarColors[h.Sum32()%uint32(len(avatarColors))]
+}
+
+// Type scale, in sp.
+const (
+	sizeTitle   = unit.Sp(18)
+	sizeBody    = unit.Sp(15)
+	sizeSmall   = unit.Sp(13)
+	sizeCaption = unit.Sp(11)
+	sizeHero    = unit.Sp(28)
+)
+
+// Spacing and sizes, in dp.
+const (
+	gap          = unit.Dp(8)
+	pad          = unit.Dp(16)
+	touch        = unit.Dp(48) // minimum touch target
+	avatarSize   = unit.Dp(40)
+	sidebarWidth = unit.Dp(320)
+	bubbleRadius = unit.Dp(14)
+	narrowWidth  = unit.Dp(600) // below: one pane at a time
+	maxBubble    = unit.Dp(560)
+	maxForm      = unit.Dp(440)
+)
+
+// Theme is the palette plus the material theme holding the shaper.
+type Theme struct {
+	*material.Theme
+	Pal  Palette
+	Dark bool
+}
+
+func newTheme() *Theme {
+	mt := material.NewTheme()
+	mt.Shaper = text.NewShaper(text.NoSystemFonts(), text.WithCollection(fonts.Collection()))
+	mt.TextSize = sizeBody
+	th := &Theme{Theme: mt}
+	th.setDark(false)
+	return th
+}
+
+func (th *Theme) setDark(dark bool) {
+	th.Dark = dark
+	th.Pal = LightPalette
+	if dark {
+		th.Pal = DarkPalette
+	}
+	th.Palette = material.Palette{Bg: th.Pal.Bg, Fg: th.Pal.Text, ContrastBg: th.Pal.Accent, ContrastFg: th.Pal.OnAccent}
+}
+
+// label returns a label of the given size and color.
+func (th *Theme) label(size unit.Sp, c color.NRGBA, txt string) material.LabelStyle {
+	l := material.Label(th.Theme, size, txt)
+	l.Color = c
+	return l
+}
+
+func (th *Theme) bold(size unit.Sp, c color.NRGBA, txt string) material.LabelStyle {
+	l := th.label(size, c, txt)
+	l.Font.Weight = font.SemiBold
+	return l
+}

@@ -1,0 +1,341 @@
+package ui
+
+import (
+	"gioui.org/io/key"
+	"image"
+	"image/color"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gioui.org/font"
+	"gioui.org/io/semantic"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/op/clip"
+	"gioui.org/op/paint"
+	"gioui.org/text"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+	"golang.org/x/exp/shiny/materialdesign/icons"
+)
+
+type (
+	C      = layout.Context
+	D      = layout.Dimensions
+	colorT = color.NRGBA
+)
+
+// client30s is the invite lifetime the countdown bar is scaled to.
+const client30s = 30 * time.Second
+
+func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
+
+// icons used by the UI, parsed once per App.
+type iconSet struct {
+	back, send, done, doneAll, failed, clock, search, retry, close, people, wifi, home, down *widget.Icon
+}
+
+func mustIcon(data []byte) *widget.Icon {
+	ic, err := widget.NewIcon(data)
+	if err != nil {
+		panic(err) // the icon data is compiled in
+	}
+	return ic
+}
+
+func newIcons() iconSet {
+	return iconSet{
+		back:    mustIcon(icons.NavigationArrowBack),
+		send:    mustIcon(icons.ContentSend),
+		done:    mustIcon(icons.ActionDone),
+		doneAll: mustIcon(icons.ActionDoneAll),
+		failed:  mustIcon(icons.AlertErrorOutline),
+		clock:   mustIcon(icons.ActionSchedule),
+		search:  mustIcon(icons.ActionSearch),
+		retry:   mustIcon(icons.NavigationRefresh),
+		close:   mustIcon(icons.NavigationClose),
+		people:  mustIcon(icons.SocialPeople),
+		wifi:    mustIcon(icons.DeviceWiFiTethering),
+		home:    mustIcon(icons.ActionHome),
+		down:    mustIcon(icons.NavigationArrowDownward),
+	}
+}
+
+// fill paints the constraints' minimum area with c and returns it.
+func fill(gtx C, c color.NRGBA) D {
+	sz := gtx.Constraints.Min
+	paint.FillShape(gtx.Ops, c, clip.Rect{Max: sz}.Op())
+	return D{Size: sz}
+}
+
+// background lays out w over a rounded rectangle of color c.
+func background(gtx C, c color.NRGBA, radius unit.Dp, w layout.Widget) D {
+	m := op.Record(gtx.Ops)
+	d := w(gtx)
+	call := m.Stop()
+	r := gtx.Dp(radius)
+	paint.FillShape(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: d.Size}, r).Op(gtx.Ops))
+	call.Add(gtx.Ops)
+	return d
+}
+
+// border strokes a rounded rectangle of size sz.
+func border(gtx C, sz image.Point, c color.NRGBA, radius unit.Dp, width unit.Dp) {
+	r := gtx.Dp(radius)
+	paint.FillShape(gtx.Ops, c, clip.Stroke{
+		Path:  clip.UniformRRect(image.Rectangle{Max: sz}, r).Path(gtx.Ops),
+		Width: float32(gtx.Dp(width)),
+	}.Op())
+}
+
+// hline draws a one-pixel divider across the available width.
+func hline(gtx C, c color.NRGBA) D {
+	sz := image.Pt(gtx.Constraints.Max.X, max(1, gtx.Dp(1)/1))
+	paint.FillShape(gtx.Ops, c, clip.Rect{Max: sz}.Op())
+	return D{Size: sz}
+}
+
+func vline(gtx C, c color.NRGBA) D {
+	sz := image.Pt(1, gtx.Constraints.Max.Y)
+	paint.FillShape(gtx.Ops, c, clip.Rect{Max: sz}.Op())
+	return D{Size: sz}
+}
+
+// initials returns up to two letters for an avatar.
+func initials(nick string) string {
+	var out []rune
+	prevLetter := false
+	for i, r := range nick {
+		isL := unicode.IsLetter(r) || unicode.IsDigit(r)
+		upper := unicode.IsUpper(r)
+		if i == 0 || (isL && (!prevLetter || (upper && len(out) == 1))) {
+			if len(out) == 0 || (len(out) == 1 && i > 0) {
+				out = append(out, unicode.ToUpper(r))
+			}
+		}
+		prevLetter = isL
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		r, _ := utf8.DecodeRuneInString(nick)
+		out = []rune{r}
+	}
+	return string(out)
+}
+
+// avatar draws a colored circle with the nick's initials.
+func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
+	s := gtx.Dp(size)
+	sz := image.Pt(s, s)
+	c := nickColor(nick)
+	if nick == "" {
+		c = th.Pal.Accent
+	}
+	paint.FillShape(gtx.Ops, c, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	gtx.Constraints = layout.Exact(sz)
+	l := th.bold(unit.Sp(float32(size)*0.4), rgb(0xffffff), initials(nick))
+	l.Alignment = text.Middle
+	l.MaxLines = 1
+	layout.Center.Layout(gtx, l.Layout)
+	return D{Size: sz}
+}
+
+// iconAvatar draws an accent circle with an icon, for the Everyone feed.
+func iconAvatar(gtx C, th *Theme, ic *widget.Icon, bg color.NRGBA, size unit.Dp) D {
+	s := gtx.Dp(size)
+	sz := image.Pt(s, s)
+	paint.FillShape(gtx.Ops, bg, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	gtx.Constraints = layout.Exact(sz)
+	return layout.Center.Layout(gtx, func(gtx C) D {
+		gtx.Constraints = layout.Exact(image.Pt(s*11/20, s*11/20))
+		return ic.Layout(gtx, rgb(0xffffff))
+	})
+}
+
+// dot draws a filled circle (presence, unread marker).
+func dot(gtx C, c color.NRGBA, size unit.Dp) D {
+	s := gtx.Dp(size)
+	sz := image.Pt(s, s)
+	paint.FillShape(gtx.Ops, c, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	return D{Size: sz}
+}
+
+// badge draws an unread count pill.
+func badge(gtx C, th *Theme, n int) D {
+	txt := itoa(n)
+	if n > 99 {
+		txt = "99+"
+	}
+	return background(gtx, th.Pal.Accent, 10, func(gtx C) D {
+		gtx.Constraints.Min = image.Pt(gtx.Dp(20), gtx.Dp(20))
+		return layout.Inset{Left: 6, Right: 6, Top: 2, Bottom: 2}.Layout(gtx, func(gtx C) D {
+			return layout.Center.Layout(gtx, th.bold(sizeCaption, th.Pal.OnAccent, txt).Layout)
+		})
+	})
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// buttonKind selects a button's look.
+type buttonKind int
+
+const (
+	primary buttonKind = iota
+	secondary
+	flat
+	danger
+)
+
+// button draws a text button whose touch target is at least touch high.
+func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label string) D {
+	bg, fg := th.Pal.Accent, th.Pal.OnAccent
+	switch kind {
+	case secondary:
+		bg, fg = th.Pal.Field, th.Pal.Text
+	case flat:
+		bg, fg = color.NRGBA{}, th.Pal.Accent
+	case danger:
+		bg, fg = th.Pal.Danger, rgb(0xffffff)
+	}
+	if !gtx.Enabled() {
+		bg.A /= 2
+		fg.A = fg.A * 2 / 3
+	}
+	return click.Layout(gtx, func(gtx C) D {
+		semantic.Button.Add(gtx.Ops)
+		if click.Hovered() && gtx.Enabled() {
+			bg = hover(bg, th.Dark)
+		}
+		gtx.Constraints.Min.Y = gtx.Dp(40)
+		return layout.Inset{Top: 4, Bottom: 4}.Layout(gtx, func(gtx C) D {
+			return background(gtx, bg, 10, func(gtx C) D {
+				return layout.Inset{Left: 16, Right: 16, Top: 10, Bottom: 10}.Layout(gtx, func(gtx C) D {
+					gtx.Constraints.Min.Y = 0
+					return layout.Center.Layout(gtx, func(gtx C) D {
+						l := th.bold(sizeBody, fg, label)
+						l.MaxLines = 1
+						return l.Layout(gtx)
+					})
+				})
+			})
+		})
+	})
+}
+
+// iconButton draws a round icon button with a touch-sized target.
+func iconButton(gtx C, th *Theme, click *widget.Clickable, ic *widget.Icon, fg, bg color.NRGBA, desc string) D {
+	return click.Layout(gtx, func(gtx C) D {
+		semantic.Button.Add(gtx.Ops)
+		semantic.DescriptionOp(desc).Add(gtx.Ops)
+		s := gtx.Dp(touch)
+		sz := image.Pt(s, s)
+		if bg.A > 0 || click.Hovered() {
+			c := bg
+			if click.Hovered() {
+				if c.A == 0 {
+					c = th.Pal.Hover
+				} else {
+					c = hover(c, th.Dark)
+				}
+			}
+			paint.FillShape(gtx.Ops, c, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+		}
+		gtx.Constraints = layout.Exact(sz)
+		layout.Center.Layout(gtx, func(gtx C) D {
+			gtx.Constraints = layout.Exact(image.Pt(gtx.Dp(24), gtx.Dp(24)))
+			return ic.Layout(gtx, fg)
+		})
+		return D{Size: sz}
+	})
+}
+
+func hover(c color.NRGBA, dark bool) color.NRGBA {
+	mix := func(a uint8, t uint8) uint8 { return uint8((int(a)*9 + int(t)) / 10) }
+	t := uint8(0)
+	if dark || c.R+c.G+c.B < 200 {
+		t = 255
+	}
+	return color.NRGBA{R: mix(c.R, t), G: mix(c.G, t), B: mix(c.B, t), A: max(c.A, 0x20)}
+}
+
+// field draws a single-line or multi-line text field with a hint.
+func field(gtx C, th *Theme, ed *widget.Editor, hint string, focused bool, bad bool) D {
+	return layout.Stack{}.Layout(gtx,
+		layout.Expanded(func(gtx C) D {
+			paint.FillShape(gtx.Ops, th.Pal.Field, clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10)).Op(gtx.Ops))
+			c := th.Pal.Divider
+			if focused {
+				c = th.Pal.Accent
+			}
+			if bad {
+				c = th.Pal.Danger
+			}
+			border(gtx, gtx.Constraints.Min, c, 10, 1)
+			return D{Size: gtx.Constraints.Min}
+		}),
+		layout.Stacked(func(gtx C) D {
+			gtx.Constraints.Min.Y = gtx.Dp(touch)
+			gtx.Constraints.Min.X = gtx.Constraints.Max.X
+			return layout.Inset{Left: 12, Right: 12, Top: 12, Bottom: 12}.Layout(gtx, func(gtx C) D {
+				gtx.Constraints.Min.Y = 0
+				e := material.Editor(th.Theme, ed, hint)
+				e.Color = th.Pal.Text
+				e.HintColor = th.Pal.Muted
+				e.SelectionColor = withAlpha(th.Pal.Accent, 0x60)
+				e.Font.Weight = font.Normal
+				return e.Layout(gtx)
+			})
+		}),
+	)
+}
+
+func withAlpha(c color.NRGBA, a uint8) color.NRGBA {
+	c.A = a
+	return c
+}
+
+// clampWidth limits the maximum width to w.
+func clampWidth(gtx C, w unit.Dp) C {
+	if m := gtx.Dp(w); gtx.Constraints.Max.X > m {
+		gtx.Constraints.Max.X = m
+	}
+	if gtx.Constraints.Min.X > gtx.Constraints.Max.X {
+		gtx.Constraints.Min.X = gtx.Constraints.Max.X
+	}
+	return gtx
+}
+
+// firstLine shortens s to its first line for previews.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+func imagePt(x, y int) image.Point { return image.Pt(x, y) }
