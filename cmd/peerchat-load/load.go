@@ -94,6 +94,11 @@ type Result struct {
 	// resident set.
 	MemKiB float64
 	RSSKiB float64
+
+	// OtherCPU is the CPU time that processes other than the generator and
+	// the server used during the run, in percent of one CPU; negative when
+	// unknown. Above a few percent, the figures were disturbed.
+	OtherCPU float64
 }
 
 // Faults returns the number of duplicates, losses and errors.
@@ -161,6 +166,11 @@ func (r *Result) Summary() string {
 	}
 	kv("server_mem_per_client_kib", kib(r.MemKiB))
 	kv("server_rss_per_client_kib", kib(r.RSSKiB))
+	other := na
+	if r.OtherCPU >= 0 {
+		other = strconv.FormatFloat(r.OtherCPU, 'f', 0, 64)
+	}
+	kv("other_cpu_pct", other)
 	return string(b)
 }
 
@@ -445,7 +455,7 @@ func (l *load) dispatch(c *client, p []byte) {
 // out. Run returns when the run is over, or soon after ctx is done, and leaves
 // no goroutine behind.
 func Run(ctx context.Context, cfg Config) (res Result, err error) {
-	res.MemKiB, res.RSSKiB = -1, -1
+	res.MemKiB, res.RSSKiB, res.OtherCPU = -1, -1, -1
 	res.Clients = cfg.Clients
 	if err := cfg.validate(); err != nil {
 		return res, err
@@ -542,6 +552,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
+
+	cpu0 := sampleCPU(serverPID)
+	defer func() { res.OtherCPU = otherCPU(cpu0, sampleCPU(serverPID)) }()
 
 	// Phase 1: join storm.
 	io0 := l.ioSnapshot()

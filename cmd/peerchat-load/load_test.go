@@ -29,7 +29,7 @@ var summaryKeys = []string{
 	"bcast_sent", "bcast_p50_ms", "bcast_p99_ms", "delivery_p50_ms", "bcast_dups", "bcast_lost",
 	"burst_s", "burst_deliveries_per_s", "burst_dups", "burst_lost",
 	"churn_s", "churn_dups", "churn_lost", "dups", "lost", "errors",
-	"server_mem_per_client_kib", "server_rss_per_client_kib",
+	"server_mem_per_client_kib", "server_rss_per_client_kib", "other_cpu_pct",
 }
 
 // parseSummary splits a summary line into its keys, in order, and values.
@@ -345,4 +345,54 @@ func FuzzBcastID(f *testing.F) {
 			t.Errorf("round trip of %d, %d after %q = %d, %d, %v", id, sent, text, gotID, gotSent, ok)
 		}
 	})
+}
+
+func TestCPUSample(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := dir + "/" + name
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	stat := write("stat", "cpu  100 5 50 9000 7 3 2 1 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	if got, err := machineBusy(stat); err != nil || got != 100+5+50+3+2+1 {
+		t.Errorf("machineBusy = %d, %v; want 161", got, err)
+	}
+	for _, bad := range []string{"", "cpu 1 2\n", "intr 1 2 3 4 5 6 7 8 9\n", "cpu x 2 3 4 5 6 7 8 9\n"} {
+		if _, err := machineBusy(write("bad", bad)); err == nil {
+			t.Errorf("machineBusy(%q) succeeded", bad)
+		}
+	}
+	pstat := write("pstat", "42 (a (weird) name) S 1 42 42 0 -1 4194560 100 0 0 0 17 4 0 0 20 0 1 0 5 0 0\n")
+	if got, err := processCPU(pstat); err != nil || got != 21 {
+		t.Errorf("processCPU = %d, %v; want 21", got, err)
+	}
+	if _, err := processCPU(write("pbad", "42 (x) S 1 2\n")); err == nil {
+		t.Error("processCPU of a short line succeeded")
+	}
+
+	t0 := time.Unix(1000, 0)
+	a := cpuSample{ok: true, at: t0, machine: 1000, ours: 400}
+	tests := []struct {
+		b    cpuSample
+		want float64
+	}{
+		{cpuSample{ok: true, at: t0.Add(2 * time.Second), machine: 1300, ours: 600}, 50}, // 1 s of others' CPU in 2 s
+		{cpuSample{ok: true, at: t0.Add(time.Second), machine: 1100, ours: 500}, 0},
+		{cpuSample{ok: true, at: t0.Add(time.Second), machine: 1100, ours: 520}, 0}, // tick skew clamps at 0
+		{cpuSample{ok: false, at: t0.Add(time.Second)}, -1},
+		{cpuSample{ok: true, at: t0}, -1},
+	}
+	for _, tt := range tests {
+		if got := otherCPU(a, tt.b); got != tt.want {
+			t.Errorf("otherCPU(%+v, %+v) = %v, want %v", a, tt.b, got, tt.want)
+		}
+	}
+	if s := sampleCPU(os.Getpid()); !s.ok {
+		if _, err := os.Stat("/proc/stat"); err == nil {
+			t.Error("sampleCPU failed although /proc/stat exists")
+		}
+	}
 }

@@ -32,7 +32,18 @@
 // set, an external server is measured; -server-pid then names its process so
 // that its resident set can be read from /proc.
 //
-// Only loopback addresses may be targeted unless -allow-remote is given.
+// Only loopback addresses may be targeted unless -allow-remote is given. The
+// clients connect from 127.0.0.1, 127.0.0.2, … with at most -per-ip on each
+// address, so that a server's per-address connection limit (64 by default)
+// does not refuse them; the burst is spread over -senders clients so that no
+// client exceeds a server's per-client broadcast burst (40 by default).
+//
+// other_cpu_pct is the CPU time used during the run by processes other than
+// the generator and the server, in percent of one CPU (from /proc/stat): the
+// machine is shared, and figures taken while it is above a few percent are
+// disturbed. With -v, the generator also logs, for each phase, the read and
+// write system calls made per frame delivered (from /proc/<pid>/io), which
+// show how well the server batches its writes.
 //
 // The load clients speak only the base protocol, through core/wire. Their read
 // loop classifies frames with wire.SplitVerb and takes the nick or broadcast
