@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"peerchat/core/client"
+	"peerchat/core/discovery"
+	"peerchat/core/wire"
+)
+
+// Defaults of the command's flags.
+const (
+	defaultDrain        = 10 * time.Second
+	defaultProbeTimeout = time.Second
+	maxLine             = 64 << 10
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitConn  = 1
+	exitUsage = 2
+)
+
+// options are the parsed flags.
+type options struct {
+	server, nick, listen string
+	json, autoAccept     bool
+	host                 bool
+	hostAddr             string
+	drain, probe         time.Duration
+	verbose              bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("peerchat-cli", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.server, "server", "", "server `host:port` (default: the first server found on the LAN)")
+	fs.StringVar(&o.nick, "nick", "", "your `nickname` (required)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per line")
+	fs.BoolVar(&o.autoAccept, "auto-accept", false, "accept every chat invite")
+	fs.BoolVar(&o.host, "host", false, "run a server in this process and join it")
+	fs.StringVar(&o.hostAddr, "host-addr", client.DefaultHostAddr, "with -host: the `address` to serve on")
+	fs.StringVar(&o.listen, "listen", "", "`IP` for the peer-to-peer listeners (default: all interfaces)")
+	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered")
+	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
+	fs.BoolVar(&o.verbose, "v", false, "log debug messages to standard error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.nick == "" {
+		return o, errors.New("-nick is required")
+	}
+	if err := wire.ValidateNick(o.nick); err != nil {
+		return o, fmt.Errorf("-nick %q: %w", o.nick, err)
+	}
+	return o, nil
+}
+
+// cli is one run of the terminal client.
+type cli struct {
+	o       options
+	out     *bufio.Writer
+	c       *client.Client
+	pending map[uint64]bool // ids sent and not yet delivered or failed
+}
+
+// run is the whole command: main only wires it to the process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "peerchat-cli:", err)
+		}
+		return exitUsage
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cl := &cli{o: o, out: bufio.NewWriter(stdout), pending: make(map[uint64]bool)}
+	defer cl.out.Flush()
+
+	cfg := client.DefaultConfig(o.server, o.nick)
+	cfg.Logger = log
+	cfg.ListenAddr = o.listen
+	var closeAll func()
+	if o.host {
+		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, Logger: log})
+		if err != nil {
+			return cl.fatal(stderr, "cannot host", err)
+		}
+		cl.c, closeAll = h.Client, func() { h.Close() }
+		cl.print(map[string]any{"type": "hosting", "addr": h.Addr}, "hosting on %s", h.Addr)
+	} else {
+		if o.server == "" {
+			if cfg.Server, err = probe(ctx, o.probe); err != nil {
+				return cl.fatal(stderr, "cannot find a server", err)
+			}
+		}
+		c, err := client.Dial(ctx, cfg)
+		if err != nil {
+			return cl.fatal(stderr, "cannot connect", err)
+		}
+		cl.c, closeAll = c, func() { c.Close() }
+	}
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() { // ends at end of input; a terminal's stdin ends with the process
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 4096), maxLine)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-rctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+
+	var drainUntil <-chan time.Time
+	for {
+		cl.drainEvents()
+		cl.out.Flush()
+		if drainUntil != nil && len(cl.pending) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			closeAll()
+			cl.drainEvents()
+			return exitOK
+		case line := <-lines:
+			if cl.command(line) {
+				closeAll()
+				cl.drainEvents()
+				return exitOK
+			}
+		case err := <-readErr:
+			if err != nil {
+				cl.errorf("reading input: %v", err)
+			}
+			readErr = nil
+			lines = nil
+			drainUntil = time.After(o.drain)
+		case <-drainUntil:
+			drainUntil = make(chan time.Time) // never again; pending is reported by Close
+			cl.pending = nil
+		case <-cl.c.Events():
+		}
+	}
+	closeAll()
+	cl.drainEvents()
+	return exitOK
+}
+
+func (cl *cli) fatal(stderr io.Writer, what string, err error) int {
+	var ne *client.NickError
+	switch {
+	case errors.Is(err, client.ErrNicknameTaken):
+		err = fmt.Errorf("nickname %q is taken", cl.o.nick)
+	case errors.As(err, &ne):
+		err = fmt.Errorf("nickname %q refused: %s", ne.Nick, ne.Reason)
+	}
+	if cl.o.json {
+		cl.print(map[string]any{"type": "error", "text": what + ": " + err.Error()}, "")
+		cl.out.Flush()
+	}
+	fmt.Fprintf(stderr, "peerchat-cli: %s: %v\n", what, err)
+	return exitConn
+}
+
+// probe returns the address of the first server that answers a discovery
+// probe.
+func probe(ctx context.Context, timeout time.Duration) (string, error) {
+	found, err := discovery.Probe(ctx, discovery.ProbeConfig{Timeout: timeout})
+	if err != nil {
+		return "", err
+	}
+	if len(found) == 0 {
+		return "", errors.New("no server answered on the LAN; give one with -server host:port, or run one with -host")
+	}
+	return found[0].Addr.String(), nil
+}
+
+// command runs one input line and reports whether to quit.
+func (cl *cli) command(line string) (quit bool) {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return false
+	}
+	if !strings.HasPrefix(line, "/") {
+		cl.check(cl.c.Broadcast(line))
+		return false
+	}
+	cmd, rest, _ := strings.Cut(line, " ")
+	arg, text, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+	needNick := func() bool {
+		if arg == "" {
+			cl.errorf("%s needs a nickname", cmd)
+			return false
+		}
+		return true
+	}
+	switch cmd {
+	case "/quit", "/exit":
+		return true
+	case "/peers":
+		cl.peers()
+	case "/bcast", "/broadcast":
+		cl.check(cl.c.Broadcast(strings.TrimLeft(rest, " ")))
+	case "/chat", "/invite":
+		if needNick() {
+			cl.check(cl.c.Invite(arg))
+		}
+	case "/accept":
+		if needNick() {
+			cl.check(cl.c.Accept(arg))
+		}
+	case "/reject", "/decline":
+		if needNick() {
+			cl.check(cl.c.Decline(arg))
+		}
+	case "/leave":
+		if needNick() {
+			cl.check(cl.c.LeaveChat(arg))
+		}
+	case "/msg":
+		if !needNick() {
+			break
+		}
+		id, err := cl.c.Send(arg, text)
+		if err != nil {
+			cl.check(err)
+			break
+		}
+		cl.pending[id] = true
+		cl.print(map[string]any{"type": "sent", "peer": arg, "id": id}, "(to %s #%d queued)", arg, id)
+	case "/reconnect":
+		cl.c.ReconnectNow()
+	case "/help":
+		cl.print(map[string]any{"type": "help", "text": helpText}, "%s", helpText)
+	default:
+		cl.errorf("unknown command %s (try /help)", cmd)
+	}
+	return false
+}
+
+const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  /quit"
+
+func (cl *cli) check(err error) {
+	if err != nil {
+		cl.errorf("%v", err)
+	}
+}
+
+func (cl *cli) errorf(format string, args ...any) {
+	text := fmt.Sprintf(format, args...)
+	cl.print(map[string]any{"type": "error", "text": text}, "! %s", text)
+}
+
+func (cl *cli) peers() {
+	ps := cl.c.Peers()
+	if cl.o.json {
+		list := make([]map[string]any, 0, len(ps))
+		for _, p := range ps {
+			list = append(list, map[string]any{"nick": p.Nick, "ip": p.IP.String(), "features": p.Features, "chat": stateName(cl.c.Chat(p.Nick))})
+		}
+		cl.print(map[string]any{"type": "peers", "peers": list}, "")
+		return
+	}
+	if len(ps) == 0 {
+		cl.print(nil, "nobody else is here")
+	}
+	for _, p := range ps {
+		cl.print(nil, "  %s (%s) %s", p.Nick, p.IP, stateName(cl.c.Chat(p.Nick)))
+	}
+}
+
+func stateName(s client.ChatState) string {
+	switch s {
+	case client.ChatInviting:
+		return "inviting"
+	case client.ChatInvited:
+		return "invited"
+	case client.ChatOpen:
+		return "open"
+	}
+	return "none"
+}
+
+// print writes one event: obj as one JSON line with -json, else the
+// formatted human line (if format is not empty).
+func (cl *cli) print(obj map[string]any, format string, args ...any) {
+	if cl.o.json {
+		if obj == nil {
+			return
+		}
+		b, _ := json.Marshal(obj)
+		cl.out.Write(append(b, '\n'))
+		return
+	}
+	if format != "" {
+		fmt.Fprintf(cl.out, format+"\n", args...)
+	}
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func ipString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.String()
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// drainEvents prints every queued event.
+func (cl *cli) drainEvents() {
+	for _, e := range cl.c.Poll(nil) {
+		cl.event(e)
+	}
+}
+
+func (cl *cli) event(e client.Event) {
+	clock := e.Time.Local().Format("15:04:05")
+	switch e.Kind {
+	case client.EventRegistered:
+		cl.print(map[string]any{"type": "registered", "nick": e.Peer, "server": e.Text}, "registered as %s on %s", e.Peer, e.Text)
+	case client.EventPeerJoined:
+		cl.print(map[string]any{"type": "peer_joined", "nick": e.Peer, "ip": ipString(e.IP)}, "* %s joined (%s)", e.Peer, ipString(e.IP))
+	case client.EventPeerLeft:
+		cl.print(map[string]any{"type": "peer_left", "nick": e.Peer}, "* %s left", e.Peer)
+	case client.EventBroadcast:
+		from := e.From
+		if from == "" {
+			from = "?"
+		}
+		cl.print(map[string]any{"type": "broadcast", "from": e.From, "text": e.Text, "ts": ts(e.Time), "seq": e.Seq},
+			"[%s] %s: %s", clock, from, e.Text)
+	case client.EventInvite:
+		cl.print(map[string]any{"type": "invite", "from": e.From, "expires": ts(e.Expires)},
+			"* %s invites you to a private chat (/accept %s or /reject %s)", e.From, e.From, e.From)
+		if cl.o.autoAccept {
+			cl.check(cl.c.Accept(e.From))
+		}
+	case client.EventInviteExpired:
+		cl.print(map[string]any{"type": "invite_expired", "from": e.From}, "* the invite from %s expired", e.From)
+	case client.EventChatOpen:
+		cl.print(map[string]any{"type": "chat_open", "peer": e.Peer}, "* private chat with %s open (/msg %s TEXT)", e.Peer, e.Peer)
+	case client.EventChatMsg:
+		cl.print(map[string]any{"type": "chat_msg", "from": e.From, "text": e.Text, "ts": ts(e.Time), "id": e.ID},
+			"[%s] <%s> %s", clock, e.From, e.Text)
+	case client.EventDelivered:
+		if cl.pending != nil {
+			delete(cl.pending, e.ID)
+		}
+		cl.print(map[string]any{"type": "delivered", "peer": e.Peer, "id": e.ID}, "(to %s #%d delivered)", e.Peer, e.ID)
+	case client.EventSendFailed:
+		if cl.pending != nil {
+			delete(cl.pending, e.ID)
+		}
+		cl.print(map[string]any{"type": "send_failed", "peer": e.Peer, "id": e.ID, "text": e.Text, "error": errText(e.Err)},
+			"! message #%d to %s not delivered: %v", e.ID, e.Peer, e.Err)
+	case client.EventChatClosed:
+		cl.print(map[string]any{"type": "chat_closed", "peer": e.Peer, "reason": string(e.Reason)}, "* private chat with %s closed (%s)", e.Peer, e.Reason)
+	case client.EventServerLost:
+		cl.print(map[string]any{"type": "server_lost", "error": errText(e.Err)}, "! server connection lost: %v", e.Err)
+	case client.EventReconnecting:
+		cl.print(map[string]any{"type": "reconnecting", "attempt": e.Attempt, "retry_in_ms": e.RetryIn.Milliseconds()},
+			"  reconnecting in %v (attempt %d)", e.RetryIn.Round(time.Millisecond), e.Attempt)
+	case client.EventReconnected:
+		cl.print(map[string]any{"type": "reconnected", "server": e.Text}, "* reconnected to %s", e.Text)
+	case client.EventError:
+		obj := map[string]any{"type": "error", "text": errText(e.Err)}
+		if e.Peer != "" {
+			obj["peer"] = e.Peer
+		}
+		cl.print(obj, "! %v", e.Err)
+	}
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"peerchat/core/client"
+	"peerchat/server"
+)
+
+const waitTimeout = 5 * time.Second
+
+func startServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(context.Background(), ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// proc is the CLI run in process with piped standard input and output.
+type proc struct {
+	t     *testing.T
+	in    *io.PipeWriter
+	lines chan map[string]any
+	code  chan int
+}
+
+func startCLI(t *testing.T, args ...string) *proc {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	p := &proc{t: t, in: inW, lines: make(chan map[string]any, 100), code: make(chan int, 1)}
+	go func() {
+		p.code <- run(context.Background(), args, inR, outW, io.Discard)
+		outW.Close()
+		inR.Close()
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Errorf("not one JSON object per line: %q: %v", sc.Text(), err)
+				continue
+			}
+			if _, ok := m["type"].(string); !ok {
+				t.Errorf("no type: %q", sc.Text())
+			}
+			p.lines <- m
+		}
+		close(p.lines)
+	}()
+	return p
+}
+
+func (p *proc) send(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// expect returns the next output object of type typ, skipping others.
+func (p *proc) expect(typ string) map[string]any {
+	p.t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		select {
+		case m, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("output ended before %q", typ)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		case <-timeout:
+			p.t.Fatalf("no %q within %v", typ, waitTimeout)
+		}
+	}
+}
+
+func (p *proc) exit() int {
+	p.t.Helper()
+	select {
+	case c := <-p.code:
+		return c
+	case <-time.After(waitTimeout):
+		p.t.Fatal("the CLI did not exit")
+	}
+	return -1
+}
+
+// peer is a core client driven by the test.
+type peer struct {
+	*client.Client
+	t *testing.T
+}
+
+func dialPeer(t *testing.T, addr, nick string) *peer {
+	cfg := client.DefaultConfig(addr, nick)
+	cfg.ListenAddr = "127.0.0.1"
+	c, err := client.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{c, t}
+}
+
+func (p *peer) wait(kind client.EventKind) client.Event {
+	p.t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		for _, e := range p.Poll(nil) {
+			if e.Kind == kind {
+				return e
+			}
+		}
+		select {
+		case <-p.Events():
+		case <-timeout:
+			p.t.Fatalf("%s: no event %d", p.Nick(), kind)
+		}
+	}
+}
+
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		n := 0
+		for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+			if n = runtime.NumGoroutine(); n <= before {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling for goroutines to end
+		}
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines left, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	})
+}
+
+func TestCLIJSON(t *testing.T) {
+	checkGoroutines(t)
+	addr := startServer(t)
+	bob := dialPeer(t, addr, "bob")
+	p := startCLI(t, "-server", addr, "-nick", "ana", "-json", "-listen", "127.0.0.1")
+	if m := p.expect("registered"); m["nick"] != "ana" || m["server"] != addr {
+		t.Fatalf("registered %v", m)
+	}
+	if m := p.expect("peer_joined"); m["nick"] != "bob" || m["ip"] != "127.0.0.1" {
+		t.Fatalf("peer_joined %v", m)
+	}
+	p.send("hello everyone")
+	if m := p.expect("broadcast"); m["from"] != "ana" || m["text"] != "hello everyone" {
+		t.Fatalf("broadcast %v", m)
+	} else if _, err := time.Parse(time.RFC3339, m["ts"].(string)); err != nil {
+		t.Fatalf("ts: %v", err)
+	}
+	p.send("/chat bob")
+	bob.wait(client.EventInvite)
+	if err := bob.Accept("ana"); err != nil {
+		t.Fatal(err)
+	}
+	if m := p.expect("chat_open"); m["peer"] != "bob" {
+		t.Fatalf("chat_open %v", m)
+	}
+	p.send("/msg bob hi bob")
+	sent := p.expect("sent")
+	if e := bob.wait(client.EventChatMsg); e.Text != "hi bob" {
+		t.Fatalf("bob got %q", e.Text)
+	}
+	if m := p.expect("delivered"); m["id"] != sent["id"] || m["peer"] != "bob" {
+		t.Fatalf("delivered %v, sent %v", m, sent)
+	}
+	bob.Send("ana", "hi ana")
+	if m := p.expect("chat_msg"); m["from"] != "bob" || m["text"] != "hi ana" {
+		t.Fatalf("chat_msg %v", m)
+	}
+	p.send("/peers")
+	if m := p.expect("peers"); !strings.Contains(toJSON(m), `"nick":"bob"`) {
+		t.Fatalf("peers %v", m)
+	}
+	p.send("/nonsense")
+	p.expect("error")
+	// End of input: the last message is delivered, then the CLI leaves.
+	p.send("/msg bob last one")
+	p.in.Close()
+	sent = p.expect("sent")
+	if m := p.expect("delivered"); m["id"] != sent["id"] {
+		t.Fatalf("delivered %v, sent %v", m, sent)
+	}
+	if code := p.exit(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if e := bob.wait(client.EventChatClosed); e.Reason != client.ReasonLeft {
+		t.Fatalf("bob: chat closed %v", e.Reason)
+	}
+}
+
+func TestCLIAutoAccept(t *testing.T) {
+	checkGoroutines(t)
+	addr := startServer(t)
+	bob := dialPeer(t, addr, "bob")
+	p := startCLI(t, "-server", addr, "-nick", "ana", "-json", "-auto-accept", "-listen", "127.0.0.1")
+	p.expect("registered")
+	bob.wait(client.EventPeerJoined)
+	if err := bob.Invite("ana"); err != nil {
+		t.Fatal(err)
+	}
+	p.expect("invite")
+	p.expect("chat_open")
+	bob.wait(client.EventChatOpen)
+	p.send("/leave bob")
+	if m := p.expect("chat_closed"); m["reason"] != "closed" {
+		t.Fatalf("chat_closed %v", m)
+	}
+	bob.Close()
+	p.expect("peer_left")
+	p.send("/quit")
+	if code := p.exit(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	checkGoroutines(t)
+	addr := startServer(t)
+	dialPeer(t, addr, "bob")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		text string
+	}{
+		{"taken", []string{"-server", addr, "-nick", "BOB", "-json"}, 1, "taken"},
+		{"unreachable", []string{"-server", closed, "-nick", "ana", "-json"}, 1, "unreachable"},
+		{"no nick", []string{"-server", addr}, 2, ""},
+		{"bad nick", []string{"-server", addr, "-nick", "a\"b"}, 2, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startCLI(t, tt.args...)
+			if tt.text != "" {
+				if m := p.expect("error"); !strings.Contains(m["text"].(string), tt.text) {
+					t.Errorf("error %v", m)
+				}
+			}
+			if code := p.exit(); code != tt.code {
+				t.Fatalf("exit %d, want %d", code, tt.code)
+			}
+			p.in.Close()
+		})
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
