@@ -8,7 +8,7 @@ import (
 
 	"gioui.org/io/event"
 	"gioui.org/io/key"
-	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
 )
@@ -184,7 +184,11 @@ func (a *App) Layout(gtx C, env Env) D {
 	paint.Fill(gtx.Ops, a.th.Pal.Bg)
 	area.Pop()
 	gtx.Constraints.Min = gtx.Constraints.Max
-	return a.stack[len(a.stack)-1].Layout(gtx)
+	top := a.stack[len(a.stack)-1]
+	d := top.Layout(gtx)
+	if len(a.stack) > 0 && a.stack[len(a.stack)-1] != top {
+		// The screen changed during the frame: draw the new one at once.
+		gtx.Execute(op.InvalidateCmd{})
+	}
+	return d
 }
-
-var _ = layout.Center

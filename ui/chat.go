@@ -460,11 +460,12 @@ func (s *chatScreen) sidebar(gtx C) D {
 				switch i {
 				case 0:
 					feed := s.m.Thread(model.Everyone)
-					preview := itoa(online) + " online"
-					if online == 1 {
+					preview := itoa(online) + " people online"
+					switch online {
+					case 0:
+						preview = "Nobody else here yet"
+					case 1:
 						preview = "1 person online"
-					} else {
-						preview = itoa(online) + " people online"
 					}
 					if m := lastText(feed); m != nil {
 						preview = m.From + ": " + firstLine(m.Text)
@@ -763,6 +764,7 @@ func (s *chatScreen) threadHeader(gtx C, t *model.Thread, narrow bool) D {
 // messages draws the virtualised message list.
 func (s *chatScreen) messages(gtx C, t *model.Thread, tv *threadView) D {
 	th := s.a.th
+	gtx.Constraints.Min = gtx.Constraints.Max
 	if len(t.Messages) == 0 {
 		return layout.Center.Layout(gtx, func(gtx C) D {
 			txt := "No messages yet. Say hello to everyone!"

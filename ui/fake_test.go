@@ -105,9 +105,9 @@ func (s *fakeSession) Peers() []client.Peer {
 	return ps
 }
 func (s *fakeSession) Broadcast(text string) error { s.call("broadcast %s", text); return nil }
-func (s *fakeSession) Invite(nick string) error     { s.call("invite %s", nick); return nil }
-func (s *fakeSession) Accept(nick string) error     { s.call("accept %s", nick); return nil }
-func (s *fakeSession) Decline(nick string) error    { s.call("decline %s", nick); return nil }
+func (s *fakeSession) Invite(nick string) error    { s.call("invite %s", nick); return nil }
+func (s *fakeSession) Accept(nick string) error    { s.call("accept %s", nick); return nil }
+func (s *fakeSession) Decline(nick string) error   { s.call("decline %s", nick); return nil }
 func (s *fakeSession) Send(nick, text string) (uint64, error) {
 	s.call("send %s %s", nick, text)
 	s.mu.Lock()

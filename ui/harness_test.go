@@ -48,9 +48,14 @@ func newHarness(t testing.TB, be *fakeBackend, w, h int, opts ...harnessOpt) *ha
 		env: Env{Focused: true}, inv: make(chan struct{}, 1),
 	}
 	cfg := Config{
-		Backend:    be,
-		Platform:   hs.plat,
-		Invalidate: func() { select { case hs.inv <- struct{}{}: default: } },
+		Backend:  be,
+		Platform: hs.plat,
+		Invalidate: func() {
+			select {
+			case hs.inv <- struct{}{}:
+			default:
+			}
+		},
 		Now:        func() time.Time { return hs.now },
 		Touch:      w < 600,
 		ProbeEvery: time.Hour,

@@ -1,0 +1,192 @@
+// Command peerchat is the PeerChat app: a Gio window around package ui, on
+// the desktop and on Android (built with gogio).
+//
+// Usage:
+//
+//	peerchat [-server host:port] [-nick NAME] [-host]
+//
+// With -nick and either -server or -host the app connects at once, skipping
+// the connect screen (for automation). Without flags (always on Android) it
+// starts on the connect screen, which remembers the last nickname and server.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gioui.org/app"
+	"gioui.org/op"
+	"gioui.org/unit"
+	"gioui.org/x/pref/theme"
+
+	"peerchat/cmd/peerchat/notifier"
+	"peerchat/ui"
+	"peerchat/ui/netbackend"
+)
+
+// Window defaults.
+const (
+	defaultWidth  = unit.Dp(1040)
+	defaultHeight = unit.Dp(720)
+	minWidth      = unit.Dp(340)
+	minHeight     = unit.Dp(480)
+	// notifyQueue bounds the notifications waiting for the notifier.
+	notifyQueue = 8
+)
+
+func main() {
+	server := flag.String("server", "", "connect to this server (host:port) at start, with -nick")
+	nick := flag.String("nick", "", "nickname to use at start")
+	host := flag.Bool("host", false, "host a server on this device at start, with -nick")
+	verbose := flag.Bool("v", false, "log debug messages")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	go func() {
+		if err := run(log, *server, *nick, *host); err != nil {
+			log.Error("peerchat", "err", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}()
+	app.Main()
+}
+
+// platform implements ui.Platform with gioui.org/app and the notifier.
+type platform struct {
+	log   *slog.Logger
+	notes chan [2]string
+}
+
+func (p *platform) DataDir() (string, error) {
+	if d := os.Getenv("PEERCHAT_DATA"); d != "" {
+		return d, nil
+	}
+	d, err := app.DataDir()
+	if err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return filepath.Join(d, "peerchat"), nil
+}
+
+// Notify queues a notification; it never blocks (a full queue drops it).
+func (p *platform) Notify(title, text string) {
+	select {
+	case p.notes <- [2]string{title, text}:
+	default:
+		p.log.Debug("notification dropped", "title", title)
+	}
+}
+
+func (p *platform) OpenURL(u string) {
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return
+	}
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		cmd = exec.Command("xdg-open", u)
+	case "darwin":
+		cmd = exec.Command("open", u)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	default:
+		p.log.Info("cannot open links on this platform", "url", u)
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		p.log.Warn("open link", "url", u, "err", err)
+		return
+	}
+	go cmd.Wait() // reap; the browser outlives us
+}
+
+// darkMode reports the system's preference; PEERCHAT_THEME=dark|light overrides it.
+func darkMode() bool {
+	switch os.Getenv("PEERCHAT_THEME") {
+	case "dark":
+		return true
+	case "light":
+		return false
+	}
+	dark, err := theme.IsDarkMode()
+	return err == nil && dark
+}
+
+func run(log *slog.Logger, server, nick string, host bool) error {
+	start := time.Now()
+	w := new(app.Window)
+	w.Option(
+		app.Title("PeerChat"),
+		app.Size(defaultWidth, defaultHeight),
+		app.MinSize(minWidth, minHeight),
+	)
+
+	plat := &platform{log: log, notes: make(chan [2]string, notifyQueue)}
+	var n notifier.Notifier = notifier.Nop{}
+	if nn, err := notifier.New(); err != nil {
+		log.Info("notifications off", "err", err)
+	} else {
+		n = nn
+	}
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		for note := range plat.notes {
+			if err := n.Notify(note[0], note[1]); err != nil {
+				log.Debug("notify", "err", err)
+			}
+		}
+	}()
+	defer func() { close(plat.notes); <-notifyDone }()
+
+	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
+	a := ui.New(ui.Config{
+		Backend:    netbackend.New(netbackend.Config{Logger: log}),
+		Platform:   plat,
+		Invalidate: w.Invalidate,
+		Logger:     log,
+		Touch:      touch,
+		Nick:       nick,
+		Server:     server,
+		Host:       host,
+	})
+	defer a.Close()
+
+	env := ui.Env{Dark: darkMode(), Focused: true}
+	var ops op.Ops
+	first := true
+	for {
+		switch e := w.Event().(type) {
+		case app.DestroyEvent:
+			return e.Err
+		case app.ConfigEvent:
+			if env.Focused != e.Config.Focused {
+				env.Focused = e.Config.Focused
+				env.Dark = darkMode()
+				w.Invalidate()
+			}
+		case app.FrameEvent:
+			// NewContext applies the system insets (bars, soft keyboard).
+			gtx := app.NewContext(&ops, e)
+			a.Layout(gtx, env)
+			e.Frame(gtx.Ops)
+			if first {
+				first = false
+				log.Info("first frame", "after", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}
+}
