@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 	"testing"
 
 	"peerchat/core/wire"
@@ -269,4 +270,64 @@ func TestBaseServer(t *testing.T) {
 	b.Close()
 	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
 	a.wait(EventPeerLeft, peerIs("bob"))
+}
+
+// TestHeartbeatSilence: a v2 server that agreed on heartbeats and then goes
+// silent (Wi-Fi gone, the server's machine asleep) is detected by its
+// silence; the client pings it meanwhile and reconnects when it is back.
+func TestHeartbeatSilence(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan *framed, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			conns <- newFramed(c)
+		}
+	}()
+	cfg := testConfig(ln.Addr().String(), "ana")
+	cfg.HeartbeatEvery = 50 * time.Millisecond
+	cfg.ServerSilence = 300 * time.Millisecond
+	dialed := make(chan *tc, 1)
+	go func() {
+		c, err := Dial(context.Background(), cfg)
+		if err != nil {
+			t.Error(err)
+			close(dialed)
+			return
+		}
+		dialed <- &tc{Client: c, t: t}
+	}()
+	f := <-conns
+	defer f.Close()
+	f.expect(t, wire.VerbPort)
+	f.send(t, wire.Welcome{Version: 2, Features: []string{wire.FeatureHeartbeat, "future"}})
+	a := <-dialed
+	if a == nil {
+		return
+	}
+	defer a.Close()
+	if h := f.expect(t, wire.VerbHello).(wire.Hello); h.Version != 2 {
+		t.Fatalf("hello %+v", h)
+	}
+	f.send(t, wire.Ping{Token: "t1"})
+	if p := f.expect(t, wire.VerbPong).(wire.Pong); p.Token != "t1" {
+		t.Fatalf("pong %+v", p)
+	}
+	f.expect(t, wire.VerbPing) // the client probes the quiet server
+	a.wait(EventServerLost, nil)
+	a.wait(EventReconnecting, nil)
+	g := <-conns
+	defer g.Close()
+	g.expect(t, wire.VerbPort)
+	g.send(t, wire.Welcome{Version: 2})
+	a.wait(EventReconnected, nil)
 }

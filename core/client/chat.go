@@ -286,7 +286,12 @@ func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
 func (c *Client) delivered(ch *chat, id uint64) {
 	for i, m := range ch.outbox {
 		if m.id == id {
-			ch.outbox = slices.Delete(ch.outbox, i, i+1)
+			if i == 0 { // the usual case: acks come in order
+				ch.outbox[0] = nil
+				ch.outbox = ch.outbox[1:]
+			} else {
+				ch.outbox = slices.Delete(ch.outbox, i, i+1)
+			}
 			c.emit(Event{Kind: EventDelivered, Peer: ch.nick, ID: id})
 			return
 		}

@@ -42,6 +42,8 @@ type Config struct {
 	ChatDialTimeout time.Duration // TCP connect timeout (peers and server)
 	RequestTimeout  time.Duration // wait for the answer to a base CHAT_REQUEST
 	RetryWindow     time.Duration // how long an undelivered message is kept
+	HeartbeatEvery  time.Duration // PING a heartbeat server silent for this long
+	ServerSilence   time.Duration // a heartbeat server silent this long is gone
 
 	// ListenAddr is the IP on which the UDP and TCP peer listeners are bound;
 	// "" means all interfaces. Tests use 127.0.0.1.
@@ -81,6 +83,8 @@ func (cfg *Config) fill() {
 	def(&cfg.ChatDialTimeout, DefaultChatDialTimeout)
 	def(&cfg.RequestTimeout, DefaultRequestTimeout)
 	def(&cfg.RetryWindow, DefaultRetryWindow)
+	def(&cfg.HeartbeatEvery, DefaultHeartbeatEvery)
+	def(&cfg.ServerSilence, DefaultServerSilence)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -432,14 +436,14 @@ func (c *Client) tick() time.Time {
 		}
 	}
 	if c.srv != nil && slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {
-		due := c.srvSeen.Add(DefaultHeartbeatEvery)
+		due := c.srvSeen.Add(c.cfg.HeartbeatEvery)
 		if c.pingSent.After(c.srvSeen) {
-			due = c.pingSent.Add(DefaultHeartbeatEvery)
+			due = c.pingSent.Add(c.cfg.HeartbeatEvery)
 		}
 		if !now.Before(due) {
 			c.srv.send(wire.Ping{Token: strconv.FormatInt(now.UnixMilli(), 10)}, 0)
 			c.pingSent = now
-			due = now.Add(DefaultHeartbeatEvery)
+			due = now.Add(c.cfg.HeartbeatEvery)
 		}
 		soon(due)
 	}

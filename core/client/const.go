@@ -41,7 +41,9 @@ const (
 	// DefaultPeerSettle is how long after a reconnection the old peer table is
 	// kept: peers the server has not listed again by then are reported gone.
 	// Each JOINED restarts the wait.
-	DefaultPeerSettle = 300 * time.Millisecond
+	// It is longer than the reconnection backoff's spread, so that peers who
+	// come back a little after us do not flicker out and in.
+	DefaultPeerSettle = 1500 * time.Millisecond
 
 	// DefaultHeartbeatEvery is how often we PING a v2 server that agreed on
 	// heartbeats when it has sent nothing for that long.

@@ -21,13 +21,13 @@ const waitTimeout = 5 * time.Second
 // testServer is a real server.Server on 127.0.0.1 that can be restarted on
 // the same address.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 	srv  *server.Server
 	done chan error
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	ts := &testServer{t: t}
 	ts.start("127.0.0.1:0")
@@ -77,7 +77,7 @@ func (ts *testServer) restart() {
 // tc is a Client under test with the history of its events.
 type tc struct {
 	*Client
-	t    *testing.T
+	t    testing.TB
 	mu   sync.Mutex
 	all  []Event
 	used []bool
@@ -96,7 +96,7 @@ func testConfig(addr, nick string) Config {
 	}
 }
 
-func dial(t *testing.T, cfg Config) *tc {
+func dial(t testing.TB, cfg Config) *tc {
 	t.Helper()
 	logs := &logSink{}
 	if cfg.Logger == nil {
@@ -200,7 +200,7 @@ func (c *tc) waitCaps(nick string) {
 }
 
 // openChat makes a invite b and b accept, and waits for both sides to open.
-func openChat(t *testing.T, a, b *tc) {
+func openChat(t testing.TB, a, b *tc) {
 	t.Helper()
 	if err := a.Invite(b.Nick()); err != nil {
 		t.Fatal(err)

@@ -250,7 +250,7 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 		}
 		sc.l.send(wire.Hello{Version: wire.Version, Features: features}, 0)
 		if slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {
-			sc.r.IdleTimeout = DefaultServerSilence
+			sc.r.IdleTimeout = c.cfg.ServerSilence
 			c.wake()
 		}
 	case wire.Joined:

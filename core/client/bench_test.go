@@ -1,0 +1,119 @@
+package client
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchPair returns two clients of a real server with an open chat in which
+// both sides speak "ack".
+func benchPair(b *testing.B) (a, c *tc) {
+	ts := startServer(b)
+	a = dial(b, testConfig(ts.addr, "ana"))
+	c = dial(b, testConfig(ts.addr, "bob"))
+	a.waitCaps("bob")
+	c.waitCaps("ana")
+	openChat(b, a, c)
+	return a, c
+}
+
+// waitKind drains c's events until n events of kind were seen.
+func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event) []Event {
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for n > 0 {
+		buf = c.Poll(buf[:0])
+		for _, e := range buf {
+			if e.Kind == kind {
+				n--
+			}
+		}
+		if n <= 0 {
+			break
+		}
+		if len(buf) > 0 {
+			deadline.Reset(waitTimeout)
+		}
+		select {
+		case <-c.Events():
+		case <-deadline.C:
+			b.Errorf("%s: %d events %d missing", c.Nick(), n, kind)
+			return buf
+		}
+	}
+	return buf
+}
+
+// BenchmarkChatRoundTrip measures one chat message and its CHAT_ACK on
+// loopback: Send to EventDelivered.
+func BenchmarkChatRoundTrip(b *testing.B) {
+	a, c := benchPair(b)
+	go func() { // bob's UI: drain events
+		for {
+			select {
+			case <-c.Events():
+				c.Poll(nil)
+			case <-c.ctx.Done():
+				return
+			}
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	var buf []Event
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := a.Send("bob", "ping"); err != nil {
+			b.Fatal(err)
+		}
+		buf = waitKind(b, a.Client, EventDelivered, 1, buf)
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkChatThroughput sends 1 KiB chat messages one way, at most
+// window unacknowledged at a time, and counts them received.
+func BenchmarkChatThroughput(b *testing.B) {
+	const window = 1024
+	a, c := benchPair(b)
+	text := strings.Repeat("x", 1024)
+	received := make(chan struct{})
+	go func() {
+		var buf []Event
+		buf = waitKind(b, c.Client, EventChatMsg, b.N, buf)
+		close(received)
+	}()
+	var buf []Event
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	inflight := 0
+	for i := 0; i < b.N; i++ {
+		if inflight == window {
+			buf = a.Poll(buf[:0])
+			for _, e := range buf {
+				if e.Kind == EventDelivered {
+					inflight--
+				}
+			}
+			if inflight == window {
+				<-a.Events()
+				i--
+				continue
+			}
+		}
+		if _, err := a.Send("bob", text); err != nil {
+			b.Fatal(err)
+		}
+		inflight++
+	}
+	<-received
+	b.StopTimer()
+}
