@@ -396,3 +396,59 @@ func TestCPUSample(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDispatch measures the load clients' per-frame work beyond reading
+// the socket: it must not allocate, so that the generator is not what limits
+// the figures.
+func BenchmarkDispatch(b *testing.B) {
+	const n = 1000
+	newLoad := func() (*load, *client) {
+		l := &load{cfg: Config{Prefix: DefaultPrefix}, start: time.Now(), churn0: n, nFan: n}
+		for i := range n {
+			l.clients = append(l.clients, &client{idx: i, nick: DefaultPrefix + strconv.Itoa(i),
+				joined: newBitset(n), left: newBitset(n), bcast: newBitset(2 * n)})
+		}
+		l.join.init(1 << 62)
+		l.burst.init(1 << 62)
+		l.fan = make([]tracker, n)
+		for i := range l.fan {
+			l.fan[i].init(1 << 62)
+		}
+		return l, l.clients[0]
+	}
+	frames := func(mk func(i int) []byte) [][]byte {
+		var fs [][]byte
+		for i := range n {
+			fs = append(fs, mk(i))
+		}
+		return fs
+	}
+	tests := []struct {
+		name   string
+		frames [][]byte
+	}{
+		{"JOINED", frames(func(i int) []byte {
+			return []byte("JOINED " + DefaultPrefix + strconv.Itoa(i) + " 127.0.0.1 10001 10001")
+		})},
+		{"BROADCAST fan-out", frames(func(i int) []byte {
+			return append([]byte("BROADCAST lg7: "), appendBcastText(nil, i, 12345)...)
+		})},
+		{"BROADCAST burst", frames(func(i int) []byte {
+			return append([]byte("BROADCAST lg7: "), appendBcastText(nil, n+i, 12345)...)
+		})},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			l, c := newLoad()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%n == 0 {
+					clear(c.joined)
+					clear(c.bcast)
+					c.lat = c.lat[:0]
+				}
+				l.dispatch(c, tt.frames[i%n])
+			}
+		})
+	}
+}
