@@ -283,7 +283,7 @@ func (cl *cli) peers() {
 	if cl.o.json {
 		list := make([]map[string]any, 0, len(ps))
 		for _, p := range ps {
-			list = append(list, map[string]any{"nick": p.Nick, "ip": p.IP.String(), "features": p.Features, "chat": stateName(cl.c.Chat(p.Nick))})
+			list = append(list, map[string]any{"nick": p.Nick, "ip": p.IP.String(), "features": p.Features, "chat": cl.c.Chat(p.Nick).String()})
 		}
 		cl.print(map[string]any{"type": "peers", "peers": list}, "")
 		return
@@ -292,20 +292,8 @@ func (cl *cli) peers() {
 		cl.print(nil, "nobody else is here")
 	}
 	for _, p := range ps {
-		cl.print(nil, "  %s (%s) %s", p.Nick, p.IP, stateName(cl.c.Chat(p.Nick)))
+		cl.print(nil, "  %s (%s) %s", p.Nick, p.IP, cl.c.Chat(p.Nick).String())
 	}
-}
-
-func stateName(s client.ChatState) string {
-	switch s {
-	case client.ChatInviting:
-		return "inviting"
-	case client.ChatInvited:
-		return "invited"
-	case client.ChatOpen:
-		return "open"
-	}
-	return "none"
 }
 
 // print writes one event: obj as one JSON line with -json, else the

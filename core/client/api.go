@@ -8,6 +8,7 @@ package client
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -81,3 +82,40 @@ const (
 	ChatInvited                   // the peer invited us, waiting for our answer
 	ChatOpen                      // the chat socket is up
 )
+
+var kindNames = [...]string{
+	EventRegistered:    "registered",
+	EventPeerJoined:    "peer_joined",
+	EventPeerLeft:      "peer_left",
+	EventBroadcast:     "broadcast",
+	EventInvite:        "invite",
+	EventInviteExpired: "invite_expired",
+	EventChatOpen:      "chat_open",
+	EventChatMsg:       "chat_msg",
+	EventDelivered:     "delivered",
+	EventSendFailed:    "send_failed",
+	EventChatClosed:    "chat_closed",
+	EventServerLost:    "server_lost",
+	EventReconnecting:  "reconnecting",
+	EventReconnected:   "reconnected",
+	EventError:         "error",
+}
+
+// String returns the kind's name as the terminal client prints it in -json
+// mode ("chat_msg", "server_lost", …).
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+var stateNames = [...]string{ChatNone: "none", ChatInviting: "inviting", ChatInvited: "invited", ChatOpen: "open"}
+
+// String returns "none", "inviting", "invited" or "open".
+func (s ChatState) String() string {
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "ChatState(" + strconv.Itoa(int(s)) + ")"
+}

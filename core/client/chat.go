@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -164,7 +165,9 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 	if err != nil {
 		if match {
 			c.emit(Event{Kind: EventError, Peer: ch.nick, Err: fmt.Errorf("accept %q: %w", ch.nick, err)})
-			c.endChat(ch, ReasonLost, nil, false)
+			c.clearInvites(ch)
+			ch.state = ChatNone
+			c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
 		}
 		return
 	}
@@ -774,12 +777,35 @@ func (c *Client) incoming(conn net.Conn) {
 	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
 		src = a.AddrPort().Addr().Unmap()
 	}
-	reason := ""
-	c.mu.Lock()
-	if err != nil {
-		reason = errorReason(err)
-	} else {
-		reason = c.incomingFrame(conn, r, msg, src)
+	// A CHAT_REQUEST may overtake the JOINED that lists its sender (it
+	// came straight from the peer, the JOINED through the server): wait
+	// for that JOINED a little before refusing.
+	var reason string
+	var timer *time.Timer
+	timedOut := false
+	for {
+		c.mu.Lock()
+		if err != nil {
+			reason = errorReason(err)
+		} else {
+			reason = c.incomingFrame(conn, r, msg, src)
+		}
+		if reason == "" || !strings.HasPrefix(reason, reasonUnknownPeer) || timedOut {
+			break // c.mu held
+		}
+		joined := c.joined
+		c.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(unknownPeerWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-joined:
+		case <-timer.C:
+			timedOut = true
+		case <-c.ctx.Done():
+			timedOut = true
+		}
 	}
 	if reason != "" {
 		delete(c.pending, conn)
@@ -817,7 +843,7 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		key := wire.FoldNick(m.Nick)
 		p := c.peers[key]
 		if p == nil {
-			return "unknown peer " + quote(m.Nick)
+			return reasonUnknownPeer + quote(m.Nick)
 		}
 		if p.IP != src {
 			return "address does not match the peer's"

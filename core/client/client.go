@@ -134,6 +134,7 @@ type Client struct {
 	settleAt time.Time
 	chats    map[string]*chat
 	pending  map[net.Conn]struct{} // sockets not owned by a link yet
+	joined   chan struct{}         // closed (and replaced) when a peer joins
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -187,6 +188,7 @@ func newClient(cfg Config) (*Client, error) {
 		caps:      make(map[string][]string),
 		chats:     make(map[string]*chat),
 		pending:   make(map[net.Conn]struct{}),
+		joined:    make(chan struct{}),
 	}
 	c.wg.Add(1)
 	go c.schedule()
@@ -360,6 +362,12 @@ func (c *Client) Close() error {
 	}
 	c.wg.Wait()
 	return nil
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // track registers a socket that Close must close; it reports false (and

@@ -63,6 +63,13 @@ const (
 	// accept, in bytes.
 	MaxTextLen = 32 << 10
 
+	// unknownPeerWait is how long a CHAT_REQUEST from a nick the server has
+	// not listed yet waits for its JOINED before it is refused.
+	unknownPeerWait = 2 * time.Second
+
+	// reasonUnknownPeer starts the ERROR reason for such a refusal.
+	reasonUnknownPeer = "unknown peer "
+
 	// seenIDs is how many received message ids per peer are remembered to
 	// drop duplicates.
 	seenIDs = 4096

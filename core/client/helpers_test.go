@@ -133,7 +133,7 @@ func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
 		select {
 		case <-c.Events():
 		case <-deadline.C:
-			c.t.Fatalf("%s: no event %d within %v; events: %s", c.Nick(), kind, waitTimeout, c.history())
+			c.t.Fatalf("%s: no event %v within %v; events: %s", c.Nick(), kind, waitTimeout, c.history())
 		}
 	}
 }
@@ -155,7 +155,7 @@ func (c *tc) count(kind EventKind) int {
 func (c *tc) history() string {
 	var b strings.Builder
 	for _, e := range c.all {
-		fmt.Fprintf(&b, "\n  %d peer=%q from=%q text=%q reason=%s err=%v id=%d", e.Kind, e.Peer, e.From, e.Text, e.Reason, e.Err, e.ID)
+		fmt.Fprintf(&b, "\n  %v peer=%q from=%q text=%q reason=%s err=%v id=%d", e.Kind, e.Peer, e.From, e.Text, e.Reason, e.Err, e.ID)
 	}
 	return b.String()
 }

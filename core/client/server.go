@@ -24,6 +24,10 @@ type srvConn struct {
 	err       error // why the reader stopped; set before done is closed
 }
 
+// serverKeepAlive makes the kernel notice a dead server link within about
+// 20 s even when the server does not speak heartbeats.
+var serverKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
+
 const (
 	regPending = iota
 	regDone
@@ -34,7 +38,7 @@ const (
 // confirmed (WELCOME or any other frame), refused, or stayed silent for
 // DefaultRegisterGrace (a base server with nobody else registered).
 func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) {
-	d := net.Dialer{Timeout: c.cfg.ChatDialTimeout}
+	d := net.Dialer{Timeout: c.cfg.ChatDialTimeout, KeepAliveConfig: serverKeepAlive}
 	conn, err := d.DialContext(ctx, "tcp", c.cfg.Server)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err)
@@ -160,7 +164,7 @@ func (c *Client) serverLoop(sc *srvConn) {
 			<-sc.done
 			return
 		}
-		if c.ctx.Err() != nil {
+		if c.isClosed() {
 			return
 		}
 		c.log.Info("server link lost", "err", sc.err)
@@ -227,7 +231,11 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 		}
 		return
 	case wire.Error:
-		if !sc.fail(&NickError{Nick: c.nick, Reason: m.Reason}) {
+		var refused error = &NickError{Nick: c.nick, Reason: m.Reason}
+		if !strings.Contains(strings.ToLower(m.Reason), "nick") {
+			refused = fmt.Errorf("register %q: %w: %s", c.nick, ErrServer, m.Reason)
+		}
+		if !sc.fail(refused) {
 			c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %s", ErrServer, m.Reason)})
 		}
 		return
@@ -319,6 +327,8 @@ func (c *Client) peerJoined(j wire.Joined) {
 	delete(c.caps, key)
 	c.peers[key] = p
 	c.emit(Event{Kind: EventPeerJoined, Peer: p.Nick, IP: p.IP})
+	close(c.joined)
+	c.joined = make(chan struct{})
 }
 
 // peerLeft removes a peer and ends what waited for it. The caller holds c.mu.
