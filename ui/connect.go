@@ -167,8 +167,9 @@ func suggestNick(nick string) string {
 // start connects (or hosts) with the nickname and address in the fields.
 func (s *connectScreen) start(host bool) {
 	nick := strings.TrimSpace(s.nick.Text())
+	s.errNick = nick
 	if err := wire.ValidateNick(nick); err != nil {
-		s.err = err
+		s.err = fmt.Errorf("%w.", capitalErr{err})
 		return
 	}
 	addr := normalizeAddr(s.addr.Text())
@@ -238,8 +239,8 @@ func (s *connectScreen) update(gtx C) {
 		if _, ok := ev.(widget.SubmitEvent); ok && !s.busy {
 			s.start(false)
 		}
-		if _, ok := ev.(widget.ChangeEvent); ok && s.err != nil && !errors.Is(s.err, ErrNickTaken) {
-			s.err = nil
+		if _, ok := ev.(widget.ChangeEvent); ok && s.err != nil && strings.TrimSpace(s.nick.Text()) != s.errNick {
+			s.err, s.suggestion = nil, ""
 		}
 	}
 	for {
@@ -567,3 +568,9 @@ func capital(s string) string {
 }
 
 var _ = font.Bold
+
+// capitalErr shows a wrapped error's text capitalised, as a sentence.
+type capitalErr struct{ err error }
+
+func (e capitalErr) Error() string { return capital(e.err.Error()) }
+func (e capitalErr) Unwrap() error { return e.err }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"gioui.org/f32"
 	"gioui.org/gpu/headless"
@@ -19,6 +20,7 @@ import (
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/unit"
+	"gioui.org/widget"
 
 	"peerchat/core/client"
 )
@@ -143,9 +145,12 @@ func (h *harness) key(name key.Name, mods key.Modifiers) {
 	h.frame()
 }
 
-// typeText sends text input to the focused editor.
-func (h *harness) typeText(s string) {
-	h.router.Queue(key.EditEvent{Text: s})
+// typeText sends text input to the focused editor, which must be ed, at its caret.
+func (h *harness) typeText(ed *widget.Editor, s string) {
+	start, end := ed.Selection()
+	caret := min(start, end) + utf8.RuneCountInString(s)
+	// Like a window: the edit, then the new selection.
+	h.router.Queue(key.EditEvent{Range: key.Range{Start: start, End: end}, Text: s}, key.SelectionEvent{Start: caret, End: caret})
 	h.frame()
 }
 
@@ -298,4 +303,10 @@ func waitGoroutines(t testing.TB, n int) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling with a deadline
 	}
+}
+
+// focused reports whether tag has the keyboard focus.
+func (h *harness) focused(tag any) bool {
+	h.frame()
+	return h.router.Source().Focused(tag)
 }

@@ -1,0 +1,244 @@
+package ui
+
+import (
+	"image"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"gioui.org/io/key"
+
+	"peerchat/core/client"
+	"peerchat/ui/model"
+)
+
+func hasCall(s *fakeSession, want string) bool {
+	return slices.Contains(s.Calls(), want)
+}
+
+// TestTypeNickAndConnect focuses the nickname field with Tab, types a
+// nickname, and connects with Enter.
+func TestTypeNickAndConnect(t *testing.T) {
+	base := runtime.NumGoroutine()
+	be := &fakeBackend{servers: lanServers}
+	h := newHarness(t, be, 360, 780)
+	h.frame()
+	cs := h.connectScreen()
+	h.click(image.Pt(180, 156)) // the nickname field
+	if !h.focused(&cs.nick) {
+		t.Fatal("nickname field not focused by a click")
+	}
+	h.typeText(&cs.nick, "ana")
+	if got := cs.nick.Text(); got != "ana" {
+		t.Fatalf("nick field %q after typing, want %q", got, "ana")
+	}
+	cs.addr.SetText("192.168.1.2") // no port: the default is added
+	h.key(key.NameReturn, 0)
+	h.waitFor("the chat screen", func() bool { return h.chat() != nil })
+	s := be.session()
+	if s.nick != "ana" || s.server != "192.168.1.2:12345" {
+		t.Fatalf("connected as %q to %q, want ana to 192.168.1.2:12345", s.nick, s.server)
+	}
+	got, err := LoadSettings(h.plat.dir)
+	if err != nil || got != (Settings{Nick: "ana", Server: "192.168.1.2:12345"}) {
+		t.Fatalf("settings %+v, %v", got, err)
+	}
+	h.a.Close()
+	if !s.closed {
+		t.Error("session not closed with the App")
+	}
+	waitGoroutines(t, base)
+}
+
+// TestNickValidation checks the connect screen refuses a bad nickname
+// without dialing, and explains a taken one with a suggestion.
+func TestNickValidation(t *testing.T) {
+	tests := []struct {
+		nick      string
+		taken     bool
+		wantDial  bool
+		wantSuggs string
+	}{
+		{nick: "has space", wantDial: false},
+		{nick: `quo"te`, wantDial: false},
+		{nick: "ana", taken: true, wantDial: true, wantSuggs: "ana2"},
+		{nick: "bob9", taken: true, wantDial: true, wantSuggs: "bob10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.nick, func(t *testing.T) {
+			be := &fakeBackend{}
+			if tt.taken {
+				be.connErr = ErrNickTaken
+			}
+			h := newHarness(t, be, 360, 780)
+			cs := h.connectScreen()
+			cs.nick.SetText(tt.nick)
+			cs.addr.SetText("10.0.0.1:12345")
+			cs.start(false)
+			h.waitFor("the answer", func() bool { return !cs.busy })
+			if tt.wantDial != (cs.err != nil && tt.taken) && tt.wantDial {
+				t.Fatalf("err %v", cs.err)
+			}
+			if !tt.wantDial && cs.err == nil {
+				t.Fatal("bad nickname accepted")
+			}
+			if cs.suggestion != tt.wantSuggs {
+				t.Fatalf("suggestion %q, want %q", cs.suggestion, tt.wantSuggs)
+			}
+			if tt.taken {
+				// The suggestion button connects with the new nickname.
+				cs.suggestBtn.Click()
+				h.waitFor("the chat screen", func() bool { return h.chat() != nil })
+				if got := be.session().nick; got != tt.wantSuggs {
+					t.Fatalf("connected as %q, want %q", got, tt.wantSuggs)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenThreadAndSend clicks a person, requests a chat, then sends with
+// Enter once it is open; Shift+Enter makes a newline.
+func TestOpenThreadAndSend(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno", "chen"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	// Desktop: header 65, Everyone row 64, "PEOPLE" label, then 64 dp rows.
+	h.click(image.Pt(150, 195))
+	c := h.chat()
+	if c.current != "bruno" {
+		t.Fatalf("current thread %q after clicking the first person, want bruno", c.current)
+	}
+	// "Start private chat" sits right in the composer bar.
+	h.click(image.Pt(1190, 768))
+	if !hasCall(s, "invite bruno") {
+		t.Fatalf("no invite after clicking Start private chat; calls %q", s.Calls())
+	}
+	h.push(s, client.Event{Kind: client.EventChatOpen, Peer: "bruno"})
+	ed := &c.view("bruno").editor
+	h.click(image.Pt(700, 768)) // the composer
+	h.typeText(ed, "one")
+	h.key(key.NameReturn, key.ModShift)
+	h.typeText(ed, "two")
+	h.key(key.NameReturn, 0)
+	if !hasCall(s, "send bruno one\ntwo") {
+		t.Fatalf("calls %q, want a send of two lines", s.Calls())
+	}
+	th := c.m.Thread("bruno")
+	last := th.Messages[len(th.Messages)-1]
+	if !last.Mine || last.State != model.Sent || last.ID != 1 {
+		t.Fatalf("last message %+v", last)
+	}
+	h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1})
+	if got := th.Messages[len(th.Messages)-1].State; got != model.Delivered {
+		t.Fatalf("state %v after the ack, want Delivered", got)
+	}
+	if c.view("bruno").editor.Text() != "" {
+		t.Fatal("composer not cleared")
+	}
+}
+
+// TestBroadcastFeed sends to everyone and sees the echo confirm it.
+func TestBroadcastFeed(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	h.click(image.Pt(700, 768))
+	h.typeText(&h.chat().view(model.Everyone).editor, "hello all")
+	h.key(key.NameEnter, 0)
+	if !hasCall(s, "broadcast hello all") {
+		t.Fatalf("calls %q", s.Calls())
+	}
+	feed := h.chat().m.Thread(model.Everyone)
+	if st := feed.Messages[len(feed.Messages)-1].State; st != model.Sending {
+		t.Fatalf("state %v before the echo, want Sending", st)
+	}
+	h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "hello all", Time: fixedNow})
+	if n, st := len(feed.Messages), feed.Messages[len(feed.Messages)-1].State; n != 1 || st != model.Delivered {
+		t.Fatalf("%d messages, last %v after the echo, want 1 Delivered", n, st)
+	}
+}
+
+// TestAcceptRequest accepts an invite from the card on the phone layout.
+func TestAcceptRequest(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno", "Dana"}}
+	h := newHarness(t, be, 360, 780)
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(20 * time.Second)},
+		client.Event{Kind: client.EventInvite, From: "bruno", Expires: fixedNow.Add(5 * time.Second)})
+	if n := len(h.chat().m.Invites); n != 2 {
+		t.Fatalf("%d invites queued, want 2", n)
+	}
+	h.click(image.Pt(259, 169)) // Accept on the first card
+	if !hasCall(s, "accept Dana") {
+		t.Fatalf("calls %q, want accept Dana", s.Calls())
+	}
+	c := h.chat()
+	if c.current != "Dana" || !c.showThread {
+		t.Fatalf("thread %q shown=%v after accepting, want Dana", c.current, c.showThread)
+	}
+	// The other request expires on its own.
+	h.now = fixedNow.Add(6 * time.Second)
+	h.frame()
+	if n := len(c.m.Invites); n != 0 {
+		t.Fatalf("%d invites after expiry, want 0", n)
+	}
+	if hasCall(s, "accept bruno") || hasCall(s, "decline bruno") {
+		t.Fatal("the expired request was answered")
+	}
+}
+
+// TestPhoneBack opens a thread on the phone layout and goes back with the
+// back key, Esc, and the back button.
+func TestPhoneBack(t *testing.T) {
+	tests := []struct {
+		name string
+		back func(h *harness)
+	}{
+		{"android-back", func(h *harness) { h.key(key.NameBack, 0) }},
+		{"escape", func(h *harness) { h.key(key.NameEscape, 0) }},
+		{"button", func(h *harness) { h.click(image.Pt(32, 32)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := &fakeBackend{peers: []string{"bruno"}}
+			h := newHarness(t, be, 360, 780)
+			h.connect("ana")
+			c := h.chat()
+			if c.showThread {
+				t.Fatal("phone starts on the thread, want the people list")
+			}
+			h.click(image.Pt(150, 97)) // Everyone
+			if !c.showThread || c.current != model.Everyone {
+				t.Fatalf("after clicking Everyone: shown=%v current=%q", c.showThread, c.current)
+			}
+			tt.back(h)
+			if c.showThread {
+				t.Fatal("still on the thread after back")
+			}
+			if h.chat() != c {
+				t.Fatal("back left the chat screen")
+			}
+		})
+	}
+}
+
+// TestReconnectBanner shows the banner and retries on demand.
+func TestReconnectBanner(t *testing.T) {
+	be := &fakeBackend{}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventReconnecting, Attempt: 1, RetryIn: 5 * time.Second})
+	if h.chat().m.Conn.State != model.Reconnecting {
+		t.Fatal("no reconnecting state")
+	}
+	h.click(image.Pt(1220, 24)) // "Retry now" at the right of the banner
+	if !hasCall(s, "reconnect") {
+		t.Fatalf("calls %q, want reconnect", s.Calls())
+	}
+	h.push(s, client.Event{Kind: client.EventReconnected, Text: "192.168.1.2:12345"})
+	if h.chat().m.Conn.State != model.Connected {
+		t.Fatal("still reconnecting")
+	}
+}
