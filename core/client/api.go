@@ -17,21 +17,21 @@ type EventKind int
 
 // Event kinds. The fields of Event each kind sets are listed beside it.
 const (
-	EventRegistered     EventKind = iota + 1 // Peer (our nick), Text (server address)
-	EventPeerJoined                          // Peer, IP
-	EventPeerLeft                            // Peer
-	EventBroadcast                           // From, Text, Time, Seq (0 from a base server)
-	EventInvite                              // From, Expires: a chat request waits for Accept or Decline
-	EventInviteExpired                       // From: a request we received expired unanswered
-	EventChatOpen                            // Peer
-	EventChatMsg                             // From (the peer), Peer, Text, Time, ID (0 from a base peer)
-	EventDelivered                           // Peer, ID: the peer acknowledged message ID
-	EventSendFailed                          // Peer, ID, Text, Err: message ID was not delivered and will not be retried
-	EventChatClosed                          // Peer, Reason
-	EventServerLost                          // Err
-	EventReconnecting                        // Attempt, RetryIn
-	EventReconnected                         // Text (server address)
-	EventError                               // Err (and Peer when it concerns a chat)
+	EventRegistered    EventKind = iota + 1 // Peer (our nick), Text (server address)
+	EventPeerJoined                         // Peer, IP
+	EventPeerLeft                           // Peer
+	EventBroadcast                          // From, Text, Time, Seq (0 from a base server)
+	EventInvite                             // From, Expires: a chat request waits for Accept or Decline
+	EventInviteExpired                      // From: a request we received expired unanswered
+	EventChatOpen                           // Peer
+	EventChatMsg                            // From (the peer), Peer, Text, Time, ID (0 from a base peer)
+	EventDelivered                          // Peer, ID: the peer acknowledged message ID
+	EventSendFailed                         // Peer, ID, Text, Err: message ID was not delivered and will not be retried
+	EventChatClosed                         // Peer, Reason
+	EventServerLost                         // Err
+	EventReconnecting                       // Attempt, RetryIn
+	EventReconnected                        // Text (server address)
+	EventError                              // Err (and Peer when it concerns a chat)
 )
 
 // CloseReason says why a chat ended or never opened.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
-	"time"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"peerchat/core/wire"
 )
@@ -16,6 +18,7 @@ import (
 // NICKNAME_TAKEN, JOINED, LEFT and BROADCAST relayed verbatim; no WELCOME.
 type baseServer struct {
 	t       *testing.T
+	welcome []string // if not nil: say WELCOME 2 with these features
 	ln      net.Listener
 	addr    string
 	mu      sync.Mutex
@@ -23,12 +26,12 @@ type baseServer struct {
 	wg      sync.WaitGroup
 }
 
-func startBaseServer(t *testing.T) *baseServer {
+func startBaseServer(t *testing.T, welcome ...string) *baseServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &baseServer{t: t, ln: ln, addr: ln.Addr().String(), clients: make(map[string]*framed)}
+	s := &baseServer{t: t, welcome: welcome, ln: ln, addr: ln.Addr().String(), clients: make(map[string]*framed)}
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(func() {
@@ -82,6 +85,9 @@ func (s *baseServer) serve(f *framed) {
 		s.mu.Unlock()
 		wire.WriteMessage(f, wire.NicknameTaken{})
 		return
+	}
+	if s.welcome != nil {
+		wire.WriteMessage(f, wire.Welcome{Version: 2, Features: s.welcome})
 	}
 	for _, c := range s.clients {
 		c.Write(joined)
@@ -223,6 +229,19 @@ func TestBasePeer(t *testing.T) {
 		if e := a.wait(EventChatMsg, nil); e.Text != "unquoted" {
 			t.Fatalf("got %+v", e)
 		}
+		// A repeated CHAT_MSG2 is acknowledged twice and delivered once.
+		for range 2 {
+			f.Write(wire.AppendFrame(nil, []byte(`CHAT_MSG2 7 1700000000000 "old" twice`)))
+			if m := f.next(t); wire.Payload(m) != "CHAT_ACK 7" {
+				t.Fatalf("got %q", wire.Payload(m))
+			}
+		}
+		if e := a.wait(EventChatMsg, nil); e.Text != "twice" || e.ID != 7 || e.Time.UnixMilli() != 1700000000000 {
+			t.Fatalf("got %+v", e)
+		}
+		if n := a.count(EventChatMsg); n != 3 { // "hi ana", "unquoted", "twice"
+			t.Fatalf("%d messages, want 3", n)
+		}
 		if _, err := a.Send("old", "bye"); err != nil {
 			t.Fatal(err)
 		}
@@ -330,4 +349,119 @@ func TestHeartbeatSilence(t *testing.T) {
 	g.expect(t, wire.VerbPort)
 	g.send(t, wire.Welcome{Version: 2})
 	a.wait(EventReconnected, nil)
+}
+
+// TestFallbackToBaseFlow: on a v2 server that relays no CAPS, a peer that
+// does not answer UDP invites (here: every datagram is lost) is reached with
+// the base flow after FallbackAfter.
+func TestFallbackToBaseFlow(t *testing.T) {
+	checkGoroutines(t)
+	s := startBaseServer(t, wire.FeatureHeartbeat)
+	cfg := testConfig(s.addr, "ana")
+	var sent atomic.Int32
+	cfg.hooks = &hooks{sendUDP: func([]byte, netip.AddrPort) bool { sent.Add(1); return false }}
+	cfg.FallbackAfter = 200 * time.Millisecond
+	a := dial(t, cfg)
+	b := dial(t, testConfig(s.addr, "bob"))
+	a.waitPeers("bob")
+	b.waitPeers("ana")
+	start := time.Now()
+	openChat(t, a, b)
+	if d := time.Since(start); d < cfg.FallbackAfter {
+		t.Errorf("opened after %v, before the fallback", d)
+	}
+	if sent.Load() == 0 {
+		t.Error("no UDP invite tried first")
+	}
+	if _, err := b.Send("ana", "via base"); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatMsg, nil)
+}
+
+// TestCrossedInvites: both invite each other at once; one chat opens.
+func TestCrossedInvites(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitCaps("bob")
+	b.waitCaps("ana")
+	if err := a.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Invite("ana"); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatOpen, nil)
+	b.wait(EventChatOpen, nil)
+	if _, err := a.Send("bob", "crossed"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventChatMsg, nil)
+}
+
+// TestChatAcceptChecked: A keeps an incoming chat socket only for a nonce it
+// issued to that nick, from that nick's address.
+func TestChatAcceptChecked(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	var nonce atomic.Value
+	cfg := testConfig(ts.addr, "ana")
+	cfg.hooks = &hooks{sendUDP: func(b []byte, _ netip.AddrPort) bool {
+		if m, err := wire.Parse(b); err == nil {
+			nonce.Store(m.(wire.ChatInvite).Nonce)
+		}
+		return false // bob never sees it: the test answers in his place
+	}}
+	a := dial(t, cfg)
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitCaps("bob")
+	if err := a.Invite("bob"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(waitTimeout); nonce.Load() == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("no invite sent")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the hook
+	}
+	n := nonce.Load().(string)
+	aAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(a.tcpPort))
+	for _, tt := range []struct {
+		name, from string
+		m          wire.Message
+	}{
+		{"wrong nonce", "127.0.0.1", wire.ChatAccept{Nick: "bob", Nonce: "nope"}},
+		{"no nonce", "127.0.0.1", wire.ChatAccept{Nick: "bob"}},
+		{"wrong nick", "127.0.0.1", wire.ChatAccept{Nick: "cy", Nonce: n}},
+		{"wrong address", "127.0.0.2", wire.ChatAccept{Nick: "bob", Nonce: n}},
+		{"garbage", "127.0.0.1", wire.ChatMsg{Nick: "bob", Text: "hi"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tt.from)}}
+			c, err := d.Dial("tcp", aAddr)
+			if err != nil {
+				t.Skip(err)
+			}
+			defer c.Close()
+			f := newFramed(c)
+			f.send(t, tt.m)
+			if m := f.next(t); m.Verb() != wire.VerbError {
+				t.Fatalf("got %q, want ERROR", wire.Payload(m))
+			}
+		})
+	}
+	if a.Chat("bob") != ChatInviting {
+		t.Fatalf("state %v after refusals", a.Chat("bob"))
+	}
+	// The right answer opens the chat.
+	c, err := net.Dial("tcp", aAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	newFramed(c).send(t, wire.ChatAccept{Nick: "bob", Nonce: n})
+	a.wait(EventChatOpen, peerIs("bob"))
+	_ = b
 }

@@ -438,7 +438,6 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 	case wire.ChatMsg:
 		c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text})
 	case wire.ChatMsg2:
-		ch.ack = true // the peer speaks "ack": answer in kind
 		l.send(wire.ChatAck{ID: m.ID}, 0)
 		if c.markSeen(ch, m.ID) {
 			c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Time: m.Time, ID: m.ID})

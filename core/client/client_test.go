@@ -208,6 +208,28 @@ func TestInviteDeclinedAndExpired(t *testing.T) {
 	}
 }
 
+func TestRetryWindow(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	cfg := testConfig(ts.addr, "ana")
+	cfg.RetryWindow = 200 * time.Millisecond
+	a := dial(t, cfg)
+	b := dial(t, testConfig(ts.addr, "bob"))
+	a.waitPeers("bob")
+	id, err := a.Send("bob", "nobody answers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, nil) // and never accepts
+	f := a.wait(EventSendFailed, nil)
+	if f.ID != id || !errors.Is(f.Err, ErrExpired) {
+		t.Fatalf("send failed %+v", f)
+	}
+	if a.Chat("bob") != ChatInviting {
+		t.Fatalf("state %v", a.Chat("bob"))
+	}
+}
+
 // crash closes every chat socket of c without LEFT_CHAT, as a killed
 // process would.
 func crash(c *tc) {

@@ -133,7 +133,13 @@ func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
 		select {
 		case <-c.Events():
 		case <-deadline.C:
-			c.t.Fatalf("%s: no event %v within %v; events: %s", c.Nick(), kind, waitTimeout, c.history())
+			var logs string
+			if c.logs != nil {
+				c.logs.mu.Lock()
+				logs = strings.Join(c.logs.msgs, "\n  ")
+				c.logs.mu.Unlock()
+			}
+			c.t.Fatalf("%s: no event %v within %v; events: %s\nlogs:\n  %s", c.Nick(), kind, waitTimeout, c.history(), logs)
 		}
 	}
 }
@@ -240,7 +246,9 @@ type logSink struct {
 func (l *logSink) Enabled(context.Context, slog.Level) bool { return true }
 func (l *logSink) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
-	l.msgs = append(l.msgs, r.Message)
+	m := r.Message
+	r.Attrs(func(a slog.Attr) bool { m += " " + a.String(); return true })
+	l.msgs = append(l.msgs, m)
 	l.mu.Unlock()
 	return nil
 }

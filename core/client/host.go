@@ -171,4 +171,3 @@ func lanIP() netip.Addr {
 	}
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
-
