@@ -706,9 +706,9 @@ func (s *chatScreen) threadHeader(gtx C, t *model.Thread, narrow bool) D {
 					n++
 				}
 			}
-			status = itoa(n) + " people here, you included · messages go to everyone"
+			status = itoa(n) + " people here, you included"
 			if n == 1 {
-				status = "Just you so far · messages go to everyone who joins"
+				status = "Just you so far"
 			}
 		} else {
 			online := s.m.Online(t.Peer)
@@ -976,7 +976,7 @@ func (s *chatScreen) body(gtx C, msg *model.Message, fg colorT) D {
 		link = fg
 	}
 	var spans []richtext.SpanStyle
-	txt := msg.Text
+	txt := fixEmojiSpaces(msg.Text)
 	last := 0
 	for _, m := range linkRE.FindAllStringIndex(txt, -1) {
 		if m[0] > last {

@@ -81,3 +81,34 @@ func FuzzLinks(f *testing.F) {
 		}
 	})
 }
+
+func TestFixEmojiSpaces(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"🎉 yes", "🎉\u2004yes"},
+		{"a 🎉🎉 b 🙋🏽 c", "a 🎉🎉\u2004b 🙋🏽\u2004c"},
+		{"👍️ ok", "👍️\u2004ok"},
+		{"é è", "é è"},
+	}
+	for _, tt := range tests {
+		if got := fixEmojiSpaces(tt.in); got != tt.want {
+			t.Errorf("fixEmojiSpaces(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzFixEmojiSpaces: only spaces change, and only into emojiSpace.
+func FuzzFixEmojiSpaces(f *testing.F) {
+	for _, s := range []string{"🎉 x", "a b", "🙋🏽 \u200d x", "\xff 🎉 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		got := fixEmojiSpaces(s)
+		if strings.ReplaceAll(got, string(emojiSpace), " ") != strings.ReplaceAll(s, string(emojiSpace), " ") {
+			t.Fatalf("fixEmojiSpaces(%q) = %q changed more than spaces", s, got)
+		}
+	})
+}

@@ -51,7 +51,7 @@ var (
 		Text: rgb(0x1b1f24), Muted: rgb(0x6b7480), Divider: rgb(0xdfe3e8),
 		Accent: rgb(0x2f6fde), OnAccent: rgb(0xffffff),
 		Mine: rgb(0x2f6fde), OnMine: rgb(0xffffff), Theirs: rgb(0xffffff),
-		Field: rgb(0xeef1f5), System: argb(0x14000000),
+		Field: rgb(0xffffff), System: argb(0x14000000),
 		Danger: rgb(0xd43c3c), Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
 		Success: rgb(0x2ea043), Scrim: argb(0x66000000),
 	}
@@ -127,7 +127,7 @@ func (th *Theme) setDark(dark bool) {
 
 // label returns a label of the given size and color.
 func (th *Theme) label(size unit.Sp, c color.NRGBA, txt string) material.LabelStyle {
-	l := material.Label(th.Theme, size, txt)
+	l := material.Label(th.Theme, size, fixEmojiSpaces(txt))
 	l.Color = c
 	return l
 }

@@ -216,7 +216,7 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 	bg, fg := th.Pal.Accent, th.Pal.OnAccent
 	switch kind {
 	case secondary:
-		bg, fg = th.Pal.Field, th.Pal.Text
+		bg, fg = th.Pal.Hover, th.Pal.Text
 	case flat:
 		bg, fg = color.NRGBA{}, th.Pal.Accent
 	case danger:
