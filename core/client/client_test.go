@@ -305,18 +305,42 @@ func TestServerRestart(t *testing.T) {
 		c.waitPeers(others(i)...)
 	}
 	openChat(t, cs[0], cs[1])
-	ts.restart()
-	start := time.Now()
+	joined := make([]int, len(cs))
 	for i, c := range cs {
-		c.wait(EventServerLost, nil)
-		c.wait(EventReconnected, nil)
-		c.waitPeers(others(i)...)
+		joined[i] = c.count(EventPeerJoined)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("back after %v, want < 2s", d)
+	// A quick restart, then a longer outage: the clients are back within
+	// 2 s of the server being reachable, and see the same peers without
+	// any PeerLeft/PeerJoined in between.
+	for round, down := range []int{0, 3} {
+		ts.stop()
+		for _, c := range cs {
+			c.wait(EventServerLost, nil)
+			c.wait(EventReconnecting, func(e Event) bool { return e.Attempt >= down })
+		}
+		ts.start(ts.addr)
+		start := time.Now()
+		for i, c := range cs {
+			c.wait(EventReconnected, nil)
+			c.waitPeers(others(i)...)
+		}
+		for deadline := time.Now().Add(waitTimeout); ts.srv.NumPeers() != len(nicks); {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: server has %d peers", round, ts.srv.NumPeers())
+			}
+			time.Sleep(5 * time.Millisecond) // polling the server
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("round %d: back after %v, want < 2s", round, d)
+		}
 	}
-	if n := ts.srv.NumPeers(); n != len(nicks) {
-		t.Errorf("server has %d peers", n)
+	for i, c := range cs {
+		if n := c.count(EventPeerLeft); n != 0 {
+			t.Errorf("%s: %d PeerLeft", c.Nick(), n)
+		}
+		if n := c.count(EventPeerJoined); n != joined[i] {
+			t.Errorf("%s: %d PeerJoined, want %d", c.Nick(), n, joined[i])
+		}
 	}
 	// The chat survived the server's restart.
 	if _, err := cs[0].Send("bob", "still here"); err != nil {
@@ -375,4 +399,29 @@ func TestHost(t *testing.T) {
 	h.Close()
 	g.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
 	g.wait(EventServerLost, nil)
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		n        int
+		min, max time.Duration
+	}{
+		{1, 80 * time.Millisecond, 120 * time.Millisecond},
+		{2, 160 * time.Millisecond, 240 * time.Millisecond},
+		{4, 640 * time.Millisecond, 960 * time.Millisecond},
+		{5, 800 * time.Millisecond, 1200 * time.Millisecond},
+		{1000, 800 * time.Millisecond, 1200 * time.Millisecond},
+	} {
+		seen := map[time.Duration]bool{}
+		for range 100 {
+			d := backoff(tt.n)
+			if d < tt.min || d > tt.max {
+				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", tt.n, d, tt.min, tt.max)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("backoff(%d): no jitter", tt.n)
+		}
+	}
 }
