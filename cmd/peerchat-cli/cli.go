@@ -77,6 +77,7 @@ type cli struct {
 	out     *bufio.Writer
 	c       *client.Client
 	pending map[uint64]bool // ids sent and not yet delivered or failed
+	bcasts  []string        // broadcasts sent and not yet echoed by the server
 }
 
 // run is the whole command: main only wires it to the process.
@@ -141,7 +142,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for {
 		cl.drainEvents()
 		cl.out.Flush()
-		if drainUntil != nil && len(cl.pending) == 0 {
+		if drainUntil != nil && len(cl.pending) == 0 && len(cl.bcasts) == 0 {
 			break
 		}
 		select {
@@ -164,7 +165,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			drainUntil = time.After(o.drain)
 		case <-drainUntil:
 			drainUntil = make(chan time.Time) // never again; pending is reported by Close
-			cl.pending = nil
+			cl.pending, cl.bcasts = nil, nil
 		case <-cl.c.Events():
 		}
 	}
@@ -209,7 +210,7 @@ func (cl *cli) command(line string) (quit bool) {
 		return false
 	}
 	if !strings.HasPrefix(line, "/") {
-		cl.check(cl.c.Broadcast(line))
+		cl.broadcast(line)
 		return false
 	}
 	cmd, rest, _ := strings.Cut(line, " ")
@@ -227,7 +228,7 @@ func (cl *cli) command(line string) (quit bool) {
 	case "/peers":
 		cl.peers()
 	case "/bcast", "/broadcast":
-		cl.check(cl.c.Broadcast(strings.TrimLeft(rest, " ")))
+		cl.broadcast(strings.TrimLeft(rest, " "))
 	case "/chat", "/invite":
 		if needNick() {
 			cl.check(cl.c.Invite(arg))
@@ -263,6 +264,14 @@ func (cl *cli) command(line string) (quit bool) {
 		cl.errorf("unknown command %s (try /help)", cmd)
 	}
 	return false
+}
+
+func (cl *cli) broadcast(text string) {
+	if err := cl.c.Broadcast(text); err != nil {
+		cl.check(err)
+		return
+	}
+	cl.bcasts = append(cl.bcasts, text)
 }
 
 const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  /quit"
@@ -345,6 +354,9 @@ func (cl *cli) event(e client.Event) {
 	case client.EventPeerLeft:
 		cl.print(map[string]any{"type": "peer_left", "nick": e.Peer}, "* %s left", e.Peer)
 	case client.EventBroadcast:
+		if len(cl.bcasts) > 0 && (e.From == cl.c.Nick() || e.From == "") && e.Text == cl.bcasts[0] {
+			cl.bcasts = cl.bcasts[1:]
+		}
 		from := e.From
 		if from == "" {
 			from = "?"

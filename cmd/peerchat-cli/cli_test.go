@@ -280,3 +280,19 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestCLIHuman(t *testing.T) {
+	checkGoroutines(t)
+	addr := startServer(t)
+	var out strings.Builder
+	in := strings.NewReader("/peers\nhello there\n/msg nobody hi\n")
+	code := run(context.Background(), []string{"-server", addr, "-nick", "ana"}, in, &out, io.Discard)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"registered as ana", "nobody else is here", "ana: hello there", "no such peer"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -4,6 +4,49 @@
 //
 // It has no UI. A UI drains one ordered stream of events with Poll, prompted by
 // Config.Notify; nothing a UI does can block the network goroutines.
+//
+// # Use
+//
+// Dial (or Host, which first starts a server in process) returns a running
+// Client. Every method is safe for concurrent use and returns without
+// waiting for the network: results arrive as events. The event queue is
+// unbounded, so a slow UI costs memory, never a stalled socket. Close leaves
+// the open chats (LEFT_CHAT) and returns once every goroutine has ended.
+//
+// # Server link
+//
+// Registration is REGISTER then PORT. A v2 server's WELCOME is answered
+// with HELLO (heartbeat bcast caps notice ack); a base server's silence for
+// DefaultRegisterGrace counts as success. With Config.Reconnect a dropped
+// link (EOF, heartbeat silence, TCP keepalive) is redialled with exponential
+// backoff and jitter (DefaultBackoffMin doubling to DefaultBackoffMax);
+// once registered again the peer table is rebuilt and only the differences
+// are reported (EventPeerLeft after DefaultPeerSettle for peers not listed
+// again). Open chats are peer to peer and survive the server's restarts.
+//
+// # Private chats
+//
+// Invite sends CHAT_INVITE datagrams (same nonce, every ResendEvery, until
+// InviteTTL) to a peer known to speak v2; a peer the server lists without
+// CAPS, or any peer on a base server, is reached at once with the base flow
+// (CHAT_REQUEST over TCP); on a v2 server without CAPS the base flow starts
+// after FallbackAfter. Incoming invites are dropped unless the nick is listed
+// and the datagram comes from its registered IP; incoming sockets are kept
+// only for a CHAT_ACCEPT with a live nonce issued to that nick from its
+// address, or a CHAT_REQUEST from a listed peer's address.
+//
+// # Delivery
+//
+// When both peers announced "ack" (CAPS), messages go as CHAT_MSG2 with a
+// local id and are reported EventDelivered on CHAT_ACK; the receiver
+// acknowledges every copy and delivers each id once, so messages can be
+// resent after a lost chat. With base peers they go as CHAT_MSG and are
+// reported delivered once written to the socket: no acknowledgement exists,
+// and a message written just before the socket died may be lost. A message
+// sent while the chat is down waits (and re-invites the peer); it is
+// reported EventSendFailed when the peer leaves the server or the chat,
+// declines, lets the invite expire, or RetryWindow passes: never dropped
+// silently.
 package client
 
 import (
