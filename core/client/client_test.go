@@ -425,3 +425,60 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestSeveralChats(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	peers := []*tc{dial(t, testConfig(ts.addr, "bob")), dial(t, testConfig(ts.addr, "cy")), dial(t, testConfig(ts.addr, "dee"))}
+	a.waitPeers("bob", "cy", "dee")
+	for _, p := range peers {
+		p.waitPeers(append([]string{"ana"}, others(p, peers)...)...)
+		a.waitCaps(p.Nick())
+	}
+	for _, p := range peers {
+		if err := a.Invite(p.Nick()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range peers {
+		p.wait(EventInvite, peerIs("ana"))
+		if err := p.Accept("ana"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range peers {
+		a.wait(EventChatOpen, peerIs(p.Nick()))
+		if _, err := a.Send(p.Nick(), "to "+p.Nick()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Send("ana", "from "+p.Nick()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range peers {
+		if e := p.wait(EventChatMsg, nil); e.Text != "to "+p.Nick() {
+			t.Errorf("%s got %q", p.Nick(), e.Text)
+		}
+		if e := a.wait(EventChatMsg, peerIs(p.Nick())); e.Text != "from "+p.Nick() {
+			t.Errorf("ana got %q from %s", e.Text, p.Nick())
+		}
+	}
+	if err := a.LeaveChat("cy"); err != nil {
+		t.Fatal(err)
+	}
+	peers[1].wait(EventChatClosed, nil)
+	if a.Chat("bob") != ChatOpen || a.Chat("dee") != ChatOpen || a.Chat("cy") != ChatNone {
+		t.Fatalf("states bob %v cy %v dee %v", a.Chat("bob"), a.Chat("cy"), a.Chat("dee"))
+	}
+}
+
+func others(self *tc, all []*tc) []string {
+	var o []string
+	for _, c := range all {
+		if c != self {
+			o = append(o, c.Nick())
+		}
+	}
+	return o
+}
