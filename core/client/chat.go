@@ -714,6 +714,7 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 		ch.inNonce, ch.inSrc = m.Nonce, src
 		ch.inTCP = netip.AddrPortFrom(ip, uint16(m.TCPPort))
 		ch.inExpires = now.Add(c.cfg.InviteTTL)
+		wasAccepting := ch.accepting
 		ch.accepting = false
 		if state == ChatOpen {
 			// The peer lost the chat we still think open: take it back.
@@ -725,6 +726,10 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 		switch state {
 		case ChatInviting, ChatOpen:
 			c.accept(ch)
+		case ChatInvited:
+			if wasAccepting { // answer the new nonce instead
+				c.accept(ch)
+			}
 		case ChatNone:
 			c.emit(Event{Kind: EventInvite, From: p.Nick, Peer: p.Nick, Expires: ch.inExpires})
 		}
