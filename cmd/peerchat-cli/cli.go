@@ -205,16 +205,14 @@ func probe(ctx context.Context, timeout time.Duration) (string, error) {
 
 // command runs one input line and reports whether to quit.
 func (cl *cli) command(line string) (quit bool) {
-	line = strings.TrimRight(line, "\r")
-	if strings.TrimSpace(line) == "" {
+	cmd, arg, text, rest := parseCommand(line)
+	switch {
+	case cmd == "":
+		return false
+	case cmd == "/bcast" && !strings.HasPrefix(line, "/"):
+		cl.broadcast(rest)
 		return false
 	}
-	if !strings.HasPrefix(line, "/") {
-		cl.broadcast(line)
-		return false
-	}
-	cmd, rest, _ := strings.Cut(line, " ")
-	arg, text, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
 	needNick := func() bool {
 		if arg == "" {
 			cl.errorf("%s needs a nickname", cmd)
@@ -228,7 +226,7 @@ func (cl *cli) command(line string) (quit bool) {
 	case "/peers":
 		cl.peers()
 	case "/bcast", "/broadcast":
-		cl.broadcast(strings.TrimLeft(rest, " "))
+		cl.broadcast(rest)
 	case "/chat", "/invite":
 		if needNick() {
 			cl.check(cl.c.Invite(arg))
@@ -272,6 +270,23 @@ func (cl *cli) broadcast(text string) {
 		return
 	}
 	cl.bcasts = append(cl.bcasts, text)
+}
+
+// parseCommand splits an input line: cmd is the command ("/msg"; "/bcast"
+// for a line without a leading "/"; "" for a blank line), arg its first
+// word, text what follows arg, and rest everything after cmd.
+func parseCommand(line string) (cmd, arg, text, rest string) {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return "", "", "", ""
+	}
+	if !strings.HasPrefix(line, "/") {
+		return "/bcast", "", "", line
+	}
+	cmd, rest, _ = strings.Cut(line, " ")
+	rest = strings.TrimLeft(rest, " ")
+	arg, text, _ = strings.Cut(rest, " ")
+	return cmd, arg, text, rest
 }
 
 const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  /quit"

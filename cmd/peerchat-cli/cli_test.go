@@ -296,3 +296,48 @@ func TestCLIHuman(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCommand(t *testing.T) {
+	for _, tt := range []struct{ line, cmd, arg, text, rest string }{
+		{"", "", "", "", ""},
+		{"   ", "", "", "", ""},
+		{"hello all", "/bcast", "", "", "hello all"},
+		{" /not a command", "/bcast", "", "", " /not a command"},
+		{"/msg bob hi there", "/msg", "bob", "hi there", "bob hi there"},
+		{"/msg  bob  two  spaces", "/msg", "bob", " two  spaces", "bob  two  spaces"},
+		{"/chat bob\r", "/chat", "bob", "", "bob"},
+		{"/quit", "/quit", "", "", ""},
+		{"/bcast  x y", "/bcast", "x", "y", "x y"},
+	} {
+		cmd, arg, text, rest := parseCommand(tt.line)
+		if cmd != tt.cmd || arg != tt.arg || text != tt.text || rest != tt.rest {
+			t.Errorf("parseCommand(%q) = %q %q %q %q, want %q %q %q %q", tt.line, cmd, arg, text, rest, tt.cmd, tt.arg, tt.text, tt.rest)
+		}
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"", "hi", "/msg bob hi", "/chat", "/ x", "/msg  a  b", "\r", "/leave bob\r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		cmd, arg, text, rest := parseCommand(line)
+		switch {
+		case cmd == "":
+			if strings.TrimSpace(strings.TrimRight(line, "\r")) != "" {
+				t.Fatalf("%q: no command", line)
+			}
+		case !strings.HasPrefix(line, "/"):
+			if cmd != "/bcast" || rest == "" {
+				t.Fatalf("%q: %q %q", line, cmd, rest)
+			}
+		default:
+			if !strings.HasPrefix(cmd, "/") || strings.Contains(cmd, " ") || strings.Contains(arg, " ") {
+				t.Fatalf("%q: cmd %q arg %q", line, cmd, arg)
+			}
+			if text != "" && !strings.HasPrefix(rest, arg+" ") {
+				t.Fatalf("%q: arg %q text %q rest %q", line, arg, text, rest)
+			}
+		}
+	})
+}
