@@ -206,11 +206,7 @@ func probe(ctx context.Context, timeout time.Duration) (string, error) {
 // command runs one input line and reports whether to quit.
 func (cl *cli) command(line string) (quit bool) {
 	cmd, arg, text, rest := parseCommand(line)
-	switch {
-	case cmd == "":
-		return false
-	case cmd == "/bcast" && !strings.HasPrefix(line, "/"):
-		cl.broadcast(rest)
+	if cmd == "" {
 		return false
 	}
 	needNick := func() bool {
