@@ -482,3 +482,29 @@ func others(self *tc, all []*tc) []string {
 	}
 	return o
 }
+
+func TestReconnectNowAndNotify(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	var notified atomic.Int32
+	cfg := testConfig(ts.addr, "ana")
+	cfg.Notify = func() { notified.Add(1) }
+	a := dial(t, cfg)
+	a.wait(EventRegistered, nil)
+	for deadline := time.Now().Add(waitTimeout); notified.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("Notify never called")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the counter
+	}
+	ts.stop()
+	// Wait for a backoff at its cap (≥ 800 ms), restart, and skip the wait.
+	e := a.wait(EventReconnecting, func(e Event) bool { return e.RetryIn >= 800*time.Millisecond })
+	ts.start(ts.addr)
+	start := time.Now()
+	a.ReconnectNow()
+	a.wait(EventReconnected, nil)
+	if d := time.Since(start); d > e.RetryIn/2 {
+		t.Errorf("reconnected after %v, with %v of backoff to skip", d, e.RetryIn)
+	}
+}
