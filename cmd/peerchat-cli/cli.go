@@ -37,7 +37,7 @@ type options struct {
 	server, nick, listen string
 	json, autoAccept     bool
 	host                 bool
-	hostAddr             string
+	hostAddr, discovery  string
 	drain, probe         time.Duration
 	verbose              bool
 }
@@ -52,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.autoAccept, "auto-accept", false, "accept every chat invite")
 	fs.BoolVar(&o.host, "host", false, "run a server in this process and join it")
 	fs.StringVar(&o.hostAddr, "host-addr", client.DefaultHostAddr, "with -host: the `address` to serve on")
+	fs.StringVar(&o.discovery, "discovery-addr", client.DefaultDiscoveryAddr, "with -host: the UDP `address` answering discovery probes (- for none)")
 	fs.StringVar(&o.listen, "listen", "", "`IP` for the peer-to-peer listeners (default: all interfaces)")
 	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered")
 	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg.ListenAddr = o.listen
 	var closeAll func()
 	if o.host {
-		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, Logger: log})
+		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, DiscoveryAddr: o.discovery, Logger: log})
 		if err != nil {
 			return cl.fatal(stderr, "cannot host", err)
 		}

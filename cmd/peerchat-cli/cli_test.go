@@ -341,3 +341,26 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestCLIHost(t *testing.T) {
+	checkGoroutines(t)
+	p := startCLI(t, "-host", "-host-addr", "127.0.0.1:0", "-discovery-addr", "-", "-nick", "ana", "-json", "-listen", "127.0.0.1")
+	addr, _ := p.expect("hosting")["addr"].(string)
+	p.expect("registered")
+	bob := dialPeer(t, addr, "bob")
+	p.expect("peer_joined")
+	bob.wait(client.EventPeerJoined)
+	p.send("/chat bob")
+	bob.wait(client.EventInvite)
+	bob.Accept("ana")
+	p.expect("chat_open")
+	bob.Send("ana", "hello host")
+	if m := p.expect("chat_msg"); m["text"] != "hello host" {
+		t.Fatalf("chat_msg %v", m)
+	}
+	p.send("/quit")
+	if code := p.exit(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	bob.wait(client.EventServerLost)
+}
