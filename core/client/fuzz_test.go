@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"flag"
 	"net"
 	"net/netip"
 	"strings"
@@ -21,6 +22,11 @@ func fuzzClient(t testing.TB) (*Client, *srvConn) {
 	b.Close()
 	sc := &srvConn{l: newLink(a, nil), r: wire.NewReader(strings.NewReader(""), 1), regc: make(chan error, 1), done: make(chan struct{})}
 	return c, sc
+}
+
+func fuzzing() bool {
+	fl := flag.Lookup("test.fuzz")
+	return fl != nil && fl.Value.String() != ""
 }
 
 var serverSeeds = []string{
@@ -45,6 +51,9 @@ var datagramSeeds = []string{
 // (one per line), then the same lines as datagrams: it must not panic, and
 // Close must still end every goroutine.
 func FuzzServerFrames(f *testing.F) {
+	if !fuzzing() {
+		checkGoroutines(f) // the fuzzing engine runs goroutines of its own
+	}
 	for _, s := range append(serverSeeds, datagramSeeds...) {
 		f.Add([]byte(s))
 	}
@@ -69,6 +78,9 @@ func FuzzServerFrames(f *testing.F) {
 // FuzzDatagrams feeds a client any datagrams (one per line) from a listed
 // peer's address and from another: no panic, no goroutine left after Close.
 func FuzzDatagrams(f *testing.F) {
+	if !fuzzing() {
+		checkGoroutines(f) // the fuzzing engine runs goroutines of its own
+	}
 	for _, s := range datagramSeeds {
 		f.Add([]byte(s), true)
 	}

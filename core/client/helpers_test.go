@@ -221,7 +221,7 @@ func openChat(t testing.TB, a, b *tc) {
 
 // checkGoroutines fails t if, after the test's cleanups, more goroutines
 // run than before it (waiting up to waitTimeout for them to end).
-func checkGoroutines(t *testing.T) {
+func checkGoroutines(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
