@@ -324,8 +324,17 @@ func (cl *cli) print(obj map[string]any, format string, args ...any) {
 		if obj == nil {
 			return
 		}
-		b, _ := json.Marshal(obj)
-		cl.out.Write(append(b, '\n'))
+		// "type" first, for people reading the stream.
+		typ, _ := json.Marshal(obj["type"])
+		delete(obj, "type")
+		rest, _ := json.Marshal(obj)
+		line := append([]byte(`{"type":`), typ...)
+		if len(rest) > 2 {
+			line = append(append(line, ','), rest[1:]...)
+		} else {
+			line = append(line, '}')
+		}
+		cl.out.Write(append(line, '\n'))
 		return
 	}
 	if format != "" {
