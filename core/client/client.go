@@ -371,11 +371,12 @@ func (c *Client) isClosed() bool {
 }
 
 // track registers a socket that Close must close; it reports false (and
-// closes conn) when the Client is already closed. untrack forgets it.
+// closes conn) when the Client is already closed or has maxPending sockets
+// waiting already. untrack forgets it.
 func (c *Client) track(conn net.Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed || len(c.pending) >= maxPending {
 		conn.Close()
 		return false
 	}

@@ -70,6 +70,10 @@ const (
 	// reasonUnknownPeer starts the ERROR reason for such a refusal.
 	reasonUnknownPeer = "unknown peer "
 
+	// maxPending bounds the sockets waiting for their first frame or for
+	// our answer to a CHAT_REQUEST: more are closed at once.
+	maxPending = 64
+
 	// seenIDs is how many received message ids per peer are remembered to
 	// drop duplicates.
 	seenIDs = 4096
