@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -464,4 +465,47 @@ func TestChatAcceptChecked(t *testing.T) {
 	newFramed(c).send(t, wire.ChatAccept{Nick: "bob", Nonce: n})
 	a.wait(EventChatOpen, peerIs("bob"))
 	_ = b
+}
+
+// TestPendingSocketsBounded: sockets that never say anything take at most
+// maxPending slots; more are closed at once, and Close ends the rest.
+func TestPendingSocketsBounded(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(a.tcpPort))
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range maxPending {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for deadline := time.Now().Add(waitTimeout); ; {
+		a.Client.mu.Lock()
+		n := len(a.pending)
+		a.Client.mu.Unlock()
+		if n == maxPending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pending sockets, want %d", n, maxPending)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the client
+	}
+	extra, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(deadline())
+	if _, err := extra.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("extra socket not closed: %v", err)
+	}
 }

@@ -233,8 +233,8 @@ func TestRetryWindow(t *testing.T) {
 // crash closes every chat socket of c without LEFT_CHAT, as a killed
 // process would.
 func crash(c *tc) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.Client.mu.Lock()
+	defer c.Client.mu.Unlock()
 	for _, ch := range c.chats {
 		if ch.l != nil {
 			ch.l.conn.Close()
