@@ -78,7 +78,7 @@ func (ts *testServer) restart() {
 type tc struct {
 	*Client
 	t    testing.TB
-	mu   sync.Mutex
+	hmu  sync.Mutex // guards all and used (not the Client's mu)
 	all  []Event
 	used []bool
 	logs *logSink
@@ -117,7 +117,7 @@ func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
 	deadline := time.NewTimer(waitTimeout)
 	defer deadline.Stop()
 	for {
-		c.mu.Lock()
+		c.hmu.Lock()
 		c.all = c.Poll(c.all)
 		for len(c.used) < len(c.all) {
 			c.used = append(c.used, false)
@@ -125,11 +125,11 @@ func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
 		for i, e := range c.all {
 			if !c.used[i] && e.Kind == kind && (ok == nil || ok(e)) {
 				c.used[i] = true
-				c.mu.Unlock()
+				c.hmu.Unlock()
 				return e
 			}
 		}
-		c.mu.Unlock()
+		c.hmu.Unlock()
 		select {
 		case <-c.Events():
 		case <-deadline.C:
@@ -146,8 +146,8 @@ func (c *tc) wait(kind EventKind, ok func(Event) bool) Event {
 
 // count returns how many events of kind were seen so far.
 func (c *tc) count(kind EventKind) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
 	c.all = c.Poll(c.all)
 	n := 0
 	for _, e := range c.all {
