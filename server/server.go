@@ -687,6 +687,7 @@ func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
 	defer close(c.writerDone)
 	var batch [][]byte
+	var deadline time.Time
 	for range c.wake {
 		for {
 			c.qmu.Lock()
@@ -704,7 +705,13 @@ func (c *conn) writeLoop() {
 				}
 				break
 			}
-			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			// Setting a deadline costs a timer update; refresh it only when
+			// less than 3/4 of WriteTimeout is left, so a write always has
+			// at least that long.
+			if now := time.Now(); deadline.Sub(now) < c.s.cfg.WriteTimeout*3/4 {
+				deadline = now.Add(c.s.cfg.WriteTimeout)
+				c.nc.SetWriteDeadline(deadline)
+			}
 			bufs := net.Buffers(batch)
 			_, err := bufs.WriteTo(c.nc)
 			clear(batch)
