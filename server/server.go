@@ -108,8 +108,8 @@ type PeerInfo struct {
 // Stats are the server's counters. Conns and Registered are current values;
 // the others count since New.
 type Stats struct {
-	Conns      int // open connections
-	Registered int // registered clients
+	Conns      int    // open connections
+	Registered int    // registered clients
 	Accepted   uint64 // connections served
 	Refused    uint64 // connections refused at accept (limits, shutdown)
 	Joins      uint64

@@ -151,8 +151,8 @@ func TestDuplicateNickname(t *testing.T) {
 		{"ana", "ana"},
 		{"Ana", "ana"},
 		{"ana", "ANA"},
-		{"Jos\u00e9", "Jose\u0301"},   // NFC vs NFD
-		{"Stra\u00dfe", "STRASSE"},    // case folding
+		{"Jos\u00e9", "Jose\u0301"},    // NFC vs NFD
+		{"Stra\u00dfe", "STRASSE"},     // case folding
 		{"\u212bngstr", "\u00c5NGSTR"}, // Angstrom sign vs A-ring
 	}
 	for _, tt := range tests {
