@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,7 @@ const (
 	childCPUProfEnv = "PEERCHAT_LOAD_CHILD_CPUPROFILE"
 	childFDsEnv     = "PEERCHAT_LOAD_CHILD_FDS"
 	childCmdMem     = "mem"
+	childCmdStats   = "stats"
 )
 
 // serveChild is the child's main function; it returns the exit status.
@@ -112,12 +114,16 @@ func serveChild(stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "addr=%s\n", rs.addr)
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
-		if sc.Text() != childCmdMem {
+		switch sc.Text() {
+		case childCmdMem:
+			m := selfMemory()
+			fmt.Fprintf(stdout, "heap_stack=%d rss=%d\n", m.heap, m.rss)
+		case childCmdStats:
+			b, _ := json.Marshal(rs.srv.Stats().Closed)
+			fmt.Fprintf(stdout, "%s\n", b)
+		default:
 			fmt.Fprintf(stdout, "error=unknown command\n")
-			continue
 		}
-		m := selfMemory()
-		fmt.Fprintf(stdout, "heap_stack=%d rss=%d\n", m.heap, m.rss)
 	}
 	if err := rs.stop(); err != nil {
 		return fail(err)
@@ -133,9 +139,17 @@ type memProbe interface {
 	measure() (memSample, error)
 }
 
+// closeCounter reports why a server closed connections.
+type closeCounter interface {
+	closed() (map[string]uint64, error)
+}
+
 type noProbe struct{}
 
-func (noProbe) measure() (memSample, error) { return memSample{-1, -1}, nil }
+func (noProbe) measure() (memSample, error)        { return memSample{-1, -1}, nil }
+func (noProbe) closed() (map[string]uint64, error) { return nil, nil }
+
+func (rs *runningServer) closed() (map[string]uint64, error) { return rs.srv.Stats().Closed, nil }
 
 // pidProbe reads the resident set of a process from /proc.
 type pidProbe int
@@ -248,13 +262,30 @@ func (c *child) line(ctx context.Context) (string, error) {
 	}
 }
 
-func (c *child) measure() (memSample, error) {
-	if _, err := io.WriteString(c.stdin, childCmdMem+"\n"); err != nil {
-		return memSample{}, fmt.Errorf("server child: %w", err)
+// ask sends the child command cmd and returns its one-line answer.
+func (c *child) ask(cmd string) (string, error) {
+	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
+		return "", fmt.Errorf("server child: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
-	line, err := c.line(ctx)
+	return c.line(ctx)
+}
+
+func (c *child) closed() (map[string]uint64, error) {
+	line, err := c.ask(childCmdStats)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]uint64
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		return nil, fmt.Errorf("server child: bad stats %q: %w", line, err)
+	}
+	return m, nil
+}
+
+func (c *child) measure() (memSample, error) {
+	line, err := c.ask(childCmdMem)
 	if err != nil {
 		return memSample{}, err
 	}

@@ -86,8 +86,12 @@ type Result struct {
 	BurstRate   float64       // deliveries per second in the burst phase
 
 	// Errors counts failed connections, ERROR or NICKNAME_TAKEN frames,
-	// spurious LEFTs, and (with Strict) frames wire.Parse rejected.
-	Errors int64
+	// spurious LEFTs, failed burst sends, and (with Strict) frames
+	// wire.Parse rejected. The first three are also counted apart.
+	Errors       int64
+	Disconnects  int64 // connections that ended before the run did
+	Refusals     int64 // ERROR or NICKNAME_TAKEN frames received
+	SpuriousLeft int64 // LEFTs for clients that had not left
 
 	// Server memory per registered idle client, in KiB; negative when not
 	// measured. MemKiB is Go heap and stack in use after GC, RSSKiB the
@@ -158,6 +162,9 @@ func (r *Result) Summary() string {
 	kv("dups", i(r.Dups()))
 	kv("lost", i(r.Lost()))
 	kv("errors", i(r.Errors))
+	kv("disconnects", i(r.Disconnects))
+	kv("refused", i(r.Refusals))
+	kv("spurious_left", i(r.SpuriousLeft))
 	kib := func(v float64) string {
 		if v < 0 {
 			return na
@@ -290,7 +297,8 @@ type load struct {
 	fan                []tracker
 
 	joinDups, fanDups, burstDups, leftDups atomic.Int64
-	errs                                   atomic.Int64
+	disconnects, refusals, spurious        atomic.Int64 // connection failures, ERROR or NICKNAME_TAKEN, LEFT for a client still there
+	badFrames, sendFails                   atomic.Int64 // frames wire.Parse rejected (Strict), failed burst sends
 	lastDial                               atomic.Int64 // when the last connection was established
 	lastFirst                              atomic.Int64 // when the last client received its first frame
 
@@ -373,7 +381,7 @@ func (l *load) read(c *client) {
 		}
 		if err != nil {
 			if !c.closing.Load() && !l.stopping.Load() {
-				l.errs.Add(1)
+				l.disconnects.Add(1)
 				l.log.Warn("connection lost", "client", c.nick, "err", err)
 			}
 			return
@@ -389,7 +397,7 @@ func (l *load) dispatch(c *client, p []byte) {
 	}
 	if l.cfg.Strict {
 		if _, err := wire.Parse(p); err != nil && !errors.Is(err, wire.ErrUnknownVerb) {
-			l.errs.Add(1)
+			l.badFrames.Add(1)
 			l.log.Warn("undecodable frame", "client", c.nick, "err", err)
 		}
 	}
@@ -436,7 +444,7 @@ func (l *load) dispatch(c *client, p []byte) {
 		}
 		switch {
 		case j < l.churn0:
-			l.errs.Add(1)
+			l.spurious.Add(1)
 			l.log.Warn("LEFT for a client that did not leave", "client", c.nick, "left", l.clients[j].nick)
 		case !c.left.add(j):
 			l.leftDups.Add(1)
@@ -444,7 +452,7 @@ func (l *load) dispatch(c *client, p []byte) {
 			l.churn.hit(l.now)
 		}
 	case wire.VerbError, wire.VerbNicknameTaken:
-		l.errs.Add(1)
+		l.refusals.Add(1)
 		l.log.Warn("server refused", "client", c.nick, "payload", string(p))
 	}
 }
@@ -473,6 +481,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	var mem memProbe = noProbe{}
+	var closes closeCounter = noProbe{}
 	serverPID := 0
 	addr := cfg.Addr
 	switch {
@@ -487,7 +496,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 				err = cerr
 			}
 		}()
-		addr, mem, serverPID = ch.addr, ch, ch.cmd.Process.Pid
+		addr, mem, closes, serverPID = ch.addr, ch, ch, ch.cmd.Process.Pid
 	case addr == "":
 		res.Mode = "inproc"
 		srv, err := startServer(ctx, "127.0.0.1:0", cfg.ServerLogger)
@@ -499,7 +508,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 				err = cerr
 			}
 		}()
-		addr = srv.addr
+		addr, closes = srv.addr, srv
 	default:
 		res.Mode = "external"
 		if err := checkLoopback(ctx, addr); err != nil {
@@ -545,7 +554,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		l.stopping.Store(true)
 		cancel()
 		wg.Wait() // the dialers close their connections when ctx is done
-		res.Errors = l.errs.Load()
+		res.Disconnects, res.Refusals, res.SpuriousLeft = l.disconnects.Load(), l.refusals.Load(), l.spurious.Load()
+		res.Errors = res.Disconnects + res.Refusals + res.SpuriousLeft + l.badFrames.Load() + l.sendFails.Load()
 	}()
 
 	before, err := mem.measure()
@@ -554,7 +564,24 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	cpu0 := sampleCPU(serverPID)
-	defer func() { res.OtherCPU = otherCPU(cpu0, sampleCPU(serverPID)) }()
+	defer func() {
+		res.OtherCPU = otherCPU(cpu0, sampleCPU(serverPID))
+		// Why the server closed connections, while they are all still
+		// open but the churned ones: anything but "client closed" explains
+		// disconnects and losses.
+		m, err := closes.closed()
+		if err != nil {
+			log.Warn("server stats", "err", err)
+			return
+		}
+		level := slog.LevelInfo
+		if l.disconnects.Load() > 0 || l.spurious.Load() > 0 {
+			level = slog.LevelWarn
+		}
+		for reason, k := range m {
+			log.Log(context.Background(), level, "server closed connections", "reason", reason, "count", k)
+		}
+	}()
 
 	// Phase 1: join storm.
 	io0 := l.ioSnapshot()
@@ -779,7 +806,7 @@ func (l *load) sendBurst(senders int) (t0 int64) {
 		wg.Go(func() {
 			c.conn.SetWriteDeadline(deadline)
 			if _, err := c.conn.Write(frames); err != nil {
-				l.errs.Add(1)
+				l.sendFails.Add(1)
 				l.log.Warn("burst: send failed", "client", c.nick, "err", err)
 			}
 		})

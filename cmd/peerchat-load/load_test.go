@@ -28,7 +28,7 @@ var summaryKeys = []string{
 	"mode", "clients", "join_s", "join_dups", "join_lost",
 	"bcast_sent", "bcast_p50_ms", "bcast_p99_ms", "delivery_p50_ms", "bcast_dups", "bcast_lost",
 	"burst_s", "burst_deliveries_per_s", "burst_dups", "burst_lost",
-	"churn_s", "churn_dups", "churn_lost", "dups", "lost", "errors",
+	"churn_s", "churn_dups", "churn_lost", "dups", "lost", "errors", "disconnects", "refused", "spurious_left",
 	"server_mem_per_client_kib", "server_rss_per_client_kib", "other_cpu_pct",
 }
 
