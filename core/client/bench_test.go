@@ -19,10 +19,10 @@ func benchPair(b *testing.B) (a, c *tc) {
 	return a, c
 }
 
-// waitKind drains c's events until n events of kind were seen.
-func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event) []Event {
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
+// waitKind drains c's events until n events of kind were seen, failing
+// after waitTimeout without progress. It reuses buf and deadline.
+func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event, deadline *time.Timer) []Event {
+	deadline.Reset(waitTimeout)
 	for n > 0 {
 		buf = c.Poll(buf[:0])
 		for _, e := range buf {
@@ -51,10 +51,11 @@ func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event) []Eve
 func BenchmarkChatRoundTrip(b *testing.B) {
 	a, c := benchPair(b)
 	go func() { // bob's UI: drain events
+		var buf []Event
 		for {
 			select {
 			case <-c.Events():
-				c.Poll(nil)
+				buf = c.Poll(buf[:0])
 			case <-c.ctx.Done():
 				return
 			}
@@ -62,6 +63,7 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 	}()
 	lat := make([]time.Duration, 0, b.N)
 	var buf []Event
+	deadline := time.NewTimer(waitTimeout)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -69,7 +71,7 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		if _, err := a.Send("bob", "ping"); err != nil {
 			b.Fatal(err)
 		}
-		buf = waitKind(b, a.Client, EventDelivered, 1, buf)
+		buf = waitKind(b, a.Client, EventDelivered, 1, buf, deadline)
 		lat = append(lat, time.Since(t0))
 	}
 	b.StopTimer()
@@ -86,8 +88,7 @@ func BenchmarkChatThroughput(b *testing.B) {
 	text := strings.Repeat("x", 1024)
 	received := make(chan struct{})
 	go func() {
-		var buf []Event
-		buf = waitKind(b, c.Client, EventChatMsg, b.N, buf)
+		waitKind(b, c.Client, EventChatMsg, b.N, nil, time.NewTimer(waitTimeout))
 		close(received)
 	}()
 	var buf []Event

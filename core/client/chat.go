@@ -43,7 +43,7 @@ type chat struct {
 	ack bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
 	gen uint64 // incremented whenever a socket is attached or dropped
 
-	outbox  []*outMsg
+	outbox  []outMsg
 	seen    map[uint64]struct{}
 	seenLog []uint64
 	handled map[string]nonceState // invite nonces already handled
@@ -82,7 +82,7 @@ func (c *Client) Invite(nick string) error {
 	if c.closed {
 		return ErrClosed
 	}
-	key := wire.FoldNick(nick)
+	key := foldKey(nick)
 	if key == c.selfKey {
 		return fmt.Errorf("invite %q: %w", nick, ErrSelf)
 	}
@@ -129,7 +129,7 @@ func (c *Client) Accept(nick string) error {
 	if c.closed {
 		return ErrClosed
 	}
-	ch := c.chats[wire.FoldNick(nick)]
+	ch := c.chats[foldKey(nick)]
 	if ch == nil || ch.state != ChatInvited {
 		return fmt.Errorf("accept %q: %w", nick, ErrNoInvite)
 	}
@@ -185,7 +185,7 @@ func (c *Client) Decline(nick string) error {
 	if c.closed {
 		return ErrClosed
 	}
-	ch := c.chats[wire.FoldNick(nick)]
+	ch := c.chats[foldKey(nick)]
 	if ch == nil || ch.state != ChatInvited {
 		return fmt.Errorf("decline %q: %w", nick, ErrNoInvite)
 	}
@@ -223,7 +223,7 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 	if c.closed {
 		return 0, ErrClosed
 	}
-	key := wire.FoldNick(nick)
+	key := foldKey(nick)
 	if key == c.selfKey {
 		return 0, fmt.Errorf("send to %q: %w", nick, ErrSelf)
 	}
@@ -235,11 +235,11 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 		ch = c.chat(key, p.Nick)
 	}
 	now := c.now()
-	m := &outMsg{id: c.idBase + c.nextID.Add(1), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
+	m := outMsg{id: c.idBase + c.nextID.Add(1), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
 	ch.outbox = append(ch.outbox, m)
 	switch ch.state {
 	case ChatOpen:
-		c.sendChatMsg(ch, m)
+		c.sendChatMsg(ch, &m)
 	case ChatNone:
 		c.startInvite(ch, p)
 	}
@@ -257,7 +257,7 @@ func (c *Client) LeaveChat(nick string) error {
 	if c.closed {
 		return ErrClosed
 	}
-	ch := c.chats[wire.FoldNick(nick)]
+	ch := c.chats[foldKey(nick)]
 	if ch == nil {
 		return fmt.Errorf("leave %q: %w", nick, ErrNoChat)
 	}
@@ -278,9 +278,9 @@ func (c *Client) LeaveChat(nick string) error {
 // sendChatMsg writes m on the open chat. The caller holds c.mu.
 func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
 	if ch.ack {
-		ch.l.send(wire.ChatMsg2{ID: m.id, Time: m.at, Nick: c.nick, Text: m.text}, 0)
+		send(ch.l, wire.ChatMsg2{ID: m.id, Time: m.at, Nick: c.nick, Text: m.text}, 0)
 	} else {
-		ch.l.send(wire.ChatMsg{Nick: c.nick, Text: m.text}, m.id)
+		send(ch.l, wire.ChatMsg{Nick: c.nick, Text: m.text}, m.id)
 	}
 }
 
@@ -290,7 +290,7 @@ func (c *Client) delivered(ch *chat, id uint64) {
 	for i, m := range ch.outbox {
 		if m.id == id {
 			if i == 0 { // the usual case: acks come in order
-				ch.outbox[0] = nil
+				ch.outbox[0] = outMsg{}
 				ch.outbox = ch.outbox[1:]
 			} else {
 				ch.outbox = slices.Delete(ch.outbox, i, i+1)
@@ -381,8 +381,8 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 		l.send(first, 0)
 	}
 	c.emit(Event{Kind: EventChatOpen, Peer: ch.nick})
-	for _, m := range ch.outbox {
-		c.sendChatMsg(ch, m)
+	for i := range ch.outbox {
+		c.sendChatMsg(ch, &ch.outbox[i])
 	}
 	r.IdleTimeout = 0
 	c.wg.Add(2)
@@ -438,7 +438,7 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 	case wire.ChatMsg:
 		c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text})
 	case wire.ChatMsg2:
-		l.send(wire.ChatAck{ID: m.ID}, 0)
+		send(l, wire.ChatAck{ID: m.ID}, 0)
 		if c.markSeen(ch, m.ID) {
 			c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Time: m.Time, ID: m.ID})
 		}
@@ -682,7 +682,7 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 	now := c.now()
 	switch m := msg.(type) {
 	case wire.ChatInvite:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		p := c.peers[key]
 		if p == nil || p.IP != ip || len(m.Nonce) > 64 || m.TCPPort == 0 {
 			c.log.Debug("invite dropped: unknown peer or wrong address", "nick", m.Nick, "from", src)
@@ -735,7 +735,7 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 		}
 		c.wake()
 	case wire.ChatReject:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		p, ch := c.peers[key], c.chats[key]
 		if p == nil || p.IP != ip || ch == nil || ch.state != ChatInviting || ch.nonce != m.Nonce {
 			c.log.Debug("reject dropped", "nick", m.Nick, "from", src)
@@ -833,7 +833,7 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 	now := c.now()
 	switch m := msg.(type) {
 	case wire.ChatAccept:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		p, ch := c.peers[key], c.chats[key]
 		if m.Nonce == "" || ch == nil || ch.state != ChatInviting || ch.nonce != m.Nonce || !now.Before(ch.expires) {
 			return "no such invite or it expired"
@@ -844,7 +844,7 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		c.openChat(ch, conn, r, nil)
 		return ""
 	case wire.ChatRequest:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		p := c.peers[key]
 		if p == nil {
 			return reasonUnknownPeer + quote(m.Nick)

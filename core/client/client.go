@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -183,7 +182,7 @@ func newClient(cfg Config) (*Client, error) {
 		events:    make(chan struct{}, 1),
 		notifyc:   make(chan struct{}, 1),
 		nick:      cfg.Nick,
-		selfKey:   wire.FoldNick(cfg.Nick),
+		selfKey:   foldKey(cfg.Nick),
 		peers:     make(map[string]*Peer),
 		caps:      make(map[string][]string),
 		chats:     make(map[string]*chat),
@@ -254,7 +253,7 @@ func (c *Client) Peers() []Peer {
 func (c *Client) Chat(nick string) ChatState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ch := c.chats[wire.FoldNick(nick)]; ch != nil {
+	if ch := c.chats[foldKey(nick)]; ch != nil {
 		return ch.state
 	}
 	return ChatNone
@@ -487,4 +486,14 @@ func errorReason(err error) string {
 	return s
 }
 
-var errNoRegistration = errors.New("registration not answered")
+
+// foldKey is wire.FoldNick with a fast path for ASCII nicknames, whose
+// folded form is their lower case.
+func foldKey(nick string) string {
+	for i := 0; i < len(nick); i++ {
+		if nick[i] >= utf8.RuneSelf {
+			return wire.FoldNick(nick)
+		}
+	}
+	return strings.ToLower(nick)
+}

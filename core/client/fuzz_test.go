@@ -106,3 +106,15 @@ func FuzzDatagrams(f *testing.F) {
 		sc.l.close()
 	})
 }
+
+// FuzzFoldKey checks foldKey against wire.FoldNick.
+func FuzzFoldKey(f *testing.F) {
+	for _, s := range []string{"Ana", "ana", "ÀNA", "Straße", "K", "\u212a", "x_Y-9", "İ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, nick string) {
+		if got, want := foldKey(nick), wire.FoldNick(nick); got != want {
+			t.Fatalf("foldKey(%q) = %q, want %q", nick, got, want)
+		}
+	})
+}

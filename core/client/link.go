@@ -40,8 +40,8 @@ func newLink(conn net.Conn, written func([]uint64)) *link {
 
 // send queues m as one frame; id, if non-zero, is reported to written once
 // the frame is written. It never blocks and reports false if the link is
-// closing.
-func (l *link) send(m wire.Message, id uint64) bool {
+// closing. (A function, not a method, so that m is not boxed.)
+func send[M wire.Message](l *link, m M, id uint64) bool {
 	l.mu.Lock()
 	if l.closing || l.closed {
 		l.mu.Unlock()
@@ -55,6 +55,9 @@ func (l *link) send(m wire.Message, id uint64) bool {
 	l.signal()
 	return true
 }
+
+// send queues m; see send.
+func (l *link) send(m wire.Message, id uint64) bool { return send(l, m, id) }
 
 // closeAfter queues m (if not nil), then closes the connection once
 // everything queued has been written (or closeTimeout passed).

@@ -264,13 +264,13 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 	case wire.Joined:
 		c.peerJoined(m)
 	case wire.Left:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		delete(c.stale, key)
 		c.peerLeft(key)
 	case wire.Broadcast:
 		from, text := "", m.Text
 		if f, t, ok := strings.Cut(m.Text, ": "); ok {
-			if key := wire.FoldNick(f); key == c.selfKey || c.peers[key] != nil {
+			if key := foldKey(f); key == c.selfKey || c.peers[key] != nil {
 				from, text = f, t
 			}
 		}
@@ -278,7 +278,7 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 	case wire.Bcast:
 		c.emit(Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq})
 	case wire.Caps:
-		key := wire.FoldNick(m.Nick)
+		key := foldKey(m.Nick)
 		feats := slices.Clone(m.Features)
 		if feats == nil {
 			feats = []string{}
@@ -307,7 +307,7 @@ func (c *Client) serverCaps() bool { return slices.Contains(c.srvFeat, wire.Feat
 
 // peerJoined adds or refreshes a peer. The caller holds c.mu.
 func (c *Client) peerJoined(j wire.Joined) {
-	key := wire.FoldNick(j.Nick)
+	key := foldKey(j.Nick)
 	if key == c.selfKey {
 		return
 	}
