@@ -486,7 +486,6 @@ func errorReason(err error) string {
 	return s
 }
 
-
 // foldKey is wire.FoldNick with a fast path for ASCII nicknames, whose
 // folded form is their lower case.
 func foldKey(nick string) string {
