@@ -3,7 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
-	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -225,57 +225,54 @@ func artifactsDir() string {
 // reference testdata/screens/name.png (UPDATE_SCREENSHOTS=1 rewrites it).
 func checkScreen(t *testing.T, name string, img *image.RGBA) {
 	t.Helper()
-	if err := writePNG(filepath.Join(artifactsDir(), name+".png"), img); err != nil {
+	if err := writePNG(filepath.Join(artifactsDir(), name+".png"), img, png.BestSpeed); err != nil {
 		t.Fatal(err)
 	}
-	ref := filepath.Join("testdata", "screens", name+".png")
+	refPath := filepath.Join("testdata", "screens", name+".png")
 	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
-		if err := writePNG(ref, img); err != nil {
+		if err := writePNG(refPath, img, png.BestCompression); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	f, err := os.Open(ref)
+	f, err := os.Open(refPath)
 	if err != nil {
-		t.Fatalf("no reference %s (run with UPDATE_SCREENSHOTS=1 and look at it): %v", ref, err)
+		t.Fatalf("no reference %s (run with UPDATE_SCREENSHOTS=1 and look at it): %v", refPath, err)
 	}
 	defer f.Close()
 	want, err := png.Decode(f)
 	if err != nil {
-		t.Fatalf("decode %s: %v", ref, err)
+		t.Fatalf("decode %s: %v", refPath, err)
 	}
 	if want.Bounds() != img.Bounds() {
 		t.Fatalf("%s: size %v, reference %v", name, img.Bounds(), want.Bounds())
 	}
-	diff := 0
+	ref := image.NewRGBA(want.Bounds())
+	draw.Draw(ref, ref.Bounds(), want, want.Bounds().Min, draw.Src)
+	diff := countDiff(img.Pix, ref.Pix)
 	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if colorDelta(img.At(x, y), want.At(x, y)) > pixelDelta {
-				diff++
+	if frac := float64(diff) / float64(b.Dx()*b.Dy()); frac > maxDiffFraction {
+		t.Errorf("%s: %.2f%% of pixels differ from %s (limit %.2f%%); artifact in %s", name, frac*100, refPath, maxDiffFraction*100, artifactsDir())
+	}
+}
+
+// countDiff counts the RGBA pixels of a and b (same size) that differ by more
+// than pixelDelta in some channel.
+func countDiff(a, b []byte) int {
+	n := 0
+	for i := 0; i+3 < len(a) && i+3 < len(b); i += 4 {
+		for c := 0; c < 4; c++ {
+			d := int(a[i+c]) - int(b[i+c])
+			if d > pixelDelta || d < -pixelDelta {
+				n++
+				break
 			}
 		}
 	}
-	if frac := float64(diff) / float64(b.Dx()*b.Dy()); frac > maxDiffFraction {
-		t.Errorf("%s: %.2f%% of pixels differ from %s (limit %.2f%%); artifact in %s", name, frac*100, ref, maxDiffFraction*100, artifactsDir())
-	}
+	return n
 }
 
-func colorDelta(a, b color.Color) int {
-	r1, g1, b1, a1 := a.RGBA()
-	r2, g2, b2, a2 := b.RGBA()
-	d := 0
-	for _, p := range [][2]uint32{{r1, r2}, {g1, g2}, {b1, b2}, {a1, a2}} {
-		v := int(p[0]>>8) - int(p[1]>>8)
-		if v < 0 {
-			v = -v
-		}
-		d = max(d, v)
-	}
-	return d
-}
-
-func writePNG(path string, img image.Image) error {
+func writePNG(path string, img image.Image, level png.CompressionLevel) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -283,7 +280,7 @@ func writePNG(path string, img image.Image) error {
 	if err != nil {
 		return err
 	}
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	enc := png.Encoder{CompressionLevel: level}
 	if err := enc.Encode(f, img); err != nil {
 		f.Close()
 		return fmt.Errorf("encode %s: %w", path, err)
