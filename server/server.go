@@ -942,3 +942,19 @@ func (s *Server) nickTaken(nick string) bool {
 	_, ok := s.peers[key]
 	return ok
 }
+
+// Info returns what discovery answers for this server: its name, TCP port
+// (0 before Serve) and number of registered clients, for
+// discovery.Respond. Safe for concurrent use.
+func (s *Server) Info() wire.ServerInfo {
+	si := wire.ServerInfo{Version: wire.Version, Name: s.cfg.Name}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	si.Peers = len(s.list)
+	if s.ln != nil {
+		if ap, err := netip.ParseAddrPort(s.ln.Addr().String()); err == nil {
+			si.TCPPort = int(ap.Port())
+		}
+	}
+	return si
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"peerchat/core/discovery"
+	"peerchat/core/wire"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (s *syncBuffer) find(msg string) map[string]any {
+	for _, l := range s.lines() {
+		if l["msg"] == msg {
+			return l
+		}
+	}
+	return nil
+}
+
+func TestRunServesDiscoversAndShutsDown(t *testing.T) {
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-discovery-addr", "127.0.0.1:0", "-mdns=false",
+			"-name", "unit test", "-log-format", "json", "-log-level", "debug", "-stats-interval", "50ms"},
+			&logs, func(a net.Addr) { addrc <- a })
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not start")
+	}
+
+	nc, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	wire.WriteFrame(nc, []byte("REGISTER ann 1"))
+	wire.WriteFrame(nc, []byte("PORT ann 2"))
+	rd := wire.NewReader(nc, 1<<16)
+	rd.IdleTimeout = 5 * time.Second
+	if p, err := rd.ReadFrame(); err != nil || !strings.HasPrefix(string(p), "WELCOME 2 ") {
+		t.Fatalf("got %q, %v", p, err)
+	}
+
+	disc := logs.find("answering discovery probes")
+	if disc == nil {
+		t.Fatal("no discovery log line")
+	}
+	udp := netip.MustParseAddrPort(disc["udp"].(string))
+	found, err := discovery.Probe(ctx, discovery.ProbeConfig{Port: int(udp.Port()), Timeout: 300 * time.Millisecond,
+		NoBroadcast: true, Extra: []netip.AddrPort{udp}})
+	if err != nil || len(found) != 1 || found[0].Name != "unit test" || found[0].Peers != 1 ||
+		found[0].Addr.Port() != uint16(addr.(*net.TCPAddr).Port) {
+		t.Fatalf("Probe = %+v, %v", found, err)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for logs.find("stats") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no stats line")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return within 5s of the signal")
+	}
+	t.Logf("shut down in %v", time.Since(start))
+	if p, err := rd.ReadFrame(); err != nil || string(p) != "ERROR server shutting down" {
+		t.Fatalf("client got %q, %v; want ERROR server shutting down", p, err)
+	}
+	started := logs.find("peerchat server started")
+	if started == nil || started["listen"] == nil {
+		t.Fatalf("no startup line: %v", logs.lines())
+	}
+	closed := logs.find("closed")
+	if closed == nil || closed["nick"] != "ann" || closed["reason"] != "server shutting down" || closed["conn"] == nil || closed["duration"] == nil {
+		t.Fatalf("per-connection close line: %v", closed)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var out bytes.Buffer
+	tests := []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"-max-clients", "5", "-broadcast-rate", "2.5", "-queue-bytes", "1000"}, true},
+		{[]string{"-nope"}, false},
+		{[]string{"extra"}, false},
+	}
+	for _, tt := range tests {
+		o, err := parseFlags(tt.args, &out)
+		if (err == nil) != tt.ok {
+			t.Errorf("parseFlags(%q) error %v", tt.args, err)
+		}
+		if err == nil && (o.cfg.MaxClients != 5 || o.cfg.BroadcastRate != 2.5 || o.cfg.QueueBytes != 1000) {
+			t.Errorf("parseFlags(%q) = %+v", tt.args, o.cfg)
+		}
+	}
+	for _, f := range []string{"json", "text"} {
+		if _, err := newLogger(f, "debug", &out); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := newLogger("xml", "info", &out); err == nil {
+		t.Error("log format xml accepted")
+	}
+	if _, err := newLogger("text", "loud", &out); err == nil {
+		t.Error("log level loud accepted")
+	}
+}
