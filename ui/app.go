@@ -40,7 +40,13 @@ type Config struct {
 	Nick, Server string
 	Host         bool
 	ProbeEvery   time.Duration // 0 means DefaultProbeEvery; <0 disables probing
+	// History, if not nil, seeds the threads when a chat starts and records
+	// every message.
+	History History
 }
+
+// HistoryLoad is how many messages of each thread are loaded from History.
+const HistoryLoad = 500
 
 // screen is one full-window screen of the back stack.
 type screen interface {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"peerchat/core/client"
+	"peerchat/ui/model"
 )
 
 // Session is one live connection to a server, as the UI uses it. It is
@@ -74,4 +75,21 @@ type Platform interface {
 type Env struct {
 	Dark    bool // the system prefers a dark theme
 	Focused bool // the window has the input focus
+}
+
+// History keeps the threads across runs. The UI calls it from its own
+// goroutine: Save and Update must not block (an implementation queues the
+// writes); Load and Threads are called once per thread when a chat screen
+// opens.
+type History interface {
+	// Threads lists the private threads that have history.
+	Threads() ([]string, error)
+	// Load returns up to n newest messages of thread (model.Everyone for the
+	// feed), oldest first, with their Seq set.
+	Load(thread string, n int) ([]model.Message, error)
+	// Save stores a new message; its Key identifies it in later Updates.
+	Save(thread string, m model.Message)
+	// Update stores the new delivery state of a message that was saved
+	// (by Key) or loaded (by Seq).
+	Update(thread string, m model.Message)
 }

@@ -89,7 +89,31 @@ func newChatScreen(a *App, sess Session) *chatScreen {
 		nicks = append(nicks, p.Nick)
 	}
 	s.m.SetPeers(nicks)
+	if h := a.cfg.History; h != nil {
+		s.seed(h)
+		s.m.OnAdd = h.Save
+		s.m.OnChange = h.Update
+	}
 	return s
+}
+
+// seed loads the threads of earlier runs.
+func (s *chatScreen) seed(h History) {
+	threads, err := h.Threads()
+	if err != nil {
+		s.a.log.Warn("history", "err", err)
+	}
+	for _, peer := range append([]string{model.Everyone}, threads...) {
+		msgs, err := h.Load(peer, HistoryLoad)
+		if err != nil {
+			s.a.log.Warn("history", "thread", peer, "err", err)
+			continue
+		}
+		for i := range msgs {
+			msgs[i].Mine = msgs[i].Kind == model.KindText && msgs[i].From == s.m.Me
+		}
+		s.m.Seed(peer, msgs)
+	}
 }
 
 func (s *chatScreen) view(peer string) *threadView {
@@ -152,7 +176,11 @@ func (s *chatScreen) drain() {
 }
 
 func (s *chatScreen) sendText(peer, txt string) {
-	key := s.m.Outgoing(peer, txt)
+	s.transmit(peer, s.m.Outgoing(peer, txt), txt)
+}
+
+// transmit hands message key of thread peer to the session.
+func (s *chatScreen) transmit(peer string, key uint64, txt string) {
 	if peer == model.Everyone {
 		if err := s.sess.Broadcast(txt); err != nil {
 			s.m.Fail(peer, key, err)
@@ -224,10 +252,8 @@ func (s *chatScreen) update(gtx C) {
 		if !c.Clicked(gtx) {
 			continue
 		}
-		if msg := s.m.Message(s.current, key); msg != nil && msg.State == model.Failed {
-			txt := msg.Text
-			s.m.Remove(s.current, key)
-			s.sendText(s.current, txt)
+		if txt, ok := s.m.Resend(s.current, key); ok {
+			s.transmit(s.current, key, txt)
 		}
 		delete(s.retry, key)
 	}

@@ -242,3 +242,51 @@ func TestReconnectBanner(t *testing.T) {
 		t.Fatal("still reconnecting")
 	}
 }
+
+// memHistory is a History in memory.
+type memHistory struct {
+	threads map[string][]model.Message
+	saved   []string
+	updated []model.Delivery
+}
+
+func (h *memHistory) Threads() ([]string, error) {
+	var out []string
+	for k := range h.threads {
+		if k != model.Everyone {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+func (h *memHistory) Load(thread string, n int) ([]model.Message, error) {
+	return h.threads[thread], nil
+}
+func (h *memHistory) Save(thread string, m model.Message) {
+	h.saved = append(h.saved, thread+": "+m.Text)
+}
+func (h *memHistory) Update(thread string, m model.Message) {
+	h.updated = append(h.updated, m.State)
+}
+
+// TestHistory seeds the threads from History and records new messages in it.
+func TestHistory(t *testing.T) {
+	hist := &memHistory{threads: map[string][]model.Message{
+		model.Everyone: {{From: "chen", Text: "from last week", Time: fixedNow.AddDate(0, 0, -7), Seq: 1}},
+		"gus":          {{From: "ana", Text: "see you", Time: fixedNow.AddDate(0, 0, -2), Seq: 1, State: model.Delivered}},
+	}}
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800, func(c *Config) { c.History = hist })
+	s := h.connect("ana")
+	c := h.chat()
+	if got := c.m.Thread(model.Everyone).Messages; len(got) != 1 || got[0].Text != "from last week" {
+		t.Fatalf("feed %+v", got)
+	}
+	if g := c.m.Thread("gus").Messages; len(g) != 1 || !g[0].Mine || c.m.Online("gus") {
+		t.Fatalf("gus %+v", g)
+	}
+	h.push(s, client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "new", Time: fixedNow})
+	if !slices.Contains(hist.saved, ": new") {
+		t.Fatalf("saved %q", hist.saved)
+	}
+}

@@ -27,7 +27,9 @@ import (
 	"gioui.org/x/pref/theme"
 
 	"peerchat/cmd/peerchat/notifier"
+	"peerchat/core/history"
 	"peerchat/ui"
+	"peerchat/ui/historystore"
 	"peerchat/ui/netbackend"
 )
 
@@ -39,6 +41,8 @@ const (
 	minHeight     = unit.Dp(480)
 	// notifyQueue bounds the notifications waiting for the notifier.
 	notifyQueue = 8
+	// historyFile is the chat history's file in the data directory.
+	historyFile = "history.db"
 )
 
 func main() {
@@ -152,8 +156,23 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	}()
 	defer func() { close(plat.notes); <-notifyDone }()
 
+	var hist ui.History
+	if dir, err := plat.DataDir(); err == nil {
+		if st, err := history.Open(filepath.Join(dir, historyFile)); err != nil {
+			log.Warn("history off", "err", err)
+		} else {
+			hs := historystore.New(st, log)
+			hist = hs
+			defer func() {
+				hs.Close()
+				st.Close()
+			}()
+		}
+	}
+
 	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
 	a := ui.New(ui.Config{
+		History:    hist,
 		Backend:    netbackend.New(netbackend.Config{Logger: log}),
 		Platform:   plat,
 		Invalidate: w.Invalidate,

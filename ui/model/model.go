@@ -54,6 +54,7 @@ type Message struct {
 	State Delivery
 	ID    uint64 // the client's message id for private messages, 0 otherwise
 	Err   string // why a Failed message failed
+	Seq   uint64 // the message's number in the history store, 0 if it came from none
 }
 
 // ChatState is the state of a private chat as the UI shows it.
@@ -121,6 +122,11 @@ type Model struct {
 	People  []Person // sorted by folded nickname
 	Invites []Invite // oldest first
 	Notices []Notice // newest last; the UI shows and clears them
+
+	// OnAdd and OnChange, if set, are called after a message is added to a
+	// thread or its delivery state changes (to keep a history in step).
+	OnAdd    func(peer string, m Message)
+	OnChange func(peer string, m Message)
 
 	threads map[string]*Thread
 	nextKey uint64
@@ -222,7 +228,45 @@ func (m *Model) add(peer string, msg Message) *Message {
 	if msg.Kind == KindText {
 		t.LastSeen = msg.Time
 	}
+	if m.OnAdd != nil {
+		m.OnAdd(peer, msg)
+	}
 	return &t.Messages[len(t.Messages)-1]
+}
+
+func (m *Model) changed(peer string, msg *Message) {
+	if m.OnChange != nil {
+		m.OnChange(peer, *msg)
+	}
+}
+
+// Seed puts messages from an earlier run before the thread's messages. Our
+// messages that were still being sent are marked failed. Seeding a private
+// thread lists its peer (offline until the server says otherwise). OnAdd is
+// not called.
+func (m *Model) Seed(peer string, msgs []Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	t := m.Thread(peer)
+	old := make([]Message, 0, len(msgs)+len(t.Messages))
+	for _, msg := range msgs {
+		m.nextKey++
+		msg.Key = m.nextKey
+		if msg.Mine && msg.State == Sending {
+			msg.State = Failed
+			msg.Err = "PeerChat closed before it was sent"
+		}
+		if msg.Kind == KindText && msg.Time.After(t.LastSeen) {
+			t.LastSeen = msg.Time
+		}
+		old = append(old, msg)
+	}
+	t.Messages = append(old, t.Messages...)
+	if peer != Everyone && m.person(peer) < 0 && peer != m.Me {
+		m.People = append(m.People, Person{Nick: peer})
+		m.sortPeople()
+	}
 }
 
 // System appends a system line to the thread with peer.
@@ -248,6 +292,7 @@ func (m *Model) Sent(peer string, key, id uint64) {
 		msg.ID = id
 		if peer != Everyone && msg.State == Sending {
 			msg.State = Sent
+			m.changed(peer, msg)
 		}
 	}
 }
@@ -259,6 +304,7 @@ func (m *Model) Fail(peer string, key uint64, err error) {
 		if err != nil {
 			msg.Err = err.Error()
 		}
+		m.changed(peer, msg)
 	}
 }
 
@@ -267,13 +313,16 @@ func (m *Model) Message(peer string, key uint64) *Message {
 	return m.find(peer, func(x *Message) bool { return x.Key == key })
 }
 
-// Remove deletes the message with key from thread peer (used before a retry).
-func (m *Model) Remove(peer string, key uint64) {
-	t := m.threads[peer]
-	if t == nil {
-		return
+// Resend marks our failed message key as sending again, in place, and
+// returns its text; ok is false if there is no such failed message.
+func (m *Model) Resend(peer string, key uint64) (text string, ok bool) {
+	msg := m.Message(peer, key)
+	if msg == nil || !msg.Mine || msg.State != Failed {
+		return "", false
 	}
-	t.Messages = slices.DeleteFunc(t.Messages, func(x Message) bool { return x.Key == key })
+	msg.State, msg.Err = Sending, ""
+	m.changed(peer, msg)
+	return msg.Text, true
 }
 
 func (m *Model) find(peer string, f func(*Message) bool) *Message {
@@ -426,6 +475,7 @@ func (m *Model) Apply(ev client.Event) (thread string, attention bool) {
 	case client.EventDelivered:
 		if msg := m.find(ev.Peer, func(x *Message) bool { return x.Mine && x.ID == ev.ID }); msg != nil {
 			msg.State = Delivered
+			m.changed(ev.Peer, msg)
 		}
 	case client.EventSendFailed:
 		msg := m.find(ev.Peer, func(x *Message) bool { return x.Mine && x.ID == ev.ID && x.State != Failed })
@@ -434,6 +484,7 @@ func (m *Model) Apply(ev client.Event) (thread string, attention bool) {
 		}
 		msg.State = Failed
 		msg.Err = errText(ev.Err, "not delivered")
+		m.changed(ev.Peer, msg)
 	case client.EventChatClosed:
 		t := m.Thread(ev.Peer)
 		t.Chat = ChatNone
@@ -472,6 +523,7 @@ func (m *Model) confirmBroadcast(text string) bool {
 		x := &t.Messages[i]
 		if x.Mine && x.State == Sending && x.Text == text {
 			x.State = Delivered
+			m.changed(Everyone, x)
 			return true
 		}
 	}

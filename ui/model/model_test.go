@@ -157,3 +157,33 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+func TestHooksAndSeed(t *testing.T) {
+	m := newModel()
+	var added, changed []Message
+	m.OnAdd = func(peer string, msg Message) { added = append(added, msg) }
+	m.OnChange = func(peer string, msg Message) { changed = append(changed, msg) }
+	m.Seed("bruno", []Message{
+		{From: "bruno", Text: "old", Time: t0.Add(-time.Hour)},
+		{From: "ana", Text: "unsent", Mine: true, State: Sending, Time: t0.Add(-time.Hour)},
+	})
+	if len(added) != 0 {
+		t.Fatal("Seed called OnAdd")
+	}
+	th := m.Thread("bruno")
+	if th.Messages[1].State != Failed || m.person("bruno") < 0 || m.Online("bruno") {
+		t.Fatalf("seeded %+v, people %+v", th.Messages, m.People)
+	}
+	k := m.Outgoing("bruno", "new")
+	m.Sent("bruno", k, 4)
+	m.Apply(client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 4})
+	if len(added) != 1 || len(changed) != 2 || changed[1].State != Delivered {
+		t.Fatalf("added %+v changed %+v", added, changed)
+	}
+	if txt, ok := m.Resend("bruno", th.Messages[1].Key); !ok || txt != "unsent" || m.Message("bruno", th.Messages[1].Key).State != Sending {
+		t.Fatalf("Resend: %q %v", txt, ok)
+	}
+	if _, ok := m.Resend("bruno", k); ok {
+		t.Fatal("Resend of a delivered message")
+	}
+}
