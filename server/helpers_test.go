@@ -70,7 +70,10 @@ func serverGoroutines() []string {
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
 	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		if strings.Contains(g, "peerchat/server.(*") {
+		if strings.Contains(g, "serverGoroutines(") {
+			continue // the caller
+		}
+		if strings.Contains(g, "peerchat/server.(*Server)") || strings.Contains(g, "peerchat/server.(*conn)") {
 			out = append(out, g)
 		}
 	}

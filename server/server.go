@@ -309,7 +309,7 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Peers returns a snapshot of the registered clients, in join order.
+// Peers returns a snapshot of the registered clients, oldest first.
 func (s *Server) Peers() []PeerInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -320,6 +320,7 @@ func (s *Server) Peers() []PeerInfo {
 			Features: slices.Clone(c.feats), Since: c.since,
 		}
 	}
+	slices.SortStableFunc(out, func(a, b PeerInfo) int { return a.Since.Compare(b.Since) })
 	return out
 }
 
@@ -860,8 +861,8 @@ func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *wire.Reader) {
 		}
 		s.broadcast(c, m.Text)
 	case wire.Hello:
-		if c.isV2() {
-			return
+		if c.isV2() || m.Version < wire.Version {
+			return // a repeated HELLO, or one that does not speak v2
 		}
 		feats := make([]string, 0, len(m.Features))
 		for _, f := range m.Features {

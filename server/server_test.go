@@ -56,6 +56,9 @@ func TestV2Client(t *testing.T) {
 
 	base := dial(t, addr)
 	base.register("old", 4000, 5000)
+	base.send("HELLO 1 bcast caps notice") // not v2: ignored
+	base.send("BROADCAST sync")
+	base.expect("BROADCAST old: sync")
 	alice := dial(t, addr)
 	alice.registerV2("alice", 4001, 5001)
 	alice.expect("JOINED old 127.0.0.1 4000 5000")
@@ -73,8 +76,8 @@ func TestV2Client(t *testing.T) {
 
 	// BCAST to v2, BROADCAST "<from>: <text>" to base, one sequence.
 	bob.send("BROADCAST hi all")
-	bob.expect("BCAST 1 1700000000123 bob hi all")
-	alice.expectPrefixSkipping("BCAST 1 1700000000123 bob hi all", "PING ")
+	bob.expect("BCAST 2 1700000000123 bob hi all")
+	alice.expectPrefixSkipping("BCAST 2 1700000000123 bob hi all", "PING ")
 	base.expect("BROADCAST bob: hi all")
 
 	// PING from the client gets PONG with its token.
@@ -85,7 +88,7 @@ func TestV2Client(t *testing.T) {
 
 	// Refusals are NOTICEs to v2 clients: the limiter's burst is 2.
 	bob.send("BROADCAST two")
-	bob.expect("BCAST 2 1700000000123 bob two")
+	bob.expect("BCAST 3 1700000000123 bob two")
 	bob.send("BROADCAST three")
 	bob.expect("NOTICE rate_limited rate limited")
 	bob.send("JUMP")
