@@ -51,8 +51,11 @@ const HistoryLoad = 500
 // screen is one full-window screen of the back stack.
 type screen interface {
 	Layout(gtx C) D
-	// Back handles a back request and reports whether it consumed it.
-	Back() bool
+	// CanBack reports whether Back would do something. Where it would not,
+	// the App leaves the back key to the system (Android closes the app).
+	CanBack() bool
+	// Back handles a back request (back button, Esc).
+	Back()
 	// Close releases what the screen owns; it is called once, when the screen
 	// leaves the stack.
 	Close()
@@ -173,16 +176,14 @@ func (a *App) Layout(gtx C, env Env) D {
 	if a.th.Dark != env.Dark {
 		a.th.setDark(env.Dark)
 	}
-	// Back: Android's back button or Esc.
-	for {
+	// Back: Android's back button or Esc, only when there is somewhere to go.
+	for a.stack[len(a.stack)-1].CanBack() {
 		ev, ok := gtx.Event(key.Filter{Name: key.NameBack}, key.Filter{Name: key.NameEscape})
 		if !ok {
 			break
 		}
 		if e, ok := ev.(key.Event); ok && e.State == key.Press {
-			if top := a.stack[len(a.stack)-1]; !top.Back() {
-				a.pop()
-			}
+			a.stack[len(a.stack)-1].Back()
 		}
 	}
 	area := clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops)

@@ -43,6 +43,7 @@ type chatScreen struct {
 
 	current    string // the open thread (model.Everyone for the feed)
 	showThread bool   // narrow layout: the thread pane is shown instead of the people pane
+	narrow     bool   // the last frame used the one-pane layout
 
 	people     widget.List
 	rows       map[string]*widget.Clickable
@@ -128,13 +129,11 @@ func (s *chatScreen) view(peer string) *threadView {
 	return tv
 }
 
-func (s *chatScreen) Back() bool {
-	if s.showThread {
-		s.showThread = false
-		return true
-	}
-	return false
-}
+// CanBack reports whether a thread is shown over the people list (narrow layout).
+func (s *chatScreen) CanBack() bool { return s.showThread && s.narrow }
+
+// Back returns from the thread to the people list.
+func (s *chatScreen) Back() { s.showThread = false }
 
 func (s *chatScreen) Close() {
 	if err := s.sess.Close(); err != nil {
@@ -318,6 +317,7 @@ func (s *chatScreen) Layout(gtx C) D {
 		gtx.Execute(op.InvalidateCmd{At: gtx.Now.Truncate(time.Second).Add(time.Second)})
 	}
 	narrow := gtx.Constraints.Max.X < gtx.Dp(narrowWidth)
+	s.narrow = narrow
 	th := s.a.th
 	d := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(s.banner),
@@ -1119,8 +1119,8 @@ func (s *chatScreen) chatGate(gtx C, t *model.Thread) D {
 			action = func(gtx C) D { return button(gtx, th, &s.request, primary, label) }
 		}
 	}
-	gtx.Constraints.Min.Y = gtx.Dp(touch)
 	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+		layout.Rigid(func(gtx C) D { return D{Size: image.Pt(0, gtx.Dp(touch))} }),
 		layout.Flexed(1, th.label(sizeSmall, th.Pal.Muted, msg).Layout),
 		layout.Rigid(func(gtx C) D {
 			if action == nil {

@@ -111,13 +111,10 @@ func (s *connectScreen) stopProbe() {
 	}
 }
 
-func (s *connectScreen) Back() bool {
-	if s.busy {
-		s.cancel()
-		return true
-	}
-	return false
-}
+func (s *connectScreen) CanBack() bool { return s.busy }
+
+// Back cancels a connection attempt.
+func (s *connectScreen) Back() { s.cancel() }
 
 func (s *connectScreen) Close() {
 	s.stopProbe()

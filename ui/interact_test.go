@@ -290,3 +290,31 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("saved %q", hist.saved)
 	}
 }
+
+// TestEscapeKeepsSession checks that Esc on the desktop layout, where there is
+// nothing to go back to, does not disconnect.
+func TestEscapeKeepsSession(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	c := h.chat()
+	h.key(key.NameEscape, 0)
+	h.key(key.NameBack, 0)
+	if h.chat() != c || s.closed {
+		t.Fatal("Esc left the chat screen")
+	}
+}
+
+// TestOpenLink clicks a link in a message and sees the platform asked to open it.
+func TestOpenLink(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "https://example.com/agenda is up", Time: fixedNow})
+	// The only message sits at the bottom of the feed, right of the sidebar
+	// and the avatar, its text line just above the time.
+	h.click(image.Pt(450, 688))
+	if len(h.plat.opened) != 1 || h.plat.opened[0] != "https://example.com/agenda" {
+		t.Fatalf("opened %q, want the link", h.plat.opened)
+	}
+}

@@ -39,7 +39,7 @@ func feedEvents() []client.Event {
 
 // threadEvents fills the private thread with bruno: many messages, long text, emoji, links.
 func threadEvents() []client.Event {
-	evs := []client.Event{{Kind: client.EventChatOpen, Peer: "bruno"}}
+	evs := []client.Event{{Kind: client.EventChatOpen, Peer: "bruno", Time: at(7, 59).AddDate(0, 0, -1)}}
 	lines := []string{
 		"Hey, got a minute?", "Sure, what's up?", "The deploy script fails on the new box",
 		"Which error?", "permission denied on /var/lib/peerchat", "Ah, the service user. Did you run the setup step?",
@@ -111,6 +111,27 @@ func scenarios() []scenario {
 			c.sendText("bruno", "and one more thing")
 			h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1},
 				client.Event{Kind: client.EventSendFailed, Peer: "bruno", ID: 3, Text: "and one more thing", Err: errors.New("peer did not acknowledge")})
+		}},
+		{"scrolled", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			c.open("bruno")
+			h.frame()
+			tv := c.view("bruno")
+			tv.list.Position.First, tv.list.Position.Offset, tv.list.Position.BeforeEnd = 4, 0, true
+			h.frame()
+			h.push(s, client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "are you there?", Time: at(14, 29)},
+				client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "ping", Time: at(14, 30)})
+		}},
+		{"lost", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, threadEvents()[:8]...)
+			h.chat().open("bruno")
+			h.push(s, client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLost},
+				client.Event{Kind: client.EventError, Err: errors.New("chat with bruno: connection reset by peer")})
 		}},
 		{"invite", func(h *harness) {
 			h.be.peers = crowd[:5]

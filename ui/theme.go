@@ -51,7 +51,7 @@ var (
 		Text: rgb(0x1b1f24), Muted: rgb(0x6b7480), Divider: rgb(0xdfe3e8),
 		Accent: rgb(0x2f6fde), OnAccent: rgb(0xffffff),
 		Mine: rgb(0x2f6fde), OnMine: rgb(0xffffff), Theirs: rgb(0xffffff),
-		Field: rgb(0xffffff), System: argb(0x14000000),
+		Field: rgb(0xffffff), System: rgb(0xe1e6ec),
 		Danger: rgb(0xd43c3c), Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
 		Success: rgb(0x2ea043), Scrim: argb(0x66000000),
 	}
@@ -60,7 +60,7 @@ var (
 		Text: rgb(0xe6e9ed), Muted: rgb(0x8b96a3), Divider: rgb(0x2a3440),
 		Accent: rgb(0x4c8dff), OnAccent: rgb(0xffffff),
 		Mine: rgb(0x2b5fc1), OnMine: rgb(0xffffff), Theirs: rgb(0x1f2a36),
-		Field: rgb(0x222c37), System: argb(0x22ffffff),
+		Field: rgb(0x222c37), System: rgb(0x1c252f),
 		Danger: rgb(0xff6b6b), Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
 		Success: rgb(0x3fb950), Scrim: argb(0x99000000),
 	}

@@ -274,6 +274,11 @@ func (m *Model) System(peer, text string) {
 	m.add(peer, Message{Kind: KindSystem, Text: text})
 }
 
+// systemAt appends a system line dated at (now if zero).
+func (m *Model) systemAt(peer, text string, at time.Time) {
+	m.add(peer, Message{Kind: KindSystem, Text: text, Time: at})
+}
+
 // Incoming appends a message from someone else and counts it unread.
 func (m *Model) Incoming(peer, from, text string, at time.Time) {
 	m.add(peer, Message{From: from, Text: text, Time: at})
@@ -457,7 +462,7 @@ func (m *Model) Apply(ev client.Event) (thread string, attention bool) {
 		t.Chat = ChatOpen
 		t.Closed = ""
 		m.dropInvite(ev.Peer)
-		m.System(ev.Peer, "Private chat with "+ev.Peer+" is open")
+		m.systemAt(ev.Peer, "Private chat with "+ev.Peer+" is open", at)
 	case client.EventChatMsg:
 		peer := ev.Peer
 		if peer == "" {
@@ -490,7 +495,7 @@ func (m *Model) Apply(ev client.Event) (thread string, attention bool) {
 		t.Chat = ChatNone
 		t.Closed = ev.Reason
 		m.dropInvite(ev.Peer)
-		m.System(ev.Peer, closedText(ev.Peer, ev.Reason))
+		m.systemAt(ev.Peer, closedText(ev.Peer, ev.Reason), at)
 		return ev.Peer, ev.Reason == client.ReasonLost
 	case client.EventServerLost:
 		m.Conn = Conn{State: Lost, Err: errText(ev.Err, "connection closed")}
