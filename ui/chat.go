@@ -53,6 +53,7 @@ type chatScreen struct {
 	invites    map[string]*inviteCard
 	retry      map[uint64]*widget.Clickable
 	links      map[uint64]*richtext.InteractiveText
+	shown      map[uint64]bool // keys of the messages laid out this frame
 	reconnect  widget.Clickable
 	disconnect widget.Clickable
 	back       widget.Clickable
@@ -82,6 +83,7 @@ func newChatScreen(a *App, sess Session) *chatScreen {
 		invites: map[string]*inviteCard{},
 		retry:   map[uint64]*widget.Clickable{},
 		links:   map[uint64]*richtext.InteractiveText{},
+		shown:   map[uint64]bool{},
 	}
 	s.people.Axis = layout.Vertical
 	s.filter.SingleLine = true
@@ -340,6 +342,19 @@ func (s *chatScreen) Layout(gtx C) D {
 		}),
 	)
 	s.overlay(gtx, narrow)
+	// Keep widget state only for what is on screen, so that it does not grow
+	// with the history.
+	for k := range s.links {
+		if !s.shown[k] {
+			delete(s.links, k)
+		}
+	}
+	for k := range s.retry {
+		if !s.shown[k] {
+			delete(s.retry, k)
+		}
+	}
+	clear(s.shown)
 	return d
 }
 
@@ -805,6 +820,7 @@ func (s *chatScreen) messages(gtx C, t *model.Thread, tv *threadView) D {
 	l.AnchorStrategy = material.Overlay
 	return l.Layout(gtx, len(t.Messages), func(gtx C, i int) D {
 		msg := &t.Messages[i]
+		s.shown[msg.Key] = true
 		var prev *model.Message
 		if i > 0 {
 			prev = &t.Messages[i-1]

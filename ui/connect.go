@@ -317,7 +317,7 @@ func (s *connectScreen) Layout(gtx C) D {
 	}
 	th := s.a.th
 	s.mu.Lock()
-	found, probed := append([]Server(nil), s.found...), s.probed
+	found, probed, probeErr := append([]Server(nil), s.found...), s.probed, s.probeErr
 	s.mu.Unlock()
 	if len(s.serverClicks) < len(found) {
 		s.serverClicks = append(s.serverClicks, make([]widget.Clickable, len(found)-len(s.serverClicks))...)
@@ -377,7 +377,12 @@ func (s *connectScreen) Layout(gtx C) D {
 					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 						layout.Rigid(th.bold(sizeBody, th.Pal.Text, "No servers found yet").Layout),
 						layout.Rigid(layout.Spacer{Height: 4}.Layout),
-						layout.Rigid(th.label(sizeSmall, th.Pal.Muted, "Start one here and others on your network will find it.").Layout),
+						layout.Rigid(func(gtx C) D {
+							if probeErr != nil {
+								return th.label(sizeSmall, th.Pal.Danger, "Can't search the network: "+probeErr.Error()).Layout(gtx)
+							}
+							return th.label(sizeSmall, th.Pal.Muted, "Start one here and others on your network will find it.").Layout(gtx)
+						}),
 						layout.Rigid(layout.Spacer{Height: 8}.Layout),
 						layout.Rigid(func(gtx C) D {
 							gtx.Constraints.Min.X = gtx.Constraints.Max.X

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"testing"
@@ -163,6 +164,9 @@ func TestEndToEnd(t *testing.T) {
 
 	waitEvent(t, bruno, "ana to join", func(ev client.Event) bool { return ev.Kind == client.EventPeerJoined && ev.Peer == "ana" })
 	waitFor(t, "the app's first frame", func() bool { return bytes.Contains(logs.Bytes(), []byte("first frame")) })
+	if m := firstFrameRE.FindSubmatch(logs.Bytes()); m != nil {
+		t.Logf("first frame after %s (from the app's log)", m[1])
+	}
 
 	// A broadcast reaches the app's feed.
 	if err := bruno.Broadcast("hello everyone, from bruno 👋"); err != nil {
@@ -198,6 +202,8 @@ func TestEndToEnd(t *testing.T) {
 	shot("answered")
 	fmt.Fprintln(os.Stderr, "e2e screenshots in", out)
 }
+
+var firstFrameRE = regexp.MustCompile(`msg="first frame" after=(\S+)`)
 
 // waitFor polls cond until it holds, failing the test after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
