@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gioui.org/app"
@@ -43,6 +46,8 @@ const (
 	notifyQueue = 8
 	// historyFile is the chat history's file in the data directory.
 	historyFile = "history.db"
+	// themeQueryTimeout bounds asking the desktop for its dark mode.
+	themeQueryTimeout = 300 * time.Millisecond
 )
 
 func main() {
@@ -117,8 +122,10 @@ func (p *platform) OpenURL(u string) {
 	go cmd.Wait() // reap; the browser outlives us
 }
 
-// darkMode reports the system's preference; PEERCHAT_THEME=dark|light overrides it.
-func darkMode() bool {
+// darkMode reports the system's preference; PEERCHAT_THEME=dark|light
+// overrides it. It may run a short command (Linux desktops): call it off the
+// window's goroutine.
+func darkMode(ctx context.Context) bool {
 	switch os.Getenv("PEERCHAT_THEME") {
 	case "dark":
 		return true
@@ -126,7 +133,17 @@ func darkMode() bool {
 		return false
 	}
 	dark, err := theme.IsDarkMode()
-	return err == nil && dark
+	if err == nil {
+		return dark
+	}
+	if runtime.GOOS == "linux" {
+		// GNOME and the desktops that follow its setting.
+		ctx, cancel := context.WithTimeout(ctx, themeQueryTimeout)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "gsettings", "get", "org.gnome.desktop.interface", "color-scheme").Output()
+		return err == nil && strings.Contains(string(out), "dark")
+	}
+	return false
 }
 
 func run(log *slog.Logger, server, nick string, host bool) error {
@@ -184,7 +201,25 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	})
 	defer a.Close()
 
-	env := ui.Env{Dark: darkMode(), Focused: true}
+	// The system's dark mode is read at start and whenever the window gets
+	// the focus back, off the window's goroutine.
+	var dark atomic.Bool
+	dark.Store(darkMode(context.Background()))
+	ctx, stop := context.WithCancel(context.Background())
+	var themeWG sync.WaitGroup
+	defer func() { stop(); themeWG.Wait() }()
+	recheckTheme := func() {
+		themeWG.Add(1)
+		go func() {
+			defer themeWG.Done()
+			if d := darkMode(ctx); d != dark.Load() {
+				dark.Store(d)
+				w.Invalidate()
+			}
+		}()
+	}
+
+	env := ui.Env{Focused: true}
 	var ops op.Ops
 	first := true
 	for {
@@ -194,12 +229,15 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 		case app.ConfigEvent:
 			if env.Focused != e.Config.Focused {
 				env.Focused = e.Config.Focused
-				env.Dark = darkMode()
+				if env.Focused {
+					recheckTheme()
+				}
 				w.Invalidate()
 			}
 		case app.FrameEvent:
 			// NewContext applies the system insets (bars, soft keyboard).
 			gtx := app.NewContext(&ops, e)
+			env.Dark = dark.Load()
 			a.Layout(gtx, env)
 			e.Frame(gtx.Ops)
 			if first {
