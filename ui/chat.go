@@ -497,6 +497,7 @@ func (s *chatScreen) sidebar(gtx C) D {
 		layout.Flexed(1, func(gtx C) D {
 			n := 2 + len(shown)
 			l := material.List(th.Theme, &s.people)
+			l.AnchorStrategy = material.Overlay
 			return l.Layout(gtx, n, func(gtx C, i int) D {
 				switch i {
 				case 0:
