@@ -38,6 +38,7 @@ type options struct {
 	json, autoAccept     bool
 	host                 bool
 	hostAddr, discovery  string
+	announce             bool
 	drain, probe         time.Duration
 	verbose              bool
 }
@@ -53,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.host, "host", false, "run a server in this process and join it")
 	fs.StringVar(&o.hostAddr, "host-addr", client.DefaultHostAddr, "with -host: the `address` to serve on")
 	fs.StringVar(&o.discovery, "discovery-addr", client.DefaultDiscoveryAddr, "with -host: the UDP `address` answering discovery probes (- for none)")
+	fs.BoolVar(&o.announce, "announce", true, "with -host: announce the server over mDNS (DNS-SD)")
 	fs.StringVar(&o.listen, "listen", "", "`IP` for the peer-to-peer listeners (default: all interfaces)")
 	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered")
 	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg.ListenAddr = o.listen
 	var closeAll func()
 	if o.host {
-		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, DiscoveryAddr: o.discovery, Logger: log})
+		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, DiscoveryAddr: o.discovery, NoAnnounce: !o.announce, Logger: log})
 		if err != nil {
 			return cl.fatal(stderr, "cannot host", err)
 		}

@@ -344,7 +344,7 @@ func FuzzParseCommand(f *testing.F) {
 
 func TestCLIHost(t *testing.T) {
 	checkGoroutines(t)
-	p := startCLI(t, "-host", "-host-addr", "127.0.0.1:0", "-discovery-addr", "-", "-nick", "ana", "-json", "-listen", "127.0.0.1")
+	p := startCLI(t, "-host", "-host-addr", "127.0.0.1:0", "-discovery-addr", "-", "-announce=false", "-nick", "ana", "-json", "-listen", "127.0.0.1")
 	addr, _ := p.expect("hosting")["addr"].(string)
 	p.expect("registered")
 	bob := dialPeer(t, addr, "bob")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"peerchat/core/discovery"
 	"peerchat/core/wire"
 )
 
@@ -376,10 +377,18 @@ func TestHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // find a free UDP port
+	if err != nil {
+		t.Fatal(err)
+	}
+	discoAddr := pc.LocalAddr().String()
+	pc.Close()
 	h, err := Host(context.Background(), HostConfig{
 		Client:        testConfig("", "host"),
+		Name:          "test-host",
 		Addr:          busy.Addr().String(), // taken: Host falls back to a free port
-		DiscoveryAddr: "127.0.0.1:0",
+		DiscoveryAddr: discoAddr,
+		NoAnnounce:    true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -387,6 +396,14 @@ func TestHost(t *testing.T) {
 	defer h.Close()
 	if h.Addr == busy.Addr().String() {
 		t.Fatalf("served on the busy address %s", h.Addr)
+	}
+	// The responder answers probes with the server's real port.
+	found, err := discovery.Probe(context.Background(), discovery.ProbeConfig{
+		Port: int(netip.MustParseAddrPort(discoAddr).Port()), NoBroadcast: true, Timeout: 200 * time.Millisecond,
+		Extra: []netip.AddrPort{netip.MustParseAddrPort(discoAddr)},
+	})
+	if err != nil || len(found) != 1 || found[0].Addr.String() != h.Addr || found[0].Name != "test-host" {
+		t.Fatalf("probe: %+v, %v; hosting on %s", found, err, h.Addr)
 	}
 	g := dial(t, testConfig(h.Addr, "guest"))
 	g.waitPeers("host")

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -40,7 +39,10 @@ type HostConfig struct {
 	// answered; "" means DefaultDiscoveryAddr, "-" turns the responder off.
 	// A responder that cannot bind is skipped (logged), not an error.
 	DiscoveryAddr string
-	Logger        *slog.Logger // nil: the Client's logger
+	// NoAnnounce turns off the DNS-SD (mDNS) announcement of the server.
+	// An announcement that cannot start is skipped (logged), not an error.
+	NoAnnounce bool
+	Logger     *slog.Logger // nil: the Client's logger
 }
 
 // Hosted is a server run in this process plus our client registered with it.
@@ -51,9 +53,10 @@ type Hosted struct {
 	// server listens on all interfaces).
 	Addr string
 
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-	once sync.Once
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
+	announce *discovery.Announcer
 }
 
 // Host starts a server.Server on cfg.Addr (or a free port if it is taken),
@@ -111,19 +114,22 @@ func Host(ctx context.Context, cfg HostConfig) (*Hosted, error) {
 			info := func() wire.ServerInfo {
 				return wire.ServerInfo{Version: wire.Version, TCPPort: port, Peers: srv.NumPeers(), Name: srv.Name()}
 			}
-			h.wg.Add(2)
+			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
-				<-sctx.Done()
-				pc.Close()
-			}()
-			go func() {
-				defer h.wg.Done()
-				if err := discovery.Respond(sctx, pc, info); err != nil && !errors.Is(err, net.ErrClosed) && sctx.Err() == nil {
+				if err := discovery.Respond(sctx, pc, info); err != nil {
 					log.Info("discovery responder stopped", "err", err)
 				}
 				pc.Close()
 			}()
+		}
+	}
+	if !cfg.NoAnnounce {
+		a, err := discovery.Announce(discovery.AnnounceConfig{Instance: srv.Name(), Port: port})
+		if err != nil {
+			log.Info("mDNS announcement off", "err", err)
+		} else {
+			h.announce = a
 		}
 	}
 
@@ -144,6 +150,9 @@ func (h *Hosted) Close() error {
 		if h.Client != nil {
 			h.Client.Close()
 		}
+		if h.announce != nil {
+			h.announce.Close()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), hostShutdown)
 		h.Server.Shutdown(ctx)
 		cancel()
@@ -153,21 +162,11 @@ func (h *Hosted) Close() error {
 	return nil
 }
 
-// lanIP returns this machine's first non-loopback IPv4 address (the one
-// others on the LAN reach it by), or 127.0.0.1.
+// lanIP returns this machine's first LAN IPv4 address (the one others on
+// the LAN reach it by), or 127.0.0.1.
 func lanIP() netip.Addr {
-	addrs, err := net.InterfaceAddrs()
-	if err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok {
-					ip = ip.Unmap()
-					if ip.Is4() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
-						return ip
-					}
-				}
-			}
-		}
+	if ips := discovery.LANAddrs(); len(ips) > 0 {
+		return ips[0]
 	}
 	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
