@@ -10,7 +10,6 @@ import (
 	"gioui.org/op/paint"
 
 	"peerchat/core/client"
-	"peerchat/ui/model"
 )
 
 // longThread opens a private thread with n messages of varied length.
@@ -100,7 +99,6 @@ func BenchmarkThreadIdle(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		h.frame()
 	}
-	_ = model.Everyone
 }
 
 // BenchmarkBlankFrame renders a frame that only fills the window: the fixed

@@ -258,7 +258,7 @@ func (s *chatScreen) update(gtx C) {
 		}
 		delete(s.retry, key)
 	}
-	for key, st := range s.links {
+	for _, st := range s.links {
 		for {
 			span, ev, ok := st.Update(gtx)
 			if !ok {
@@ -270,13 +270,9 @@ func (s *chatScreen) update(gtx C) {
 				}
 			}
 		}
-		_ = key
 	}
 	tv := s.view(s.current)
-	submit := s.a.cfg.Touch && tv.send.Clicked(gtx)
-	if !s.a.cfg.Touch && tv.send.Clicked(gtx) {
-		submit = true
-	}
+	submit := tv.send.Clicked(gtx)
 	for {
 		ev, ok := tv.editor.Update(gtx)
 		if !ok {
@@ -1049,17 +1045,15 @@ func (s *chatScreen) meta(gtx C, msg *model.Message, c colorT) D {
 				if !msg.Mine {
 					return D{}
 				}
-				var ic = s.a.ic.clock
-				desc := "sending"
+				ic := s.a.ic.clock
 				switch msg.State {
 				case model.Sent:
-					ic, desc = s.a.ic.done, "sent"
+					ic = s.a.ic.done
 				case model.Delivered:
-					ic, desc = s.a.ic.doneAll, "delivered"
+					ic = s.a.ic.doneAll
 				case model.Failed:
-					ic, desc = s.a.ic.failed, "failed"
+					ic = s.a.ic.failed
 				}
-				_ = desc
 				return layout.Inset{Left: 4}.Layout(gtx, func(gtx C) D {
 					gtx.Constraints = layout.Exact(image.Pt(gtx.Dp(14), gtx.Dp(14)))
 					return ic.Layout(gtx, c)

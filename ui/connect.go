@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gioui.org/font"
 	"gioui.org/layout"
 	"gioui.org/text"
 	"gioui.org/unit"
@@ -568,8 +567,6 @@ func capital(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return strings.ToUpper(string(r)) + s[n:]
 }
-
-var _ = font.Bold
 
 // capitalErr shows a wrapped error's text capitalised, as a sentence.
 type capitalErr struct{ err error }

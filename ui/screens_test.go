@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +94,7 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, feedEvents()...)
 			h.chat().open(model.Everyone)
-			h.typeTextInto(&h.chat().view(model.Everyone).editor, "Count me in for lunch!")
+			h.chat().view(model.Everyone).editor.SetText("Count me in for lunch!")
 			h.chat().sendText(model.Everyone, "Count me in for lunch 🙋")
 			h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "Count me in for lunch 🙋", Time: at(14, 29)})
 		}},
@@ -154,8 +152,6 @@ func scenarios() []scenario {
 	}
 }
 
-func (h *harness) typeTextInto(ed interface{ SetText(string) }, s string) { ed.SetText(s) }
-
 var sizes = []struct {
 	name string
 	w, h int
@@ -197,6 +193,4 @@ func TestScreens(t *testing.T) {
 			}
 		}
 	}
-	_ = strings.TrimSpace
-	_ = netip.Addr{}
 }

@@ -35,7 +35,7 @@ func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
 
 // icons used by the UI, parsed once per App.
 type iconSet struct {
-	back, send, done, doneAll, failed, clock, search, retry, close, people, wifi, home, down *widget.Icon
+	back, send, done, doneAll, failed, clock, close, people, wifi, down *widget.Icon
 }
 
 func mustIcon(data []byte) *widget.Icon {
@@ -54,12 +54,9 @@ func newIcons() iconSet {
 		doneAll: mustIcon(icons.ActionDoneAll),
 		failed:  mustIcon(icons.AlertErrorOutline),
 		clock:   mustIcon(icons.ActionSchedule),
-		search:  mustIcon(icons.ActionSearch),
-		retry:   mustIcon(icons.NavigationRefresh),
 		close:   mustIcon(icons.NavigationClose),
 		people:  mustIcon(icons.SocialPeople),
 		wifi:    mustIcon(icons.DeviceWiFiTethering),
-		home:    mustIcon(icons.ActionHome),
 		down:    mustIcon(icons.NavigationArrowDownward),
 	}
 }
@@ -93,7 +90,7 @@ func border(gtx C, sz image.Point, c color.NRGBA, radius unit.Dp, width unit.Dp)
 
 // hline draws a one-pixel divider across the available width.
 func hline(gtx C, c color.NRGBA) D {
-	sz := image.Pt(gtx.Constraints.Max.X, max(1, gtx.Dp(1)/1))
+	sz := image.Pt(gtx.Constraints.Max.X, max(1, gtx.Dp(1)))
 	paint.FillShape(gtx.Ops, c, clip.Rect{Max: sz}.Op())
 	return D{Size: sz}
 }
