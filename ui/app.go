@@ -169,6 +169,17 @@ func (a *App) openURL(u string) {
 	}
 }
 
+// Unread returns the number of unread messages in all threads (0 before a
+// chat starts), for the window title or a badge.
+func (a *App) Unread() int {
+	for i := len(a.stack) - 1; i >= 0; i-- {
+		if cs, ok := a.stack[i].(*chatScreen); ok {
+			return cs.m.UnreadTotal()
+		}
+	}
+	return 0
+}
+
 // Layout draws one frame. env says how the window is; gtx must span the
 // window minus the system insets.
 func (a *App) Layout(gtx C, env Env) D {

@@ -318,3 +318,23 @@ func TestOpenLink(t *testing.T) {
 		t.Fatalf("opened %q, want the link", h.plat.opened)
 	}
 }
+
+// TestUnread counts unread messages for the window title.
+func TestUnread(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 360, 780)
+	if h.a.Unread() != 0 {
+		t.Fatal("unread before connecting")
+	}
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "one", Time: fixedNow},
+		client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "two", Time: fixedNow})
+	if n := h.a.Unread(); n != 2 {
+		t.Fatalf("unread %d, want 2 (phone shows the people list)", n)
+	}
+	h.chat().open("bruno")
+	h.frame()
+	if n := h.a.Unread(); n != 1 {
+		t.Fatalf("unread %d after opening bruno, want 1", n)
+	}
+}

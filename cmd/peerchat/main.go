@@ -222,6 +222,7 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	env := ui.Env{Focused: true}
 	var ops op.Ops
 	first := true
+	unread := 0
 	for {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
@@ -240,6 +241,14 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 			env.Dark = dark.Load()
 			a.Layout(gtx, env)
 			e.Frame(gtx.Ops)
+			if n := a.Unread(); n != unread {
+				unread = n
+				title := "PeerChat"
+				if n > 0 {
+					title = fmt.Sprintf("PeerChat (%d)", n)
+				}
+				w.Option(app.Title(title))
+			}
 			if first {
 				first = false
 				log.Info("first frame", "after", time.Since(start).Round(time.Millisecond))
