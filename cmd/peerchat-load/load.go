@@ -302,6 +302,12 @@ type load struct {
 	lastDial                               atomic.Int64 // when the last connection was established
 	lastFirst                              atomic.Int64 // when the last client received its first frame
 
+	// broken is closed when a connection ends unexpectedly: the phases
+	// expect events that can no longer come, so the current one ends at
+	// once and the later ones do not run.
+	broken    chan struct{}
+	breakOnce sync.Once
+
 	// stopping is set when the run is over: from then on, connections
 	// closing and the LEFTs they cause are expected.
 	stopping atomic.Bool
@@ -381,8 +387,8 @@ func (l *load) read(c *client) {
 		}
 		if err != nil {
 			if !c.closing.Load() && !l.stopping.Load() {
-				l.disconnects.Add(1)
-				l.log.Warn("connection lost", "client", c.nick, "err", err)
+				l.warn(&l.disconnects, "connection lost", "client", c.nick, "err", err)
+				l.breakOnce.Do(func() { close(l.broken) })
 			}
 			return
 		}
@@ -397,8 +403,7 @@ func (l *load) dispatch(c *client, p []byte) {
 	}
 	if l.cfg.Strict {
 		if _, err := wire.Parse(p); err != nil && !errors.Is(err, wire.ErrUnknownVerb) {
-			l.badFrames.Add(1)
-			l.log.Warn("undecodable frame", "client", c.nick, "err", err)
+			l.warn(&l.badFrames, "undecodable frame", "client", c.nick, "err", err)
 		}
 	}
 	verb, rest := wire.SplitVerb(p)
@@ -444,16 +449,14 @@ func (l *load) dispatch(c *client, p []byte) {
 		}
 		switch {
 		case j < l.churn0:
-			l.spurious.Add(1)
-			l.log.Warn("LEFT for a client that did not leave", "client", c.nick, "left", l.clients[j].nick)
+			l.warn(&l.spurious, "LEFT for a client that did not leave", "client", c.nick, "left", l.clients[j].nick)
 		case !c.left.add(j):
 			l.leftDups.Add(1)
 		default:
 			l.churn.hit(l.now)
 		}
 	case wire.VerbError, wire.VerbNicknameTaken:
-		l.refusals.Add(1)
-		l.log.Warn("server refused", "client", c.nick, "payload", string(p))
+		l.warn(&l.refusals, "server refused", "client", c.nick, "payload", string(p))
 	}
 }
 
@@ -524,7 +527,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}
 
-	l := &load{cfg: cfg, log: log, start: time.Now(), serverPID: serverPID}
+	l := &load{cfg: cfg, log: log, start: time.Now(), serverPID: serverPID, broken: make(chan struct{})}
 	n := cfg.Clients
 	l.churn0 = n - cfg.Churn
 	l.nFan = cfg.Broadcasts
@@ -611,6 +614,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		"last_connect_s", time.Duration(l.lastDial.Load()-t0).Seconds(),
 		"last_first_frame_s", time.Duration(l.lastFirst.Load()-t0).Seconds())
 	l.logIO("join storm", io0, int64(n)*int64(n-1))
+	if l.isBroken() {
+		return res, nil
+	}
 
 	after, err := mem.measure()
 	if err != nil {
@@ -632,6 +638,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		if err != nil {
 			return res, err
 		}
+		if l.isBroken() {
+			return res, nil
+		}
 	}
 
 	// Phase 3: burst.
@@ -646,6 +655,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		res.Burst = l.finish(&l.burst, t0, &l.burstDups)
 		if d := res.Burst.Duration.Seconds(); d > 0 {
 			res.BurstRate = float64(n) * float64(cfg.Burst) / d
+		}
+		if l.isBroken() {
+			return res, nil
 		}
 	}
 
@@ -695,6 +707,22 @@ func (l *load) runClient(ctx context.Context, c *client, addr string, ready <-ch
 	return nil
 }
 
+// maxWarnings is how many warnings of one kind the clients log; the rest
+// are only counted. A flood of warnings would slow the read loops down, and
+// the server would then see slow clients.
+const maxWarnings = 5
+
+// warn counts one fault in counter and logs it if it is among the first
+// maxWarnings of its kind.
+func (l *load) warn(counter *atomic.Int64, msg string, args ...any) {
+	if k := counter.Add(1); k <= maxWarnings {
+		if k == maxWarnings {
+			msg += " (further ones are only counted)"
+		}
+		l.log.Warn(msg, args...)
+	}
+}
+
 // storeMax sets v to t if t is larger.
 func storeMax(v *atomic.Int64, t int64) {
 	for old := v.Load(); t > old && !v.CompareAndSwap(old, t); old = v.Load() {
@@ -707,8 +735,19 @@ func sourceIP(k int) net.IP {
 	return net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }
 
-// await waits until t's events have all arrived, the phase times out, ctx is
-// done, or a client fails. Only the last two are errors.
+// isBroken reports whether a connection ended unexpectedly.
+func (l *load) isBroken() bool {
+	select {
+	case <-l.broken:
+		return true
+	default:
+		return false
+	}
+}
+
+// await waits until t's events have all arrived, the phase times out, a
+// connection is lost, ctx is done, or a client cannot connect. Only the last
+// two are errors.
 func (l *load) await(ctx context.Context, t *tracker, fail <-chan error) error {
 	timer := time.NewTimer(l.cfg.Timeout)
 	defer timer.Stop()
@@ -716,6 +755,8 @@ func (l *load) await(ctx context.Context, t *tracker, fail <-chan error) error {
 	case <-t.done:
 	case <-timer.C:
 		l.log.Warn("phase timed out", "missing", t.remaining.Load())
+	case <-l.broken:
+		l.log.Warn("a connection was lost: ending the run", "missing", t.remaining.Load())
 	case err := <-fail:
 		return err
 	case <-ctx.Done():
@@ -760,6 +801,9 @@ send:
 			per = append(per, time.Duration(l.fan[id].doneAt.Load()-at))
 		case <-timer.C:
 			l.log.Warn("fan-out timed out", "broadcast", id, "missing", l.fan[id].remaining.Load())
+			break send
+		case <-l.broken:
+			l.log.Warn("a connection was lost: ending the run", "broadcast", id, "missing", l.fan[id].remaining.Load())
 			break send
 		case err := <-fail:
 			return err
@@ -806,8 +850,7 @@ func (l *load) sendBurst(senders int) (t0 int64) {
 		wg.Go(func() {
 			c.conn.SetWriteDeadline(deadline)
 			if _, err := c.conn.Write(frames); err != nil {
-				l.sendFails.Add(1)
-				l.log.Warn("burst: send failed", "client", c.nick, "err", err)
+				l.warn(&l.sendFails, "burst: send failed", "client", c.nick, "err", err)
 			}
 		})
 	}

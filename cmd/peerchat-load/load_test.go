@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"peerchat/server"
 )
 
 // TestMain lets the test binary act as the -spawn child, as the real binary
@@ -451,4 +454,55 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestRunLostConnections checks that connections the server ends are counted
+// and end the run at once, instead of each phase waiting for its timeout.
+func TestRunLostConnections(t *testing.T) {
+	base := runtime.NumGoroutine()
+	const perIP = 10
+	srv, err := server.New(server.Config{MaxPerIP: perIP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background(), ln) }()
+
+	cfg := smallConfig()
+	cfg.Addr = ln.Addr().String()
+	cfg.Clients = 2 * perIP
+	cfg.PerIP = 0 // all from 127.0.0.1: half of them are refused
+	cfg.Churn = 2
+	cfg.Timeout = time.Minute
+	start := time.Now()
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(start); d > cfg.Timeout/2 {
+		t.Errorf("Run took %v: it waited for a phase timeout", d)
+	}
+	// The run ends at the first lost connection, so not every refusal need
+	// have been read by then.
+	if res.Mode != "external" || res.Refusals == 0 || res.Disconnects == 0 || res.Join.Lost == 0 {
+		t.Errorf("want refusals, disconnects and join losses: %s", res.Summary())
+	}
+	_, vals := parseSummary(t, res.Summary())
+	if vals["bcast_p50_ms"] != na || vals["burst_s"] != na || vals["churn_s"] != na {
+		t.Errorf("phases after the join storm ran: %s", res.Summary())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, server.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+	waitGoroutines(t, base)
 }
