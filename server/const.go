@@ -70,6 +70,12 @@ const (
 	// maxFeatures and maxFeatureLen bound what a HELLO may list.
 	maxFeatures   = 32
 	maxFeatureLen = 32
+
+	// closeLinger and lingerBytes bound how long and how much the server
+	// keeps reading from a client it is closing after a last frame
+	// (ERROR, NICKNAME_TAKEN), so the client can read that frame.
+	closeLinger = time.Second
+	lingerBytes = 256 << 10
 )
 
 // features is what the server announces in WELCOME.

@@ -675,6 +675,20 @@ func (c *conn) closeAfter(reason string, final []byte) {
 	c.signal()
 }
 
+// lingerClose ends a connection whose last frame has been written: it
+// sends FIN but keeps reading for up to closeLinger, so the client gets that
+// frame even if it was still sending (closing a socket with unread input
+// sends RST, which can destroy the client's unread data). Without TCP it
+// just closes.
+func (c *conn) lingerClose() {
+	tc, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || tc.CloseWrite() != nil {
+		c.nc.Close()
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(closeLinger))
+}
+
 // closeReason returns the reason recorded for closing, or "" if none.
 func (c *conn) closeReason() string {
 	c.qmu.Lock()
@@ -700,7 +714,7 @@ func (c *conn) writeLoop() {
 			if len(batch) == 0 {
 				if closing {
 					if flush {
-						c.nc.Close()
+						c.lingerClose()
 					}
 					return
 				}
@@ -756,6 +770,11 @@ func (c *conn) serve() {
 	s.count(s.closed, final)
 	s.unregister(c)
 	<-c.writerDone
+	// After a lingering close, read what the client still sends (bounded
+	// by the read deadline lingerClose set), so that closing with unread
+	// data does not reset the connection before the client has read our
+	// last frame.
+	io.Copy(io.Discard, io.LimitReader(c.nc, lingerBytes))
 	c.nc.Close()
 	c.log.Info("closed", "reason", final, "duration", time.Since(c.start).Round(time.Millisecond))
 }

@@ -517,3 +517,32 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("%d connections after Shutdown", st.Conns)
 	}
 }
+
+// TestLastFrameAfterBacklog: the client's ERROR is queued behind frames the
+// client has not read yet, and the client is still sending, when the server
+// closes; it must still arrive (closing a socket with unread input resets
+// the connection and drops what the kernel had not sent yet).
+func TestLastFrameAfterBacklog(t *testing.T) {
+	cfg := testConfig()
+	cfg.QueueBytes = 16 << 20
+	_, addr := startServer(t, cfg)
+	slow := dial(t, addr)
+	slow.register("slow", 1, 2)
+	talker := dial(t, addr)
+	talker.register("talker", 3, 4)
+	talker.expect("JOINED slow 127.0.0.1 1 2")
+	text := strings.Repeat("t", 1000)
+	const n = 1000 // 1 MB for slow, which does not read yet
+	for range n {
+		talker.send("BROADCAST " + text)
+		talker.expect("BROADCAST talker: " + text)
+	}
+	slow.raw("bad header" + strings.Repeat(frame(strings.Repeat("j", 1000)), 100))
+	slow.expect("JOINED talker 127.0.0.1 3 4")
+	for range n {
+		slow.expect("BROADCAST talker: " + text)
+	}
+	if got := slow.expectClosed(); !slices.Equal(got, []string{`ERROR bad frame: bad frame header "bad header": no length`}) {
+		t.Fatalf("got %q", got)
+	}
+}
