@@ -76,6 +76,9 @@ const (
 	// (ERROR, NICKNAME_TAKEN), so the client can read that frame.
 	closeLinger = time.Second
 	lingerBytes = 256 << 10
+	// maxRefusing bounds the refused connections in a lingering close at
+	// once; beyond it, refused connections are closed at once.
+	maxRefusing = 256
 )
 
 // features is what the server announces in WELCOME.

@@ -141,7 +141,9 @@ type Server struct {
 	serving bool
 	closing bool
 	done    chan struct{} // closed when closing becomes true
-	wg      sync.WaitGroup
+	// refusing holds a token per refused connection in its lingering close.
+	refusing chan struct{}
+	wg       sync.WaitGroup
 
 	nextID                        atomic.Uint64
 	accepted, refused, joins      atomic.Uint64
@@ -161,16 +163,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: heartbeat timeout %v must exceed the interval %v", cfg.HeartbeatTimeout, cfg.HeartbeatInterval)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		welcome: wire.Encode(wire.Welcome{Version: wire.Version, Features: features}),
-		errShut: wire.Encode(wire.Error{Reason: ReasonShutdown}),
-		peers:   make(map[string]*conn),
-		conns:   make(map[*conn]struct{}),
-		perIP:   make(map[netip.Addr]int),
-		done:    make(chan struct{}),
-		closed:  make(map[string]uint64),
-		dropped: make(map[string]uint64),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		welcome:  wire.Encode(wire.Welcome{Version: wire.Version, Features: features}),
+		errShut:  wire.Encode(wire.Error{Reason: ReasonShutdown}),
+		peers:    make(map[string]*conn),
+		conns:    make(map[*conn]struct{}),
+		perIP:    make(map[netip.Addr]int),
+		done:     make(chan struct{}),
+		refusing: make(chan struct{}, maxRefusing),
+		closed:   make(map[string]uint64),
+		dropped:  make(map[string]uint64),
 	}
 	return s, nil
 }
@@ -384,15 +387,40 @@ func (s *Server) accept(nc net.Conn) {
 		refuse = ReasonTooManyFromIP
 	}
 	if refuse != "" {
+		// Tell the client why, with a lingering close (see
+		// conn.lingerClose) when a slot is free, without holding up the
+		// accept loop: the kernel's send buffer takes a short frame at once.
+		linger := false
+		if !s.closing {
+			select {
+			case s.refusing <- struct{}{}:
+				linger = true
+				s.wg.Add(1)
+			default:
+			}
+		}
 		s.mu.Unlock()
 		s.refused.Add(1)
 		s.count(s.closed, refuse)
 		s.log.Info("refused", "conn", id, "remote", nc.RemoteAddr().String(), "reason", refuse)
-		// Best effort, without holding up the accept loop: the kernel's
-		// send buffer takes a short frame at once.
 		nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		wire.WriteMessage(nc, wire.Error{Reason: refuse})
-		nc.Close()
+		cw, ok := nc.(interface{ CloseWrite() error })
+		if !linger || !ok || cw.CloseWrite() != nil {
+			nc.Close()
+			if linger {
+				<-s.refusing
+				s.wg.Done()
+			}
+			return
+		}
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.refusing }()
+			nc.SetReadDeadline(time.Now().Add(closeLinger))
+			io.Copy(io.Discard, io.LimitReader(nc, lingerBytes))
+			nc.Close()
+		}()
 		return
 	}
 	c := newConn(s, nc, id, ip)
