@@ -73,7 +73,8 @@ func (rs *runningServer) stop() error {
 // with childEnv=childServe in the environment. The child starts a server on
 // 127.0.0.1:0, writes "addr=<host:port>" on its standard output, then answers
 // each "mem" line on its standard input with one line
-// "heap_stack=<bytes> rss=<bytes>": its Go heap and stack in use after a
+// "heap_stack=<bytes> rss=<bytes> stack=<bytes>": its Go heap and stack in
+// use after a
 // forced GC, and its resident set. It shuts down when its standard input ends.
 const (
 	childEnv        = "PEERCHAT_LOAD_CHILD"
@@ -117,7 +118,7 @@ func serveChild(stdin io.Reader, stdout, stderr io.Writer) int {
 		switch sc.Text() {
 		case childCmdMem:
 			m := selfMemory()
-			fmt.Fprintf(stdout, "heap_stack=%d rss=%d\n", m.heap, m.rss)
+			fmt.Fprintf(stdout, "heap_stack=%d rss=%d stack=%d\n", m.heap, m.rss, m.stack)
 		case childCmdStats:
 			b, _ := json.Marshal(rs.srv.Stats().Closed)
 			fmt.Fprintf(stdout, "%s\n", b)
@@ -132,7 +133,11 @@ func serveChild(stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // memSample is a server's memory in bytes; a negative field was not measured.
-type memSample struct{ heap, rss int64 }
+type memSample struct {
+	heap  int64 // Go heap and stacks in use
+	rss   int64 // resident set
+	stack int64 // the stacks' part of heap
+}
 
 // memProbe measures a server's memory.
 type memProbe interface {
@@ -146,7 +151,7 @@ type closeCounter interface {
 
 type noProbe struct{}
 
-func (noProbe) measure() (memSample, error)        { return memSample{-1, -1}, nil }
+func (noProbe) measure() (memSample, error)        { return memSample{-1, -1, -1}, nil }
 func (noProbe) closed() (map[string]uint64, error) { return nil, nil }
 
 func (rs *runningServer) closed() (map[string]uint64, error) { return rs.srv.Stats().Closed, nil }
@@ -159,7 +164,7 @@ func (p pidProbe) measure() (memSample, error) {
 	if err != nil {
 		return memSample{}, fmt.Errorf("server pid %d: %w", int(p), err)
 	}
-	return memSample{-1, rss}, nil
+	return memSample{-1, rss, -1}, nil
 }
 
 // selfMemory returns this process's Go heap and stack in use after a forced
@@ -173,7 +178,7 @@ func selfMemory() memSample {
 	if err != nil {
 		rss = -1
 	}
-	return memSample{int64(ms.HeapInuse + ms.StackInuse), rss}
+	return memSample{int64(ms.HeapInuse + ms.StackInuse), rss, int64(ms.StackInuse)}
 }
 
 // readRSS returns the VmRSS line of a /proc/<pid>/status file, in bytes.
@@ -290,7 +295,7 @@ func (c *child) measure() (memSample, error) {
 		return memSample{}, err
 	}
 	var m memSample
-	if _, err := fmt.Sscanf(line, "heap_stack=%d rss=%d", &m.heap, &m.rss); err != nil {
+	if _, err := fmt.Sscanf(line, "heap_stack=%d rss=%d stack=%d", &m.heap, &m.rss, &m.stack); err != nil {
 		return memSample{}, fmt.Errorf("server child: bad answer %q: %w", line, err)
 	}
 	return m, nil

@@ -628,6 +628,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if before.rss >= 0 && after.rss >= 0 {
 		res.RSSKiB = float64(after.rss-before.rss) / 1024 / float64(n)
 	}
+	if before.stack >= 0 && after.stack >= 0 {
+		log.Info("server memory per client", "heap_and_stack_kib", res.MemKiB,
+			"stack_kib", float64(after.stack-before.stack)/1024/float64(n))
+	}
 
 	// Phase 2: fan-out, one broadcast at a time.
 	if cfg.Broadcasts > 0 {
