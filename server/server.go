@@ -656,10 +656,13 @@ func (c *conn) send(b []byte, force bool) bool {
 		c.signal()
 		return false
 	}
+	wake := len(c.q) == 0 // otherwise the writer was woken already
 	c.q = append(c.q, b)
 	c.qbytes += len(b)
 	c.qmu.Unlock()
-	c.signal()
+	if wake {
+		c.signal()
+	}
 	return true
 }
 
