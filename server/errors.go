@@ -7,6 +7,7 @@ import "errors"
 // Stats.
 const (
 	ReasonClientClosed    = "client closed"
+	ReasonReset           = "connection reset"
 	ReasonRegisterTimeout = "registration timeout"
 	ReasonNicknameTaken   = "nickname taken"
 	ReasonQueueOverflow   = "queue overflow"

@@ -200,9 +200,6 @@ func (c *client) expectClosed() []string {
 	}
 }
 
-func isReset(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
-}
 
 const welcome = "WELCOME 2 heartbeat bcast caps notice"
 

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -766,8 +767,11 @@ func (c *conn) writeLoop() {
 			}
 			if err != nil {
 				reason := ReasonWriteFailed
-				if isTimeout(err) {
+				switch {
+				case isTimeout(err):
 					reason = ReasonWriteTimeout
+				case isReset(err):
+					reason = ReasonReset
 				}
 				c.closeNow(reason)
 				return
@@ -775,6 +779,11 @@ func (c *conn) writeLoop() {
 			c.s.bytesOut.Add(uint64(n))
 		}
 	}
+}
+
+// isReset reports whether err says the client reset the connection.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func isTimeout(err error) bool {
@@ -981,6 +990,8 @@ func (c *conn) readError(err error, stage int) (reason, errText string) {
 		}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ReasonClientClosed, ""
+	case isReset(err):
+		return ReasonReset, ""
 	}
 	return ReasonReadFailed, ""
 }
