@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 
 	"peerchat/cmd/peerchat/notifier"
 	"peerchat/core/history"
+	"peerchat/core/wire"
 	"peerchat/ui"
 	"peerchat/ui/historystore"
 	"peerchat/ui/netbackend"
@@ -189,8 +191,11 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 
 	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
 	a := ui.New(ui.Config{
-		History:    hist,
-		Backend:    netbackend.New(netbackend.Config{Logger: log}),
+		History: hist,
+		// Probing loopback too finds a server on this machine when there is no LAN.
+		Backend: netbackend.New(netbackend.Config{Logger: log, ProbeExtra: []netip.AddrPort{
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), wire.DiscoveryPort),
+		}}),
 		Platform:   plat,
 		Invalidate: w.Invalidate,
 		Logger:     log,

@@ -91,11 +91,31 @@ func (b *Backend) Probe(ctx context.Context) ([]ui.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
+	return dedupe(found), nil
+}
+
+// dedupe lists each server once: a server on this machine answers both on
+// loopback (ProbeExtra) and on the LAN; the LAN address is the one to keep,
+// since it is the one others use too.
+func dedupe(found []discovery.Found) []ui.Server {
+	type key struct {
+		name string
+		port uint16
+	}
+	lan := map[key]bool{}
+	for _, f := range found {
+		if !f.Addr.Addr().IsLoopback() {
+			lan[key{f.Name, f.Addr.Port()}] = true
+		}
+	}
 	out := make([]ui.Server, 0, len(found))
 	for _, f := range found {
+		if f.Addr.Addr().IsLoopback() && lan[key{f.Name, f.Addr.Port()}] {
+			continue
+		}
 		out = append(out, ui.Server{Name: f.Name, Addr: f.Addr.String(), Peers: f.Peers, RTT: f.RTT})
 	}
-	return out, nil
+	return out
 }
 
 // classify wraps err with the ui error that explains it.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"peerchat/core/discovery"
 	"peerchat/ui"
 )
 
@@ -63,4 +67,54 @@ func TestHostAndConnect(t *testing.T) {
 	if _, err := b.Connect(ctx, host.ServerAddr(), "ANA", nil); !errors.Is(err, ui.ErrNickTaken) {
 		t.Fatalf("second ana: err %v, want %v", err, ui.ErrNickTaken)
 	}
+}
+
+func TestDedupe(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	tests := []struct {
+		name  string
+		found []discovery.Found
+		want  []string
+	}{
+		{"loopback twin dropped", []discovery.Found{{Name: "vm", Addr: ap("127.0.0.1:12345")}, {Name: "vm", Addr: ap("192.168.1.5:12345")}}, []string{"192.168.1.5:12345"}},
+		{"loopback alone kept", []discovery.Found{{Name: "vm", Addr: ap("127.0.0.1:12345")}}, []string{"127.0.0.1:12345"}},
+		{"other port kept", []discovery.Found{{Name: "vm", Addr: ap("127.0.0.1:4000")}, {Name: "vm", Addr: ap("192.168.1.5:12345")}}, []string{"127.0.0.1:4000", "192.168.1.5:12345"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, s := range dedupe(tt.found) {
+				got = append(got, s.Addr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProbeFindsHosted hosts a server (with its discovery responder) and
+// finds it with Probe over loopback.
+func TestProbeFindsHosted(t *testing.T) {
+	b := New(Config{ListenAddr: "127.0.0.1", ProbeExtra: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:12345")}, HostName: "probe-test"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := b.Host(ctx, "ana", nil)
+	if err != nil {
+		t.Skipf("cannot host here: %v", err)
+	}
+	defer h.Close()
+	if !strings.HasSuffix(h.ServerAddr(), ":12345") {
+		t.Skipf("port 12345 taken (hosted on %s): the responder answers elsewhere", h.ServerAddr())
+	}
+	found, err := b.Probe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range found {
+		if s.Name == "probe-test" && s.Peers == 1 {
+			return
+		}
+	}
+	t.Fatalf("hosted server not found: %+v", found)
 }
