@@ -61,6 +61,8 @@ type chatScreen struct {
 	leave      widget.Clickable
 	jump       widget.Clickable
 	dismiss    widget.Clickable
+
+	cards []layout.Widget // this frame's chat requests and notice, see collectCards
 }
 
 // threadView is the per-thread widget state.
@@ -316,6 +318,7 @@ func (s *chatScreen) Layout(gtx C) D {
 	}
 	narrow := gtx.Constraints.Max.X < gtx.Dp(narrowWidth)
 	s.narrow = narrow
+	s.collectCards(narrow)
 	th := s.a.th
 	d := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(s.banner),
@@ -337,7 +340,6 @@ func (s *chatScreen) Layout(gtx C) D {
 			)
 		}),
 	)
-	s.overlay(gtx, narrow)
 	// Keep widget state only for what is on screen, so that it does not grow
 	// with the history.
 	for k := range s.links {
@@ -491,10 +493,16 @@ func (s *chatScreen) sidebar(gtx C) D {
 			})
 		}),
 		layout.Flexed(1, func(gtx C) D {
-			n := 2 + len(shown)
+			// The cards lead the list, pushing the people down.
+			nc := len(s.cards)
+			n := nc + 2 + len(shown)
 			l := material.List(th.Theme, &s.people)
 			l.AnchorStrategy = material.Overlay
 			return l.Layout(gtx, n, func(gtx C, i int) D {
+				if i < nc {
+					return s.flowCard(gtx, i)
+				}
+				i -= nc
 				switch i {
 				case 0:
 					feed := s.m.Thread(model.Everyone)
@@ -719,6 +727,12 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 					})
 				}),
 			)
+		}),
+		layout.Rigid(func(gtx C) D {
+			if !narrow {
+				return D{}
+			}
+			return s.flowCards(gtx)
 		}),
 		layout.Rigid(func(gtx C) D { return s.composer(gtx, t, tv) }),
 	)
@@ -1151,59 +1165,57 @@ func (s *chatScreen) invite(nick string) *inviteCard {
 	return ic
 }
 
-// overlay draws the pending chat requests and the notices over the screen,
-// without blocking the rest of it.
-func (s *chatScreen) overlay(gtx C, narrow bool) {
+// collectCards gathers the pending chat requests and the latest notice as
+// cards for this frame (s.cards), pruning the state of answered requests.
+// The request of the thread on screen is left out: the thread itself shows
+// Accept and Decline.
+func (s *chatScreen) collectCards(narrow bool) {
 	for nick := range s.invites {
 		if !s.hasInvite(nick) {
 			delete(s.invites, nick)
 		}
 	}
-	var cards []layout.FlexChild
+	s.cards = s.cards[:0]
 	now := s.m.Now()
 	for _, iv := range s.m.Invites {
-		if !narrow && s.current == iv.From {
-			continue // the thread itself shows Accept and Decline
-		}
-		if narrow && s.showThread && s.current == iv.From {
+		if s.current == iv.From && (!narrow || s.showThread) {
 			continue
 		}
 		ic := s.invite(iv.From)
-		cards = append(cards, layout.Rigid(func(gtx C) D {
-			return layout.Inset{Top: 8}.Layout(gtx, func(gtx C) D { return s.inviteCard(gtx, iv, ic, now) })
-		}))
+		s.cards = append(s.cards, func(gtx C) D { return s.inviteCard(gtx, iv, ic, now) })
 	}
 	if n := len(s.m.Notices); n > 0 {
 		last := s.m.Notices[n-1]
 		if now.Sub(last.Time) > noticeFor {
 			s.m.Notices = nil
 		} else {
-			cards = append(cards, layout.Rigid(func(gtx C) D {
-				return layout.Inset{Top: 8}.Layout(gtx, func(gtx C) D { return s.noticeCard(gtx, last.Text) })
-			}))
+			s.cards = append(s.cards, func(gtx C) D { return s.noticeCard(gtx, last.Text) })
 		}
 	}
-	if len(cards) == 0 {
-		return
+}
+
+// flowCard lays out card i of s.cards in the flow of a pane, full width
+// with margins, so that it pushes the content instead of covering it: at the
+// top of the people list, or above the composer when the phone shows a thread.
+func (s *chatScreen) flowCard(gtx C, i int) D {
+	in := layout.Inset{Left: 12, Right: 12, Top: 10}
+	if i == len(s.cards)-1 {
+		in.Bottom = 6
 	}
-	gtx.Constraints.Min = image.Point{}
-	w := gtx.Constraints.Max.X - gtx.Dp(24)
-	if !narrow {
-		w = min(w, gtx.Dp(360))
+	return in.Layout(gtx, s.cards[i])
+}
+
+// flowCards lays out all of s.cards in the flow (phone layout, thread shown).
+func (s *chatScreen) flowCards(gtx C) D {
+	if len(s.cards) == 0 {
+		return D{}
 	}
-	m := op.Record(gtx.Ops)
-	cgtx := gtx
-	cgtx.Constraints = layout.Exact(image.Pt(w, gtx.Constraints.Max.Y))
-	cgtx.Constraints.Min.Y = 0
-	d := layout.Flex{Axis: layout.Vertical}.Layout(cgtx, cards...)
-	call := m.Stop()
-	// Phone: under the header; desktop: the bottom right corner, above the composer.
-	pos := image.Pt((gtx.Constraints.Max.X-w)/2, gtx.Dp(64))
-	if !narrow {
-		pos = image.Pt(gtx.Constraints.Max.X-w-gtx.Dp(16), gtx.Constraints.Max.Y-d.Size.Y-gtx.Dp(88))
+	gtx.Constraints.Min.Y = 0
+	children := make([]layout.FlexChild, len(s.cards))
+	for i := range s.cards {
+		children[i] = layout.Rigid(func(gtx C) D { return s.flowCard(gtx, i) })
 	}
-	defer op.Offset(pos).Push(gtx.Ops).Pop()
-	call.Add(gtx.Ops)
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx, children...)
 }
 
 func (s *chatScreen) hasInvite(nick string) bool {

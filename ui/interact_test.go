@@ -338,3 +338,28 @@ func TestUnread(t *testing.T) {
 		t.Fatalf("unread %d after opening bruno, want 1", n)
 	}
 }
+
+// TestPhoneCardsInFlow checks that chat requests on the phone push the people
+// list down instead of covering it: every row stays clickable.
+func TestPhoneCardsInFlow(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno", "chen", "Dana", "émile"}}
+	h := newHarness(t, be, 360, 780)
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(20 * time.Second)},
+		client.Event{Kind: client.EventInvite, From: "émile", Expires: fixedNow.Add(9 * time.Second)})
+	c := h.chat()
+	// Two cards of about 145 dp each, then Everyone, the PEOPLE caption and
+	// bruno's row (see testdata/screens/invite-phone-light.png).
+	h.click(image.Pt(150, 490))
+	if c.current != "bruno" || !c.showThread {
+		t.Fatalf("clicking bruno's row opened %q (shown=%v)", c.current, c.showThread)
+	}
+	if len(c.cards) != 2 {
+		t.Fatalf("%d cards over bruno's thread, want 2", len(c.cards))
+	}
+	h.key(key.NameBack, 0)
+	h.click(image.Pt(259, 317)) // Accept on the second card
+	if !hasCall(s, "accept émile") || c.current != "émile" {
+		t.Fatalf("calls %q, thread %q, want émile accepted and shown", s.Calls(), c.current)
+	}
+}

@@ -141,6 +141,13 @@ func scenarios() []scenario {
 			)
 			h.chat().current = model.Everyone
 		}},
+		{"invite-in-thread", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.chat().open(model.Everyone)
+			h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(23 * time.Second)})
+		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")
