@@ -874,9 +874,10 @@ func percentile(ds []time.Duration, p int) time.Duration {
 
 // ioCounts are read and write system calls, from /proc/<pid>/io.
 type ioCounts struct {
-	ok           bool
-	srvR, srvW   int64 // the server's, when it is another process
-	selfR, selfW int64
+	ok              bool
+	srvR, srvW      int64 // the server's, when it is another process
+	selfR, selfW    int64
+	srvCPU, selfCPU int64 // CPU time in USER_HZ ticks; -1 if unknown
 }
 
 // ioSnapshot returns the system-call counts of this process and the server's.
@@ -886,9 +887,16 @@ func (l *load) ioSnapshot() ioCounts {
 	if c.selfR, c.selfW, err = readIO("/proc/self/io"); err != nil {
 		return c
 	}
+	if c.selfCPU, err = processCPU("/proc/self/stat"); err != nil {
+		c.selfCPU = -1
+	}
+	c.srvCPU = -1
 	if l.serverPID != 0 {
 		if c.srvR, c.srvW, err = readIO(fmt.Sprintf("/proc/%d/io", l.serverPID)); err != nil {
 			return c
+		}
+		if c.srvCPU, err = processCPU(fmt.Sprintf("/proc/%d/stat", l.serverPID)); err != nil {
+			c.srvCPU = -1
 		}
 	}
 	c.ok = true
@@ -911,4 +919,11 @@ func (l *load) logIO(phase string, c0 ioCounts, frames int64) {
 	l.log.Info("system calls per frame delivered", "phase", phase,
 		"server_writes", per(c.srvW-c0.srvW), "server_reads", per(c.srvR-c0.srvR),
 		"client_reads", per(c.selfR-c0.selfR))
+	if c.srvCPU >= 0 && c0.srvCPU >= 0 && c.selfCPU >= 0 && c0.selfCPU >= 0 {
+		us := func(ticks int64) string {
+			return strconv.FormatFloat(float64(ticks)/userHZ*1e6/float64(frames), 'f', 2, 64)
+		}
+		l.log.Info("CPU time per frame delivered, µs", "phase", phase,
+			"server", us(c.srvCPU-c0.srvCPU), "clients", us(c.selfCPU-c0.selfCPU))
+	}
 }
