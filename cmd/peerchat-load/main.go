@@ -12,7 +12,11 @@
 //     seen a LEFT for each of them.
 //
 // Every phase counts duplicates (an event a client had already seen) and
-// losses (events still missing when the phase ended). The result is printed as
+// losses (events still missing when the phase ended); errors counts
+// connections that ended before the run did (disconnects), ERROR and
+// NICKNAME_TAKEN frames (refused), and LEFTs for clients that had not left
+// (spurious_left). A connection that ends unexpectedly ends the run at once:
+// the phases after it are reported as not run ("na"). The result is printed as
 // exactly one line of space-separated key=value pairs on standard output;
 // progress goes to standard error. The exit status is 0 when nothing was
 // duplicated or lost and no connection failed, 1 when something was, and 2 when
@@ -42,8 +46,11 @@
 // the generator and the server, in percent of one CPU (from /proc/stat): the
 // machine is shared, and figures taken while it is above a few percent are
 // disturbed. With -v, the generator also logs, for each phase, the read and
-// write system calls made per frame delivered (from /proc/<pid>/io), which
-// show how well the server batches its writes.
+// write system calls and the CPU time used per frame delivered, by the server
+// (when it is another process) and by the clients (from /proc/<pid>/io and
+// /proc/<pid>/stat), and the server's reasons for closing connections.
+// -cpuprofile and -mutexprofile profile this process (server included when it
+// runs in-process); -server-cpuprofile profiles the -spawn child.
 //
 // The load clients speak only the base protocol, through core/wire. Their read
 // loop classifies frames with wire.SplitVerb and takes the nick or broadcast
