@@ -45,8 +45,14 @@ type Config struct {
 	History History
 }
 
-// HistoryLoad is how many messages of each thread are loaded from History.
-const HistoryLoad = 500
+// HistoryPage is how many messages of a thread are loaded from History at a
+// time: the newest page when the chat screen opens, then one older page
+// whenever the user scrolls near the top of what is loaded.
+const HistoryPage = 200
+
+// historyAhead is how close (in messages) to the top of the loaded part of
+// a thread the list must come before the next older page is loaded.
+const historyAhead = 20
 
 // screen is one full-window screen of the back stack.
 type screen interface {

@@ -77,19 +77,28 @@ type Env struct {
 	Focused bool // the window has the input focus
 }
 
-// History keeps the threads across runs. The UI calls it from its own
-// goroutine: Save and Update must not block (an implementation queues the
-// writes); Load and Threads are called once per thread when a chat screen
-// opens.
+// History keeps the threads across runs. Save, Update and Delete are called
+// from the UI goroutine and must not block (an implementation queues the
+// writes, in order); Threads and the first Load of each thread are called
+// when a chat screen opens; later Loads, for older pages, are called from
+// other goroutines. Implementations must be safe for concurrent use.
+//
+// Private threads are named by the peer's nickname as it is shown; an
+// implementation stores them under a canonical form (wire.FoldNick) so that
+// "Ana" and "ana" are one thread.
 type History interface {
 	// Threads lists the private threads that have history.
 	Threads() ([]string, error)
-	// Load returns up to n newest messages of thread (model.Everyone for the
-	// feed), oldest first, with their Seq set.
-	Load(thread string, n int) ([]model.Message, error)
+	// Load returns up to n messages of thread (model.Everyone for the feed)
+	// that come before the message numbered beforeSeq (0: the newest n),
+	// oldest first, with their Seq set.
+	Load(thread string, beforeSeq uint64, n int) ([]model.Message, error)
 	// Save stores a new message; its Key identifies it in later Updates.
 	Save(thread string, m model.Message)
 	// Update stores the new delivery state of a message that was saved
 	// (by Key) or loaded (by Seq).
 	Update(thread string, m model.Message)
+	// Delete removes thread and every message of it, after the writes
+	// queued before it.
+	Delete(thread string)
 }

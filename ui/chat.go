@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"image"
 	"regexp"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"gioui.org/x/richtext"
 
 	"peerchat/core/client"
+	"peerchat/core/wire"
 	"peerchat/ui/model"
 )
 
@@ -61,8 +63,34 @@ type chatScreen struct {
 	leave      widget.Clickable
 	jump       widget.Clickable
 	dismiss    widget.Clickable
+	del        widget.Clickable // "Delete history" in the thread header
+	delCancel  widget.Clickable
+	delConfirm widget.Clickable
+	confirmDel bool // the thread shows the confirmation of Delete history
 
 	cards []layout.Widget // this frame's chat requests and notice, see collectCards
+
+	// History paging: older pages are loaded off the UI goroutine and
+	// handed back through pages.
+	ctx    context.Context // done when the screen closes
+	cancel context.CancelFunc
+	pagers map[string]*pager
+	pages  chan page
+}
+
+// pager is the paging state of one thread's history.
+type pager struct {
+	more    bool // older messages may be in History
+	loading bool // a Load is running
+	gen     int  // bumped by a delete: a page loaded before it is dropped
+}
+
+// page is the result of loading an older page of a thread.
+type page struct {
+	peer string
+	gen  int
+	msgs []model.Message
+	err  error
 }
 
 // threadView is the per-thread widget state.
@@ -86,7 +114,10 @@ func newChatScreen(a *App, sess Session) *chatScreen {
 		retry:   map[uint64]*widget.Clickable{},
 		links:   map[uint64]*richtext.InteractiveText{},
 		shown:   map[uint64]bool{},
+		pagers:  map[string]*pager{},
+		pages:   make(chan page, 1),
 	}
+	s.ctx, s.cancel = context.WithCancel(a.ctx)
 	s.people.Axis = layout.Vertical
 	s.filter.SingleLine = true
 	var nicks []string
@@ -102,22 +133,114 @@ func newChatScreen(a *App, sess Session) *chatScreen {
 	return s
 }
 
-// seed loads the threads of earlier runs.
+// seed loads the newest page of every thread of earlier runs.
 func (s *chatScreen) seed(h History) {
 	threads, err := h.Threads()
 	if err != nil {
 		s.a.log.Warn("history", "err", err)
 	}
-	for _, peer := range append([]string{model.Everyone}, threads...) {
-		msgs, err := h.Load(peer, HistoryLoad)
+	for _, name := range append([]string{model.Everyone}, threads...) {
+		msgs, err := h.Load(name, 0, HistoryPage)
 		if err != nil {
-			s.a.log.Warn("history", "thread", peer, "err", err)
+			s.a.log.Warn("history", "thread", name, "err", err)
 			continue
 		}
-		for i := range msgs {
-			msgs[i].Mine = msgs[i].Kind == model.KindText && msgs[i].From == s.m.Me
+		peer := name
+		if name != model.Everyone {
+			peer = s.displayNick(name, msgs)
 		}
-		s.m.Seed(peer, msgs)
+		s.addPage(peer, msgs)
+		s.pagers[peer] = &pager{more: len(msgs) == HistoryPage}
+	}
+}
+
+// displayNick is how to show the peer of the private thread stored as
+// folded: as the peer online now, or as they last wrote, or folded.
+func (s *chatScreen) displayNick(folded string, msgs []model.Message) string {
+	for _, p := range s.m.People {
+		if wire.FoldNick(p.Nick) == folded {
+			return p.Nick
+		}
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Kind == model.KindText && m.From != s.m.Me && wire.FoldNick(m.From) == folded {
+			return m.From
+		}
+	}
+	return folded
+}
+
+// addPage puts msgs, older than what thread peer shows, before it.
+func (s *chatScreen) addPage(peer string, msgs []model.Message) {
+	for i := range msgs {
+		msgs[i].Mine = msgs[i].Kind == model.KindText && msgs[i].From == s.m.Me
+	}
+	s.m.Seed(peer, msgs)
+}
+
+// loadOlder starts loading the page of History before the oldest message
+// of t, unless one is loading or there is none.
+func (s *chatScreen) loadOlder(t *model.Thread) {
+	h := s.a.cfg.History
+	p := s.pagers[t.Peer]
+	if h == nil || p == nil || !p.more || p.loading || len(t.Messages) == 0 || t.Messages[0].Seq == 0 {
+		return
+	}
+	p.loading = true
+	peer, before, gen := t.Peer, t.Messages[0].Seq, p.gen
+	s.a.go_(func(context.Context) {
+		msgs, err := h.Load(peer, before, HistoryPage)
+		select {
+		case s.pages <- page{peer: peer, gen: gen, msgs: msgs, err: err}:
+			s.a.cfg.Invalidate()
+		case <-s.ctx.Done():
+		}
+	})
+}
+
+// applyPages prepends the pages loaded since the last frame, keeping what
+// the user sees in place.
+func (s *chatScreen) applyPages() {
+	for {
+		var pg page
+		select {
+		case pg = <-s.pages:
+		default:
+			return
+		}
+		p := s.pagers[pg.peer]
+		if p == nil || p.gen != pg.gen {
+			continue
+		}
+		p.loading = false
+		if pg.err != nil {
+			s.a.log.Warn("history", "thread", pg.peer, "err", pg.err)
+			p.more = false
+			continue
+		}
+		p.more = len(pg.msgs) == HistoryPage
+		s.addPage(pg.peer, pg.msgs)
+		if tv := s.threads[pg.peer]; tv != nil {
+			tv.list.Position.First += len(pg.msgs)
+		}
+	}
+}
+
+// deleteHistory deletes the history of thread peer and empties it.
+func (s *chatScreen) deleteHistory(peer string) {
+	if h := s.a.cfg.History; h != nil {
+		h.Delete(peer)
+	}
+	s.m.Clear(peer)
+	p := s.pagers[peer]
+	if p == nil {
+		p = new(pager)
+		s.pagers[peer] = p
+	}
+	p.gen++
+	p.more, p.loading = false, false
+	if tv := s.threads[peer]; tv != nil {
+		tv.list.Position = layout.Position{}
 	}
 }
 
@@ -140,6 +263,7 @@ func (s *chatScreen) CanBack() bool { return s.showThread && s.narrow }
 func (s *chatScreen) Back() { s.showThread = false }
 
 func (s *chatScreen) Close() {
+	s.cancel()
 	if err := s.sess.Close(); err != nil {
 		s.a.log.Debug("close session", "err", err)
 	}
@@ -147,6 +271,9 @@ func (s *chatScreen) Close() {
 
 // open shows the thread with peer.
 func (s *chatScreen) open(peer string) {
+	if peer != s.current {
+		s.confirmDel = false
+	}
 	s.current = peer
 	s.showThread = true
 	s.m.Thread(peer)
@@ -200,6 +327,7 @@ func (s *chatScreen) transmit(peer string, key uint64, txt string) {
 
 func (s *chatScreen) update(gtx C) {
 	s.drain()
+	s.applyPages()
 	s.m.Expire()
 	if s.everyone.Clicked(gtx) {
 		s.open(model.Everyone)
@@ -230,6 +358,16 @@ func (s *chatScreen) update(gtx C) {
 		if err := s.sess.LeaveChat(s.current); err != nil {
 			s.m.Notify(err.Error())
 		}
+	}
+	if s.del.Clicked(gtx) {
+		s.confirmDel = !s.confirmDel
+	}
+	if s.delCancel.Clicked(gtx) {
+		s.confirmDel = false
+	}
+	if s.delConfirm.Clicked(gtx) && s.confirmDel {
+		s.deleteHistory(s.current)
+		s.confirmDel = false
 	}
 	if s.dismiss.Clicked(gtx) {
 		s.m.Notices = nil
@@ -703,6 +841,7 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D { return s.threadHeader(gtx, t, narrow) }),
+		layout.Rigid(func(gtx C) D { return s.confirmDelete(gtx, t) }),
 		layout.Flexed(1, func(gtx C) D {
 			return layout.Stack{Alignment: layout.SE}.Layout(gtx,
 				layout.Expanded(func(gtx C) D { return s.messages(gtx, t, tv) }),
@@ -809,8 +948,40 @@ func (s *chatScreen) threadHeader(gtx C, t *model.Thread, narrow bool) D {
 				return s.smallButton(gtx, &s.leave, "Leave chat", th.Pal.Danger)
 			}))
 		}
+		if s.a.cfg.History != nil {
+			children = append(children, layout.Rigid(func(gtx C) D {
+				return iconButton(gtx, th, &s.del, s.a.ic.del, th.Pal.Muted, colorT{}, "Delete history")
+			}))
+		}
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...)
 	})
+}
+
+// confirmDelete asks whether to delete the history of thread t.
+func (s *chatScreen) confirmDelete(gtx C, t *model.Thread) D {
+	if !s.confirmDel {
+		return D{}
+	}
+	th := s.a.th
+	what := "all messages with " + t.Peer
+	if t.Peer == model.Everyone {
+		what = "all messages to everyone"
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return background(gtx, th.Pal.Panel, 0, func(gtx C) D {
+				gtx.Constraints.Min.X = gtx.Constraints.Max.X
+				return layout.Inset{Left: pad, Right: 8, Top: 8, Bottom: 8}.Layout(gtx, func(gtx C) D {
+					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+						layout.Flexed(1, th.label(sizeSmall, th.Pal.Text, "Delete "+what+" from this device?").Layout),
+						layout.Rigid(func(gtx C) D { return s.smallButton(gtx, &s.delCancel, "Cancel", th.Pal.Accent) }),
+						layout.Rigid(func(gtx C) D { return s.smallButton(gtx, &s.delConfirm, "Delete", th.Pal.Danger) }),
+					)
+				})
+			})
+		}),
+		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
+	)
 }
 
 // messages draws the virtualised message list.
@@ -829,6 +1000,11 @@ func (s *chatScreen) messages(gtx C, t *model.Thread, tv *threadView) D {
 	gtx.Constraints.Min = gtx.Constraints.Max
 	l := material.List(th.Theme, &tv.list)
 	l.AnchorStrategy = material.Overlay
+	defer func() {
+		if tv.list.Position.First < historyAhead {
+			s.loadOlder(t)
+		}
+	}()
 	return l.Layout(gtx, len(t.Messages), func(gtx C, i int) D {
 		msg := &t.Messages[i]
 		s.shown[msg.Key] = true

@@ -4,12 +4,15 @@ import (
 	"image"
 	"runtime"
 	"slices"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
 	"gioui.org/io/key"
 
 	"peerchat/core/client"
+	"peerchat/core/wire"
 	"peerchat/ui/model"
 )
 
@@ -243,30 +246,70 @@ func TestReconnectBanner(t *testing.T) {
 	}
 }
 
-// memHistory is a History in memory.
+// memHistory is a History in memory, stored like historystore does: private
+// threads under the folded nickname, messages numbered from 1. Safe for
+// concurrent use.
 type memHistory struct {
+	mu      sync.Mutex
 	threads map[string][]model.Message
 	saved   []string
 	updated []model.Delivery
+	loads   int // Load calls
+}
+
+func memName(thread string) string {
+	if thread == model.Everyone {
+		return thread
+	}
+	return wire.FoldNick(thread)
 }
 
 func (h *memHistory) Threads() ([]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	var out []string
-	for k := range h.threads {
-		if k != model.Everyone {
+	for k, ms := range h.threads {
+		if k != model.Everyone && len(ms) > 0 {
 			out = append(out, k)
 		}
 	}
 	return out, nil
 }
-func (h *memHistory) Load(thread string, n int) ([]model.Message, error) {
-	return h.threads[thread], nil
+
+func (h *memHistory) Load(thread string, before uint64, n int) ([]model.Message, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.loads++
+	ms := h.threads[memName(thread)]
+	end := len(ms)
+	if before != 0 {
+		end = sort.Search(len(ms), func(i int) bool { return ms[i].Seq >= before })
+	}
+	return slices.Clone(ms[max(0, end-n):end]), nil
 }
+
 func (h *memHistory) Save(thread string, m model.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.threads == nil {
+		h.threads = map[string][]model.Message{}
+	}
+	name := memName(thread)
+	m.Seq = uint64(len(h.threads[name]) + 1)
+	h.threads[name] = append(h.threads[name], m)
 	h.saved = append(h.saved, thread+": "+m.Text)
 }
+
 func (h *memHistory) Update(thread string, m model.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.updated = append(h.updated, m.State)
+}
+
+func (h *memHistory) Delete(thread string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.threads, memName(thread))
 }
 
 // TestHistory seeds the threads from History and records new messages in it.

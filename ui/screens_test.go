@@ -148,6 +148,15 @@ func scenarios() []scenario {
 			h.chat().open(model.Everyone)
 			h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(23 * time.Second)})
 		}},
+		{"delete-history", func(h *harness) {
+			h.be.peers = crowd[:5]
+			h.a.cfg.History = &memHistory{}
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			c.open("bruno")
+			c.confirmDel = true
+		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")

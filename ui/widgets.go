@@ -35,7 +35,7 @@ func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
 
 // icons used by the UI, parsed once per App.
 type iconSet struct {
-	back, send, done, doneAll, failed, clock, close, people, wifi, down *widget.Icon
+	back, send, done, doneAll, failed, clock, close, people, wifi, down, del, more *widget.Icon
 }
 
 func mustIcon(data []byte) *widget.Icon {
@@ -58,6 +58,8 @@ func newIcons() iconSet {
 		people:  mustIcon(icons.SocialPeople),
 		wifi:    mustIcon(icons.DeviceWiFiTethering),
 		down:    mustIcon(icons.NavigationArrowDownward),
+		del:     mustIcon(icons.ActionDelete),
+		more:    mustIcon(icons.NavigationMoreVert),
 	}
 }
 

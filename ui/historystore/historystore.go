@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"peerchat/core/history"
+	"peerchat/core/wire"
 	"peerchat/ui"
 	"peerchat/ui/model"
 )
@@ -29,8 +30,16 @@ type Store struct {
 type op struct {
 	thread string
 	m      model.Message
-	update bool
+	kind   opKind
 }
+
+type opKind int
+
+const (
+	opSave opKind = iota
+	opUpdate
+	opDelete
+)
 
 var _ ui.History = (*Store)(nil)
 
@@ -46,15 +55,18 @@ func New(st *history.Store, log *slog.Logger) *Store {
 	return s
 }
 
-// threadName maps a UI thread to a history thread.
+// threadName maps a UI thread to a history thread: the feed to
+// history.Broadcasts, a private thread to the folded nickname, so that
+// "Ana" and "ana" are one thread.
 func threadName(thread string) string {
 	if thread == model.Everyone {
 		return history.Broadcasts
 	}
-	return thread
+	return wire.FoldNick(thread)
 }
 
-// Threads lists the private threads that have history, most recent first.
+// Threads lists the private threads that have history, most recent first,
+// by their folded nicknames.
 func (s *Store) Threads() ([]string, error) {
 	infos, err := s.st.Threads()
 	if err != nil {
@@ -69,9 +81,10 @@ func (s *Store) Threads() ([]string, error) {
 	return out, nil
 }
 
-// Load returns up to n newest messages of thread, oldest first.
-func (s *Store) Load(thread string, n int) ([]model.Message, error) {
-	hs, err := s.st.Load(threadName(thread), 0, n)
+// Load returns up to n messages of thread before beforeSeq (0: the newest),
+// oldest first.
+func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, error) {
+	hs, err := s.st.Load(threadName(thread), beforeSeq, n)
 	if err != nil {
 		return nil, fmt.Errorf("history load: %w", err)
 	}
@@ -99,8 +112,12 @@ func (s *Store) Save(thread string, m model.Message) { s.push(op{thread: thread,
 
 // Update queues the new state of m. It never blocks.
 func (s *Store) Update(thread string, m model.Message) {
-	s.push(op{thread: thread, m: m, update: true})
+	s.push(op{thread: thread, m: m, kind: opUpdate})
 }
+
+// Delete queues the removal of thread, after the writes queued before. It
+// never blocks.
+func (s *Store) Delete(thread string) { s.push(op{thread: thread, kind: opDelete}) }
 
 func (s *Store) push(o op) {
 	s.mu.Lock()
@@ -158,7 +175,13 @@ func state(d model.Delivery) history.State {
 
 func (s *Store) write(o op) {
 	name := threadName(o.thread)
-	if o.update {
+	switch o.kind {
+	case opDelete:
+		if err := s.st.Delete(name); err != nil {
+			s.log.Warn("history delete", "thread", name, "err", err)
+		}
+		return
+	case opUpdate:
 		seq := o.m.Seq
 		if seq == 0 {
 			s.mu.Lock()

@@ -1,7 +1,9 @@
 package historystore
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,7 +64,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("threads %q, %v", threads, err)
 	}
 	for _, tt := range tests {
-		got, err := s.Load(tt.thread, 10)
+		got, err := s.Load(tt.thread, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,5 +76,83 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("%q #%d: %+v, want text %q state %v", tt.thread, i, m, tt.msgs[i].Text, tt.want[i])
 			}
 		}
+	}
+}
+
+// TestFoldPageDelete stores a private thread under two spellings of one
+// nickname, pages through it, and deletes it after writes still queued.
+func TestFoldPageDelete(t *testing.T) {
+	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, nil)
+	defer s.Close()
+	t0 := time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
+	const n = 25
+	for i := range n {
+		nick := []string{"Ana", "ana", "ANA"}[i%3]
+		s.Save(nick, model.Message{Key: uint64(i + 1), From: nick, Text: fmt.Sprint(i), Time: t0})
+	}
+	s.Save("bruno", model.Message{Key: 100, From: "bruno", Text: "other", Time: t0})
+	waitFor(t, "writes", func() bool {
+		ths, _ := s.Threads()
+		return len(ths) == 2
+	})
+	waitFor(t, "all of ana", func() bool {
+		m, _ := s.Load("ana", 0, n+1)
+		return len(m) == n
+	})
+	tests := []struct {
+		thread string
+		before uint64
+		page   int
+		want   []string
+	}{
+		{"Ana", 0, 3, []string{"22", "23", "24"}},
+		{"aNa", 23, 3, []string{"19", "20", "21"}},
+		{"ana", 3, 10, []string{"0", "1"}},
+		{"ana", 1, 10, nil},
+		{"bruno", 0, 10, []string{"other"}},
+	}
+	for _, tt := range tests {
+		got, err := s.Load(tt.thread, tt.before, tt.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, m := range got {
+			texts = append(texts, m.Text)
+		}
+		if !slices.Equal(texts, tt.want) {
+			t.Errorf("Load(%q, %d, %d) = %q, want %q", tt.thread, tt.before, tt.page, texts, tt.want)
+		}
+	}
+	// A delete queued behind saves removes them too.
+	s.Save("ANA", model.Message{Key: 200, From: "ana", Text: "late", Time: t0})
+	s.Delete("Ana")
+	s.Save("bruno", model.Message{Key: 201, From: "bruno", Text: "after", Time: t0})
+	waitFor(t, "the delete", func() bool {
+		m, _ := s.Load("bruno", 0, 10)
+		return len(m) == 2
+	})
+	if m, err := s.Load("ana", 0, 10); err != nil || len(m) != 0 {
+		t.Fatalf("ana after delete: %d messages, %v", len(m), err)
+	}
+	if ths, _ := s.Threads(); !slices.Equal(ths, []string{"bruno"}) {
+		t.Fatalf("threads %q after delete, want bruno", ths)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
 }

@@ -269,6 +269,14 @@ func (m *Model) Seed(peer string, msgs []Message) {
 	}
 }
 
+// Clear empties the thread with peer (its history was deleted): no
+// messages, nothing unread. The chat state is kept.
+func (m *Model) Clear(peer string) {
+	if t := m.threads[peer]; t != nil {
+		t.Messages, t.Unread, t.LastSeen = nil, 0, time.Time{}
+	}
+}
+
 // System appends a system line to the thread with peer.
 func (m *Model) System(peer, text string) {
 	m.add(peer, Message{Kind: KindSystem, Text: text})
