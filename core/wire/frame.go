@@ -210,15 +210,11 @@ func (r *Reader) readOne() ([]byte, error) {
 		}
 		return nil, err
 	}
-	n64, err := ParseHeader(h)
+	n, err := payloadLen(h, r.max)
 	if err != nil {
 		return nil, err
 	}
-	if n64 > int64(r.max) {
-		return nil, &ProtocolError{ErrTooLarge, fmt.Sprintf("frame too large: %d bytes, limit %d", n64, r.max)}
-	}
 	r.br.Discard(HeaderLen)
-	n := int(n64)
 	if n == 0 {
 		return nil, nil
 	}
@@ -242,8 +238,51 @@ func (r *Reader) readOne() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if !utf8.Valid(p) {
-		return nil, &ProtocolError{ErrInvalidUTF8, "payload is not valid UTF-8"}
+	if err := checkPayload(p); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// payloadLen parses header h and checks the length it announces against max.
+func payloadLen(h []byte, max int) (int, error) {
+	n, err := ParseHeader(h)
+	if err != nil {
+		return 0, err
+	}
+	if n > int64(max) {
+		return 0, &ProtocolError{ErrTooLarge, fmt.Sprintf("frame too large: %d bytes, limit %d", n, max)}
+	}
+	return int(n), nil
+}
+
+func checkPayload(p []byte) error {
+	if !utf8.Valid(p) {
+		return &ProtocolError{ErrInvalidUTF8, "payload is not valid UTF-8"}
+	}
+	return nil
+}
+
+// SplitFrame takes the first frame off buf, for readers that collect bytes
+// themselves (an event loop over non-blocking sockets). It returns the
+// payload (a view into buf, possibly empty for a zero-length frame) and the
+// number of bytes the frame took. With n == 0 and a nil error, buf holds only
+// part of a frame: read more and call again. The checks are those of Reader:
+// header, limit (before the payload has arrived), UTF-8.
+func SplitFrame(buf []byte, max int) (payload []byte, n int, err error) {
+	if len(buf) < HeaderLen {
+		return nil, 0, nil
+	}
+	size, err := payloadLen(buf[:HeaderLen], max)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(buf) < HeaderLen+size {
+		return nil, 0, nil
+	}
+	p := buf[HeaderLen : HeaderLen+size]
+	if err := checkPayload(p); err != nil {
+		return nil, 0, err
+	}
+	return p, HeaderLen + size, nil
 }

@@ -287,3 +287,73 @@ func BenchmarkAppendMessage(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func TestSplitFrame(t *testing.T) {
+	stream := frames("hello", "", "BROADCAST héllo")
+	var got []string
+	buf := stream[:0:0]
+	for i := 0; i < len(stream); i++ { // feed one byte at a time
+		buf = append(buf, stream[i])
+		for {
+			p, n, err := SplitFrame(buf, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			got = append(got, string(p))
+			buf = buf[n:]
+		}
+	}
+	want := []string{"hello", "", "BROADCAST héllo"}
+	if strings.Join(got, "|") != strings.Join(want, "|") || len(buf) != 0 {
+		t.Fatalf("got %q (rest %q), want %q", got, buf, want)
+	}
+	for _, tt := range []struct {
+		in   string
+		want error
+	}{
+		{"x         ", ErrBadHeader},
+		{"65        ", ErrTooLarge}, // refused before the payload arrives
+		{"1         \xff", ErrInvalidUTF8},
+	} {
+		if _, _, err := SplitFrame([]byte(tt.in), 64); !errors.Is(err, tt.want) {
+			t.Errorf("SplitFrame(%q) = %v, want %v", tt.in, err, tt.want)
+		}
+	}
+}
+
+// SplitFrame and Reader agree on every input.
+func FuzzSplitFrame(f *testing.F) {
+	f.Add(frames("hello", "", "BROADCAST x"), 64)
+	f.Add([]byte("5         ab"), 64)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max < 0 || max > 1<<16 {
+			return
+		}
+		r := NewReader(bytes.NewReader(data), max)
+		buf := data
+		for {
+			p, n, serr := SplitFrame(buf, max)
+			if serr == nil && n > 0 && len(p) == 0 {
+				buf = buf[n:] // Reader skips empty frames
+				continue
+			}
+			q, rerr := r.ReadFrame()
+			if serr != nil || n == 0 {
+				if rerr == nil {
+					t.Fatalf("Reader read %q where SplitFrame stopped (%v)", q, serr)
+				}
+				if serr != nil && !errors.Is(rerr, errors.Unwrap(serr)) {
+					t.Fatalf("SplitFrame: %v, Reader: %v", serr, rerr)
+				}
+				return
+			}
+			if rerr != nil || !bytes.Equal(p, q) {
+				t.Fatalf("SplitFrame %q, Reader %q, %v", p, q, rerr)
+			}
+			buf = buf[n:]
+		}
+	})
+}
