@@ -82,6 +82,7 @@ type App struct {
 	wg     sync.WaitGroup // the App's goroutines
 
 	settings Settings
+	framed   bool // Layout has run: env holds the previous frame's
 }
 
 // New returns an App showing the connect screen (or connecting at once, see
@@ -163,9 +164,26 @@ func (a *App) saveSettings() {
 	}
 }
 
+// notify raises a system notification, unless the window has the focus or
+// the user turned notifications off.
 func (a *App) notify(title, text string) {
-	if p := a.cfg.Platform; p != nil && !a.env.Focused {
+	if p := a.cfg.Platform; p != nil && !a.env.Focused && !a.settings.MuteNotifications {
 		p.Notify(title, text)
+	}
+}
+
+// Resume tells the App that it is in the foreground again after a pause
+// (Android stopped the activity, the window was hidden): a session whose
+// server link is down reconnects at once instead of waiting for its backoff.
+// Layout calls it itself when the window gets the focus back. It must be
+// called from the window's goroutine.
+func (a *App) Resume() {
+	for i := len(a.stack) - 1; i >= 0; i-- {
+		if cs, ok := a.stack[i].(*chatScreen); ok {
+			cs.sess.ReconnectNow()
+			a.cfg.Invalidate()
+			return
+		}
 	}
 }
 
@@ -189,7 +207,10 @@ func (a *App) Unread() int {
 // Layout draws one frame. env says how the window is; gtx must span the
 // window minus the system insets.
 func (a *App) Layout(gtx C, env Env) D {
-	a.env = env
+	if env.Focused && !a.env.Focused && a.framed {
+		a.Resume()
+	}
+	a.env, a.framed = env, true
 	if a.th.Dark != env.Dark {
 		a.th.setDark(env.Dark)
 	}

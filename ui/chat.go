@@ -67,6 +67,9 @@ type chatScreen struct {
 	delCancel  widget.Clickable
 	delConfirm widget.Clickable
 	confirmDel bool // the thread shows the confirmation of Delete history
+	menu       widget.Clickable // the settings button of the people pane
+	settings   bool             // the settings panel is open
+	notifyOn   widget.Bool      // the notifications setting
 
 	cards []layout.Widget // this frame's chat requests and notice, see collectCards
 
@@ -118,6 +121,7 @@ func newChatScreen(a *App, sess Session) *chatScreen {
 		pages:   make(chan page, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(a.ctx)
+	s.notifyOn.Value = !a.settings.MuteNotifications
 	s.people.Axis = layout.Vertical
 	s.filter.SingleLine = true
 	var nicks []string
@@ -287,20 +291,20 @@ func (s *chatScreen) drain() {
 		if !attention {
 			continue
 		}
-		title, body := "", ev.Text
+		title, body := thread, ev.Text
 		switch ev.Kind {
 		case client.EventInvite:
 			title, body = ev.From+" wants to chat", "Open PeerChat to accept or decline."
 		case client.EventBroadcast:
-			title = ev.From + " (everyone)"
+			m := lastText(s.m.Thread(model.Everyone))
+			if m == nil || !mentions(m.Text, s.m.Me) {
+				continue // only broadcasts that mention the user notify
+			}
+			title, body = m.From+" mentioned you", m.Text
 		case client.EventChatClosed:
 			title, body = "Chat with "+ev.Peer+" lost", "The connection to "+ev.Peer+" broke."
-		default:
-			title = thread
 		}
-		if !s.a.env.Focused || thread != s.current {
-			s.a.notify(title, body)
-		}
+		s.a.notify(title, body)
 	}
 	clear(s.evs)
 }
@@ -358,6 +362,13 @@ func (s *chatScreen) update(gtx C) {
 		if err := s.sess.LeaveChat(s.current); err != nil {
 			s.m.Notify(err.Error())
 		}
+	}
+	if s.menu.Clicked(gtx) {
+		s.settings = !s.settings
+	}
+	if s.notifyOn.Update(gtx) {
+		s.a.settings.MuteNotifications = !s.notifyOn.Value
+		s.a.saveSettings()
 	}
 	if s.del.Clicked(gtx) {
 		s.confirmDel = !s.confirmDel
@@ -617,11 +628,15 @@ func (s *chatScreen) sidebar(gtx C) D {
 						)
 					}),
 					layout.Rigid(func(gtx C) D {
+						return iconButton(gtx, th, &s.menu, s.a.ic.more, th.Pal.Muted, colorT{}, "Settings")
+					}),
+					layout.Rigid(func(gtx C) D {
 						return iconButton(gtx, th, &s.disconnect, s.a.ic.close, th.Pal.Muted, colorT{}, "Disconnect")
 					}),
 				)
 			})
 		}),
+		layout.Rigid(s.settingsPanel),
 		layout.Rigid(func(gtx C) D {
 			if !showFilter {
 				return D{}
@@ -692,6 +707,36 @@ func (s *chatScreen) sidebar(gtx C) D {
 				return s.row(gtx, c, p.Nick, p.Nick, preview, t, p.Online)
 			})
 		}),
+	)
+}
+
+// settingsPanel shows the settings under the people pane's header when the
+// settings button opened it.
+func (s *chatScreen) settingsPanel(gtx C) D {
+	if !s.settings {
+		return D{}
+	}
+	th := s.a.th
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return layout.Inset{Left: pad, Right: pad, Top: 12, Bottom: 12}.Layout(gtx, func(gtx C) D {
+				return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+					layout.Flexed(1, func(gtx C) D {
+						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+							layout.Rigid(th.bold(sizeBody, th.Pal.Text, "Notifications").Layout),
+							layout.Rigid(th.label(sizeCaption, th.Pal.Muted, "Private messages, mentions and chat requests while PeerChat is in the background").Layout),
+						)
+					}),
+					layout.Rigid(layout.Spacer{Width: 12}.Layout),
+					layout.Rigid(func(gtx C) D {
+						sw := material.Switch(th.Theme, &s.notifyOn, "Notifications")
+						sw.Color.Enabled = th.Pal.Accent
+						return sw.Layout(gtx)
+					}),
+				)
+			})
+		}),
+		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
 	)
 }
 

@@ -157,6 +157,13 @@ func scenarios() []scenario {
 			c.open("bruno")
 			c.confirmDel = true
 		}},
+		{"settings", func(h *harness) {
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.chat().current = model.Everyone
+			h.chat().settings = true
+		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")

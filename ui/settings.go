@@ -16,6 +16,9 @@ const settingsFile = "settings.json"
 type Settings struct {
 	Nick   string `json:"nick,omitempty"`
 	Server string `json:"server,omitempty"` // the last server connected to, host:port
+	// MuteNotifications turns system notifications off (they are on by
+	// default).
+	MuteNotifications bool `json:"muteNotifications,omitempty"`
 }
 
 // LoadSettings reads the settings in dir. A missing file gives zero Settings

@@ -225,6 +225,7 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	}
 
 	env := ui.Env{Focused: true}
+	background := false // Android: the activity is gone, the process lives on
 	var ops op.Ops
 	first := true
 	unread := 0
@@ -232,6 +233,19 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
 			return e.Err
+		default:
+			// Android pause and resume: a detached view means the app is in
+			// the background (notifications go to the system); when the view
+			// comes back, the App reconnects at once if its link is down.
+			if attached, ok := viewEvent(e); ok {
+				if attached && background {
+					a.Resume()
+				}
+				background = !attached
+				if background {
+					env.Focused = false
+				}
+			}
 		case app.ConfigEvent:
 			if env.Focused != e.Config.Focused {
 				env.Focused = e.Config.Focused
