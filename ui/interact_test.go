@@ -406,3 +406,37 @@ func TestPhoneCardsInFlow(t *testing.T) {
 		t.Fatalf("calls %q, thread %q, want émile accepted and shown", s.Calls(), c.current)
 	}
 }
+
+// TestBackLeavesAtRoot sends Android's back key the way the window does and
+// checks who handles it: the thread goes back to the people list; at the
+// people list and on the connect screen the key is left to the system, which
+// closes the app.
+func TestBackLeavesAtRoot(t *testing.T) {
+	h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 360, 780)
+	back := func() bool {
+		h.frame()
+		h.router.WakeupTime() // forget the frame's own wakeup
+		h.router.Queue(key.Event{Name: key.NameBack})
+		_, handled := h.router.WakeupTime()
+		h.frame()
+		return handled
+	}
+	if back() {
+		t.Fatal("back handled on the connect screen, want it left to the system")
+	}
+	h.connect("ana")
+	c := h.chat()
+	c.open("bruno")
+	if !back() {
+		t.Fatal("back not handled on a thread")
+	}
+	if c.showThread || h.chat() != c {
+		t.Fatalf("after back: thread shown=%v, chat screen kept=%v", c.showThread, h.chat() == c)
+	}
+	if back() {
+		t.Fatal("back handled on the people list, want it left to the system")
+	}
+	if h.chat() != c {
+		t.Fatal("back at the root disconnected")
+	}
+}
