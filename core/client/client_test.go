@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -523,5 +524,22 @@ func TestReconnectNowAndNotify(t *testing.T) {
 	a.wait(EventReconnected, nil)
 	if d := time.Since(start); d > e.RetryIn/2 {
 		t.Errorf("reconnected after %v, with %v of backoff to skip", d, e.RetryIn)
+	}
+}
+
+// The server's last ERROR before it closes a registered client is the reason
+// of the EventServerLost, not an error of its own.
+func TestServerErrorIsTheLossReason(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, testConfig(ts.addr, "ana"))
+	ts.stop()
+	e := a.wait(EventServerLost, nil)
+	if !errors.Is(e.Err, ErrServer) || !strings.Contains(e.Err.Error(), "server shutting down") {
+		t.Fatalf("EventServerLost.Err = %v, want the server's reason", e.Err)
+	}
+	a.wait(EventReconnecting, nil)
+	if n := a.count(EventError); n != 0 {
+		t.Fatalf("%d EventError beside the loss:\n%s", n, a.history())
 	}
 }

@@ -21,7 +21,8 @@ type srvConn struct {
 	state     int        // regPending, regDone or regFailed; guarded by Client.mu
 	regc      chan error // receives the registration's outcome once
 	done      chan struct{}
-	err       error // why the reader stopped; set before done is closed
+	err       error  // why the reader stopped; set before done is closed
+	said      string // the reason of the server's ERROR after registration; guarded by Client.mu
 }
 
 // serverKeepAlive makes the kernel notice a dead server link within about
@@ -149,6 +150,9 @@ func (c *Client) readServer(sc *srvConn) {
 		c.srvFeat = nil
 	}
 	sc.err = err
+	if sc.said != "" {
+		sc.err = fmt.Errorf("%w: %s", ErrServer, sc.said)
+	}
 	c.mu.Unlock()
 	close(sc.done)
 }
@@ -236,7 +240,10 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 			refused = fmt.Errorf("register %q: %w: %s", c.nick, ErrServer, m.Reason)
 		}
 		if !sc.fail(refused) {
-			c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %s", ErrServer, m.Reason)})
+			// After registration an ERROR is the server's last word before it
+			// closes (protocol.md §4): it becomes the reason of the
+			// EventServerLost that follows, not an error of its own.
+			sc.said = m.Reason
 		}
 		return
 	}
