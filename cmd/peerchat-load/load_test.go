@@ -114,9 +114,18 @@ func TestRun(t *testing.T) {
 				t.Errorf("mode, clients = %s, %s; want %s, %d", vals["mode"], vals["clients"], tt.mode, cfg.Clients)
 			}
 			for _, k := range []string{"join_s", "bcast_p50_ms", "bcast_p99_ms", "delivery_p50_ms", "burst_s", "burst_deliveries_per_s", "churn_s"} {
-				if v, err := strconv.ParseFloat(vals[k], 64); err != nil || v <= 0 {
-					t.Errorf("%s = %q, want a positive number", k, vals[k])
+				if v, err := strconv.ParseFloat(vals[k], 64); err != nil || v < 0 {
+					t.Errorf("%s = %q, want a number", k, vals[k])
 				}
+			}
+			for name, d := range map[string]time.Duration{"join": res.Join.Duration, "p50": res.BcastP50,
+				"delivery p50": res.DeliveryP50, "burst": res.Burst.Duration, "churn": res.Churn.Duration} {
+				if d <= 0 {
+					t.Errorf("%s duration = %v, want > 0", name, d)
+				}
+			}
+			if res.BurstRate <= 0 {
+				t.Errorf("burst rate = %v, want > 0", res.BurstRate)
 			}
 			if vals["bcast_sent"] != strconv.Itoa(cfg.Broadcasts) {
 				t.Errorf("bcast_sent = %s, want %d", vals["bcast_sent"], cfg.Broadcasts)
