@@ -123,7 +123,10 @@ func (c *Client) startInvite(ch *chat, p *Peer) {
 
 // Accept accepts the pending invite from nick. The chat opens asynchronously
 // (EventChatOpen, or EventChatClosed with reason lost).
-func (c *Client) Accept(nick string) error {
+func (c *Client) Accept(nick string) error { return c.answer("accept", nick, c.accept) }
+
+// answer applies answer (accept or decline) to the pending invite from nick.
+func (c *Client) answer(op, nick string, answer func(*chat)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -131,9 +134,9 @@ func (c *Client) Accept(nick string) error {
 	}
 	ch := c.chats[foldKey(nick)]
 	if ch == nil || ch.state != ChatInvited {
-		return fmt.Errorf("accept %q: %w", nick, ErrNoInvite)
+		return fmt.Errorf("%s %q: %w", op, nick, ErrNoInvite)
 	}
-	c.accept(ch)
+	answer(ch)
 	return nil
 }
 
@@ -179,19 +182,7 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 }
 
 // Decline declines the pending invite from nick.
-func (c *Client) Decline(nick string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return ErrClosed
-	}
-	ch := c.chats[foldKey(nick)]
-	if ch == nil || ch.state != ChatInvited {
-		return fmt.Errorf("decline %q: %w", nick, ErrNoInvite)
-	}
-	c.decline(ch)
-	return nil
-}
+func (c *Client) Decline(nick string) error { return c.answer("decline", nick, c.decline) }
 
 // decline answers their invite with CHAT_REJECT. The caller holds c.mu.
 func (c *Client) decline(ch *chat) {
