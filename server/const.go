@@ -58,6 +58,11 @@ const (
 	// DefaultName is the server name when Config.Name is empty.
 	DefaultName = "peerchat"
 
+	// DefaultReplaceGrace is how long a REGISTER for a nick held by a
+	// heartbeat client from the same IP address waits for the holder to
+	// answer a PING before the holder is replaced (see Config.ReplaceGrace).
+	DefaultReplaceGrace = 2 * time.Second
+
 	// DefaultKeepAlive is the TCP keepalive idle time set on every connection.
 	DefaultKeepAlive = 15 * time.Second
 )

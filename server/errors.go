@@ -12,6 +12,8 @@ const (
 	ReasonNicknameTaken   = "nickname taken"
 	ReasonQueueOverflow   = "queue overflow"
 	ReasonWriteTimeout    = "write timeout"
+	ReasonTimedOut        = "connection timed out" // ETIMEDOUT: TCP keepalive or retransmissions gave up
+	ReasonReplaced        = "replaced by a new connection"
 	ReasonWriteFailed     = "write failed"
 	ReasonReadFailed      = "read failed"
 	ReasonHeartbeat       = "heartbeat timeout"

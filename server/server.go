@@ -10,6 +10,11 @@
 // heard JOINED for. Frames are encoded once and shared by all recipients;
 // each connection has a bounded outbound queue drained by its own writer
 // goroutine, so no client can stall another.
+//
+// Reconnection: a REGISTER for a nick held by a heartbeat client from the
+// same IP address PINGs the holder and waits Config.ReplaceGrace; a holder
+// that stays silent is closed (ReasonReplaced, LEFT to everyone) and the
+// newcomer takes the nick. Any other duplicate gets NICKNAME_TAKEN at once.
 package server
 
 import (
@@ -47,6 +52,7 @@ type Config struct {
 	HeartbeatTimeout  time.Duration    // silence that evicts a heartbeat client; DefaultHeartbeatTimeout
 	WriteTimeout      time.Duration    // bound on one write to a client; DefaultWriteTimeout
 	QueueBytes        int              // outbound queue per client; DefaultQueueBytes
+	ReplaceGrace      time.Duration    // wait for a possibly dead holder of a nick; DefaultReplaceGrace
 	Logger            *slog.Logger     // nil discards logs
 	Now               func() time.Time // clock for timestamps; nil means time.Now
 }
@@ -87,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.ReplaceGrace <= 0 {
+		c.ReplaceGrace = DefaultReplaceGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -131,9 +140,13 @@ type Server struct {
 	welcome []byte // WELCOME frame, shared
 	errShut []byte // ERROR server shutting down, shared
 
-	mu      sync.Mutex // orders the registry; see the package comment
-	peers   map[string]*conn
-	list    []*conn // registered clients, in join order until one leaves
+	mu    sync.RWMutex // orders the registry; see the package comment
+	peers map[string]*conn
+	list  []*conn // registered clients, in join order until one leaves
+	// snap is WELCOME followed by the JOINED of every client in list, in
+	// list order, or nil after a leave (rebuilt at the next register).
+	// Only appended to: a newcomer's queue shares a prefix of it.
+	snap    []byte
 	conns   map[*conn]struct{}
 	perIP   map[netip.Addr]int
 	seq     uint64 // last broadcast sequence number
@@ -250,8 +263,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.closing
 }
 
@@ -305,8 +318,8 @@ func (s *Server) shutdown(ctx context.Context, wait bool) error {
 
 // Addr returns the listener's address, or nil before Serve.
 func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.ln == nil {
 		return nil
 	}
@@ -315,8 +328,8 @@ func (s *Server) Addr() net.Addr {
 
 // Peers returns a snapshot of the registered clients, oldest first.
 func (s *Server) Peers() []PeerInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	out := make([]PeerInfo, len(s.list))
 	for i, c := range s.list {
 		out[i] = PeerInfo{
@@ -330,16 +343,16 @@ func (s *Server) Peers() []PeerInfo {
 
 // NumPeers returns the number of registered clients.
 func (s *Server) NumPeers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return len(s.list)
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
+	s.mu.RLock()
 	st := Stats{Conns: len(s.conns), Registered: len(s.list)}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	st.Accepted = s.accepted.Load()
 	st.Refused = s.refused.Load()
 	st.Joins = s.joins.Load()
@@ -436,7 +449,9 @@ func (s *Server) accept(nc net.Conn) {
 
 // register makes c a registered client: it queues WELCOME and the JOINED
 // snapshot to c in one frame batch, then c's JOINED to everyone else, all
-// under s.mu. It returns the reason for a refusal, or "".
+// under s.mu. The snapshot is a shared prefix of s.snap, so the O(N) part
+// is queueing JOINED to the N peers. It returns the reason for a refusal,
+// or "".
 func (s *Server) register(c *conn) string {
 	key := wire.FoldNick(c.nick)
 	joined := wire.Encode(wire.Joined{Nick: c.nick, IP: c.ip, UDPPort: c.udpPort, TCPPort: c.tcpPort})
@@ -448,17 +463,20 @@ func (s *Server) register(c *conn) string {
 	if _, taken := s.peers[key]; taken {
 		return ReasonNicknameTaken
 	}
-	n := len(s.welcome)
-	for _, p := range s.list {
-		n += len(p.joined)
-	}
-	snap := make([]byte, 0, n)
-	snap = append(snap, s.welcome...)
-	for _, p := range s.list {
-		snap = append(snap, p.joined...)
+	if s.snap == nil {
+		n := len(s.welcome)
+		for _, p := range s.list {
+			n += len(p.joined)
+		}
+		s.snap = make([]byte, 0, max(n+len(joined), 4096))
+		s.snap = append(s.snap, s.welcome...)
+		for _, p := range s.list {
+			s.snap = append(s.snap, p.joined...)
+		}
 	}
 	c.key, c.joined, c.since = key, joined, s.cfg.Now()
-	c.send(snap, true)
+	c.send(s.snap[:len(s.snap):len(s.snap)], true)
+	s.snap = append(s.snap, joined...) // never writes into c's prefix
 	for _, p := range s.list {
 		p.send(joined, false)
 	}
@@ -488,6 +506,7 @@ func (s *Server) unregister(c *conn) {
 		s.list[last] = nil
 		s.list = s.list[:last]
 		delete(s.peers, c.key)
+		s.snap = nil
 		for _, p := range s.list {
 			p.send(left, false)
 		}
@@ -617,6 +636,9 @@ type conn struct {
 	caps       bool
 	notice     bool
 	heartbeat  bool
+
+	// alive, if set, is closed (and cleared) when serve next reads a frame.
+	alive atomic.Pointer[chan struct{}]
 
 	qmu        sync.Mutex
 	q          [][]byte
@@ -768,6 +790,8 @@ func (c *conn) writeLoop() {
 			if err != nil {
 				reason := ReasonWriteFailed
 				switch {
+				case isTimedOut(err):
+					reason = ReasonTimedOut
 				case isTimeout(err):
 					reason = ReasonWriteTimeout
 				case isReset(err):
@@ -786,6 +810,12 @@ func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
+// isTimedOut reports whether err says the kernel gave up on the
+// connection (TCP keepalive or retransmission timeout: ETIMEDOUT). Such an
+// error also reports Timeout() == true, so check it before isTimeout.
+func isTimedOut(err error) bool { return errors.Is(err, syscall.ETIMEDOUT) }
+
+// isTimeout reports whether err is a deadline (or other timeout) error.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -842,6 +872,9 @@ func (c *conn) readLoop() (reason, errText string) {
 		if err != nil {
 			return c.readError(err, stage)
 		}
+		if a := c.alive.Load(); a != nil && c.alive.CompareAndSwap(a, nil) {
+			close(*a) // the client spoke during a probe (see replaceGhost)
+		}
 		s.bytesIn.Add(uint64(wire.HeaderLen + len(p)))
 		m, perr := wire.Parse(p)
 		switch stage {
@@ -856,7 +889,12 @@ func (c *conn) readLoop() (reason, errText string) {
 			if err := wire.ValidateNick(r.Nick); err != nil {
 				return ReasonBadNick, ReasonBadNick + ": " + err.Error()
 			}
-			if s.nickTaken(r.Nick) {
+			// Waiting for the registry, or for a ghost holder of the
+			// nick, is the server's time, not the client's.
+			t0 := time.Now()
+			free := s.nickFree(c, r.Nick)
+			deadline = deadline.Add(time.Since(t0))
+			if !free {
 				return ReasonNicknameTaken, ""
 			}
 			c.nick, c.udpPort = r.Nick, r.UDPPort
@@ -976,6 +1014,8 @@ func (c *conn) readError(err error, stage int) (reason, errText string) {
 	switch {
 	case errors.Is(err, io.EOF):
 		return ReasonClientClosed, ""
+	case isTimedOut(err):
+		return ReasonTimedOut, ""
 	case wire.IsProtocolError(err):
 		why := ReasonBadFrame + ": " + err.Error()
 		return ReasonBadFrame, why
@@ -996,13 +1036,71 @@ func (c *conn) readError(err error, stage int) (reason, errText string) {
 	return ReasonReadFailed, ""
 }
 
-// nickTaken reports whether nick is registered now.
-func (s *Server) nickTaken(nick string) bool {
+// nickFree reports whether newcomer c may go on registering nick. If the
+// nick's holder is a heartbeat client from c's IP address (perhaps c's own
+// connection before a network drop), it first gives the holder
+// ReplaceGrace to show it is alive (see replaceGhost).
+func (s *Server) nickFree(c *conn, nick string) bool {
 	key := wire.FoldNick(nick)
+	s.mu.RLock()
+	h := s.peers[key]
+	ghost := h != nil && h.heartbeat && h.ip == c.ip
+	s.mu.RUnlock()
+	switch {
+	case h == nil:
+		return true
+	case !ghost:
+		return false
+	}
+	return s.replaceGhost(c, h)
+}
+
+// replaceGhost PINGs holder h on behalf of newcomer c and waits up to
+// ReplaceGrace: if h sends anything it stays and replaceGhost returns false;
+// if it stays silent it is closed (reason ReasonReplaced, its LEFT queued to
+// everyone) and replaceGhost returns true once it is unregistered.
+func (s *Server) replaceGhost(c, h *conn) bool {
+	alive := h.probe()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.peers[key]
-	return ok
+	s.ping++
+	ping := wire.Encode(wire.Ping{Token: strconv.FormatUint(s.ping, 10)})
+	s.mu.Unlock()
+	if h.send(ping, false) {
+		s.delivered.Add(1)
+	}
+	t := time.NewTimer(s.cfg.ReplaceGrace)
+	defer t.Stop()
+	select {
+	case <-alive:
+		c.log.Info("nickname holder is alive", "holder", h.id)
+		return false
+	case <-h.finished:
+		return true
+	case <-s.done:
+		return false
+	case <-t.C:
+	}
+	c.log.Info("replacing silent nickname holder", "holder", h.id, "nick", h.nick)
+	h.closeNow(ReasonReplaced)
+	select {
+	case <-h.finished:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// probe returns a channel that is closed when c next reads a frame.
+func (c *conn) probe() <-chan struct{} {
+	for {
+		if a := c.alive.Load(); a != nil {
+			return *a
+		}
+		ch := make(chan struct{})
+		if c.alive.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
 }
 
 // Info returns what discovery answers for this server: its name, TCP port
@@ -1010,8 +1108,8 @@ func (s *Server) nickTaken(nick string) bool {
 // discovery.Respond. Safe for concurrent use.
 func (s *Server) Info() wire.ServerInfo {
 	si := wire.ServerInfo{Version: wire.Version, Name: s.cfg.Name}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	si.Peers = len(s.list)
 	if s.ln != nil {
 		if ap, err := netip.ParseAddrPort(s.ln.Addr().String()); err == nil {
