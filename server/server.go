@@ -524,24 +524,39 @@ func (s *Server) unregister(c *conn) {
 func (s *Server) broadcast(c *conn, text string) {
 	base := wire.Encode(wire.Broadcast{Text: c.nick + ": " + text})
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !c.registered {
+		s.mu.Unlock()
 		return
 	}
 	s.seq++
 	var v2 []byte
+	kick := c.kick[:0]
 	for _, p := range s.list {
+		b := base
 		if p.bcast {
 			if v2 == nil {
 				v2 = wire.Encode(wire.Bcast{Seq: s.seq, Time: s.cfg.Now(), From: c.nick, Text: text})
 			}
-			p.send(v2, false)
-		} else {
-			p.send(base, false)
+			b = v2
+		}
+		if _, wake := p.enqueue(b, false); wake {
+			kick = append(kick, p)
 		}
 	}
-	s.delivered.Add(uint64(len(s.list)))
+	n := len(s.list)
+	s.delivered.Add(uint64(n))
 	s.broadcasts.Add(1)
+	s.mu.Unlock()
+	// Outside s.mu: write to the idle connections from here rather than
+	// wake one writer goroutine per recipient.
+	for i, p := range kick {
+		p.flush()
+		kick[i] = nil
+	}
+	if cap(kick) > 4*n+64 { // the registry shrank a lot: let it go
+		kick = nil
+	}
+	c.kick = kick[:0]
 }
 
 // hello records c's v2 features, sends c the CAPS of every v2 peer and
@@ -615,6 +630,7 @@ type conn struct {
 	s     *Server
 	id    uint64
 	nc    net.Conn
+	raw   syscall.RawConn // nc's socket for writeNow; nil without fastWrite
 	ip    netip.Addr
 	log   *slog.Logger
 	start time.Time
@@ -640,9 +656,14 @@ type conn struct {
 	// alive, if set, is closed (and cleared) when serve next reads a frame.
 	alive atomic.Pointer[chan struct{}]
 
+	// kick is scratch for broadcast, which only c's serve goroutine runs:
+	// the recipients whose queue it found empty.
+	kick []*conn
+
 	qmu        sync.Mutex
 	q          [][]byte
 	qbytes     int
+	busy       bool // a goroutine is writing to nc (the writer or a flush)
 	closing    bool   // no more frames are queued
 	flushClose bool   // the writer closes the conn once the queue is empty
 	reason     string // why the connection closed; the first one wins
@@ -652,13 +673,19 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, id uint64, ip netip.Addr) *conn {
-	return &conn{
+	c := &conn{
 		s: s, id: id, nc: nc, ip: ip, start: time.Now(),
 		log:        s.log.With("conn", id, "remote", nc.RemoteAddr().String()),
 		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 		finished:   make(chan struct{}),
 	}
+	if sc, ok := nc.(syscall.Conn); ok && fastWrite {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	return c
 }
 
 // send queues frame b, which the caller must never modify afterwards. It
@@ -666,10 +693,20 @@ func newConn(s *Server, nc net.Conn, id uint64, ip netip.Addr) *conn {
 // (reason queue overflow) and send returns false; force skips that check
 // when the queue is empty (a JOINED snapshot may be large).
 func (c *conn) send(b []byte, force bool) bool {
+	ok, wake := c.enqueue(b, force)
+	if wake {
+		c.signal()
+	}
+	return ok
+}
+
+// enqueue is send without the wake-up: it reports whether b was queued and
+// whether the caller must then call signal or flush (the queue was empty).
+func (c *conn) enqueue(b []byte, force bool) (ok, wake bool) {
 	c.qmu.Lock()
 	if c.closing {
 		c.qmu.Unlock()
-		return false
+		return false, false
 	}
 	if c.qbytes+len(b) > c.s.cfg.QueueBytes && !(force && c.qbytes == 0) {
 		c.closing = true
@@ -677,16 +714,60 @@ func (c *conn) send(b []byte, force bool) bool {
 		c.qmu.Unlock()
 		c.nc.Close()
 		c.signal()
-		return false
+		return false, false
 	}
-	wake := len(c.q) == 0 // otherwise the writer was woken already
+	wake = len(c.q) == 0 // otherwise someone was told already
 	c.q = append(c.q, b)
 	c.qbytes += len(b)
 	c.qmu.Unlock()
-	if wake {
+	return true, wake
+}
+
+// flush writes a queue of one frame from the caller's goroutine with one
+// non-blocking write, unless someone is writing already; whatever it cannot
+// write at once (a longer queue, a full socket buffer, a passed write
+// deadline) is left to the writer goroutine, which it wakes. So it never
+// blocks, and frames keep their order: only the goroutine that set busy
+// writes to nc.
+func (c *conn) flush() {
+	c.qmu.Lock()
+	if c.busy {
+		c.qmu.Unlock()
+		return // the writer will look at the queue again
+	}
+	if len(c.q) != 1 || c.closing || c.raw == nil {
+		c.qmu.Unlock()
+		c.signal()
+		return
+	}
+	b := c.q[0]
+	c.q[0] = nil
+	c.q = c.q[:0]
+	c.qbytes -= len(b)
+	c.busy = true
+	c.qmu.Unlock()
+
+	n, err := writeNow(c.raw, b)
+	c.s.bytesOut.Add(uint64(n))
+	c.qmu.Lock()
+	c.busy = false
+	if err != nil && n < len(b) && (err == errWouldBlock || !isReset(err)) {
+		// Put the rest back in front for the writer, which will wait for
+		// the socket, refresh the deadline or see the error itself.
+		c.q = append(c.q, nil)
+		copy(c.q[1:], c.q)
+		c.q[0] = b[n:]
+		c.qbytes += len(b) - n
+	}
+	pending := len(c.q) > 0 || c.closing
+	c.qmu.Unlock()
+	if err != nil && isReset(err) {
+		c.closeNow(ReasonReset)
+		return
+	}
+	if pending {
 		c.signal()
 	}
-	return true
 }
 
 func (c *conn) signal() {
@@ -751,7 +832,8 @@ func (c *conn) closeReason() string {
 }
 
 // writeLoop writes everything queued in one write per wake-up until the
-// connection closes.
+// connection closes. It leaves the queue alone while a flush is writing
+// (busy); that flush wakes it again when it is done.
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
 	defer close(c.writerDone)
@@ -760,10 +842,15 @@ func (c *conn) writeLoop() {
 	for range c.wake {
 		for {
 			c.qmu.Lock()
+			if c.busy {
+				c.qmu.Unlock()
+				break
+			}
 			batch, c.q = c.q, batch[:0]
 			n := c.qbytes
 			c.qbytes = 0
 			closing, flush := c.closing, c.flushClose
+			c.busy = len(batch) > 0
 			c.qmu.Unlock()
 			if len(batch) == 0 {
 				if closing {
@@ -781,8 +868,16 @@ func (c *conn) writeLoop() {
 				deadline = now.Add(c.s.cfg.WriteTimeout)
 				c.nc.SetWriteDeadline(deadline)
 			}
-			bufs := net.Buffers(batch)
-			_, err := bufs.WriteTo(c.nc)
+			var err error
+			if len(batch) == 1 {
+				_, err = c.nc.Write(batch[0])
+			} else {
+				bufs := net.Buffers(batch)
+				_, err = bufs.WriteTo(c.nc)
+			}
+			c.qmu.Lock()
+			c.busy = false
+			c.qmu.Unlock()
 			clear(batch)
 			if cap(batch) > 64 {
 				batch = nil
