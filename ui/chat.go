@@ -66,7 +66,7 @@ type chatScreen struct {
 	del        widget.Clickable // "Delete history" in the thread header
 	delCancel  widget.Clickable
 	delConfirm widget.Clickable
-	confirmDel bool // the thread shows the confirmation of Delete history
+	confirmDel bool             // the thread shows the confirmation of Delete history
 	menu       widget.Clickable // the settings button of the people pane
 	settings   bool             // the settings panel is open
 	notifyOn   widget.Bool      // the notifications setting
@@ -528,7 +528,7 @@ func (s *chatScreen) banner(gtx C) D {
 			msg += ": " + c.Err
 		}
 	}
-	return background(gtx, bg, 0, func(gtx C) D {
+	return background(gtx, th, bg, 0, func(gtx C) D {
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		return layout.Inset{Left: pad, Right: 8, Top: 2, Bottom: 2}.Layout(gtx, func(gtx C) D {
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
@@ -560,7 +560,7 @@ func (s *chatScreen) header(gtx C, w layout.Widget) D {
 	th := s.a.th
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D {
-			return background(gtx, th.Pal.Panel, 0, func(gtx C) D {
+			return background(gtx, th, th.Pal.Panel, 0, func(gtx C) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				gtx.Constraints.Min.Y = gtx.Dp(64)
 				return layout.Inset{Left: 8, Right: 8}.Layout(gtx, func(gtx C) D {
@@ -781,7 +781,7 @@ func (s *chatScreen) row(gtx C, click *widget.Clickable, key, name, preview stri
 									if !online {
 										return D{}
 									}
-									return background(gtx, th.Pal.Panel, 8, func(gtx C) D {
+									return background(gtx, th, th.Pal.Panel, 8, func(gtx C) D {
 										return layout.UniformInset(2).Layout(gtx, func(gtx C) D { return dot(gtx, th.Pal.Success, 10) })
 									})
 								}),
@@ -1014,7 +1014,7 @@ func (s *chatScreen) confirmDelete(gtx C, t *model.Thread) D {
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D {
-			return background(gtx, th.Pal.Panel, 0, func(gtx C) D {
+			return background(gtx, th, th.Pal.Panel, 0, func(gtx C) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				return layout.Inset{Left: pad, Right: 8, Top: 8, Bottom: 8}.Layout(gtx, func(gtx C) D {
 					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
@@ -1107,7 +1107,7 @@ func sameDate(a, b time.Time) bool {
 // pill draws a centered muted line (day separators, system lines).
 func (s *chatScreen) pill(gtx C, txt string) D {
 	th := s.a.th
-	return background(gtx, th.Pal.System, 12, func(gtx C) D {
+	return background(gtx, th, th.Pal.System, 12, func(gtx C) D {
 		return layout.Inset{Left: 12, Right: 12, Top: 4, Bottom: 4}.Layout(gtx, func(gtx C) D {
 			l := th.label(sizeSmall, th.Pal.Muted, txt)
 			l.Alignment = text.Middle
@@ -1204,9 +1204,9 @@ func (s *chatScreen) bubble(gtx C, msg *model.Message, showName bool) D {
 				// A soft outline separates white bubbles from the light background.
 				sh := rr
 				sh.Rect = sh.Rect.Add(image.Pt(0, 1))
-				paint.FillShape(gtx.Ops, argb(0x12000000), sh.Op(gtx.Ops))
+				th.fillRRect(gtx.Ops, argb(0x12000000), sh)
 			}
-			paint.FillShape(gtx.Ops, bg, rr.Op(gtx.Ops))
+			th.fillRRect(gtx.Ops, bg, rr)
 			return D{Size: gtx.Constraints.Min}
 		}),
 		layout.Stacked(func(gtx C) D {
@@ -1305,7 +1305,7 @@ func (s *chatScreen) composer(gtx C, t *model.Thread, tv *threadView) D {
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
 		layout.Rigid(func(gtx C) D {
-			return background(gtx, th.Pal.Panel, 0, func(gtx C) D {
+			return background(gtx, th, th.Pal.Panel, 0, func(gtx C) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				return layout.Inset{Left: 12, Right: 8, Top: 8, Bottom: 8}.Layout(gtx, func(gtx C) D {
 					if t.Peer != model.Everyone && t.Chat != model.ChatOpen {
@@ -1460,10 +1460,10 @@ func (s *chatScreen) card(gtx C, w layout.Widget) D {
 	for i, a := range []uint8{0x10, 0x0c, 0x08} {
 		o := gtx.Dp(unit.Dp(i + 1))
 		rect := image.Rectangle{Min: image.Pt(-o, -o+o), Max: d.Size.Add(image.Pt(o, o+o))}
-		paint.FillShape(gtx.Ops, argb(uint32(a)<<24), clip.UniformRRect(rect, r+o).Op(gtx.Ops))
+		th.fillRRect(gtx.Ops, argb(uint32(a)<<24), clip.UniformRRect(rect, r+o))
 	}
-	paint.FillShape(gtx.Ops, th.Pal.Panel, clip.UniformRRect(image.Rectangle{Max: d.Size}, r).Op(gtx.Ops))
-	border(gtx, d.Size, th.Pal.Divider, 14, 1)
+	th.fillRRect(gtx.Ops, th.Pal.Panel, clip.UniformRRect(image.Rectangle{Max: d.Size}, r))
+	border(gtx, th, d.Size, th.Pal.Divider, 14, 1)
 	call.Add(gtx.Ops)
 	return d
 }

@@ -414,7 +414,7 @@ func (s *connectScreen) Layout(gtx C) D {
 	// Error.
 	if s.err != nil {
 		add(func(gtx C) D {
-			return background(gtx, withAlpha(th.Pal.Danger, 0x22), 10, func(gtx C) D {
+			return background(gtx, th, withAlpha(th.Pal.Danger, 0x22), 10, func(gtx C) D {
 				return layout.UniformInset(12).Layout(gtx, func(gtx C) D {
 					gtx.Constraints.Min.X = gtx.Constraints.Max.X
 					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -499,7 +499,7 @@ func (s *connectScreen) heading(txt string) layout.Widget {
 
 func (s *connectScreen) card(gtx C, w layout.Widget) D {
 	th := s.a.th
-	return background(gtx, th.Pal.Panel, 12, func(gtx C) D {
+	return background(gtx, th, th.Pal.Panel, 12, func(gtx C) D {
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		return w(gtx)
 	})

@@ -5,6 +5,7 @@ import (
 	"image/color"
 
 	"gioui.org/font"
+	"gioui.org/op/paint"
 	"gioui.org/text"
 	"gioui.org/unit"
 	"gioui.org/widget/material"
@@ -105,6 +106,8 @@ type Theme struct {
 	*material.Theme
 	Pal  Palette
 	Dark bool
+
+	corners map[cornerKey]paint.ImageOp // see fillRRect
 }
 
 func newTheme() *Theme {

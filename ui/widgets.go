@@ -71,23 +71,19 @@ func fill(gtx C, c color.NRGBA) D {
 }
 
 // background lays out w over a rounded rectangle of color c.
-func background(gtx C, c color.NRGBA, radius unit.Dp, w layout.Widget) D {
+func background(gtx C, th *Theme, c color.NRGBA, radius unit.Dp, w layout.Widget) D {
 	m := op.Record(gtx.Ops)
 	d := w(gtx)
 	call := m.Stop()
 	r := gtx.Dp(radius)
-	paint.FillShape(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: d.Size}, r).Op(gtx.Ops))
+	th.fillRRect(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: d.Size}, r))
 	call.Add(gtx.Ops)
 	return d
 }
 
-// border strokes a rounded rectangle of size sz.
-func border(gtx C, sz image.Point, c color.NRGBA, radius unit.Dp, width unit.Dp) {
-	r := gtx.Dp(radius)
-	paint.FillShape(gtx.Ops, c, clip.Stroke{
-		Path:  clip.UniformRRect(image.Rectangle{Max: sz}, r).Path(gtx.Ops),
-		Width: float32(gtx.Dp(width)),
-	}.Op())
+// border strokes the inside of a rounded rectangle of size sz.
+func border(gtx C, th *Theme, sz image.Point, c color.NRGBA, radius unit.Dp, width unit.Dp) {
+	th.strokeRRect(gtx.Ops, c, image.Rectangle{Max: sz}, gtx.Dp(radius), max(1, gtx.Dp(width)))
 }
 
 // hline draws a one-pixel divider across the available width.
@@ -135,7 +131,7 @@ func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
 	if nick == "" {
 		c = th.Pal.Accent
 	}
-	paint.FillShape(gtx.Ops, c, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	th.fillRRect(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: sz}, s/2))
 	gtx.Constraints = layout.Exact(sz)
 	l := th.bold(unit.Sp(float32(size)*0.4), rgb(0xffffff), initials(nick))
 	l.Alignment = text.Middle
@@ -148,7 +144,7 @@ func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
 func iconAvatar(gtx C, th *Theme, ic *widget.Icon, bg color.NRGBA, size unit.Dp) D {
 	s := gtx.Dp(size)
 	sz := image.Pt(s, s)
-	paint.FillShape(gtx.Ops, bg, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	th.fillRRect(gtx.Ops, bg, clip.UniformRRect(image.Rectangle{Max: sz}, s/2))
 	gtx.Constraints = layout.Exact(sz)
 	return layout.Center.Layout(gtx, func(gtx C) D {
 		gtx.Constraints = layout.Exact(image.Pt(s*11/20, s*11/20))
@@ -170,7 +166,7 @@ func badge(gtx C, th *Theme, n int) D {
 	if n > 99 {
 		txt = "99+"
 	}
-	return background(gtx, th.Pal.Accent, 10, func(gtx C) D {
+	return background(gtx, th, th.Pal.Accent, 10, func(gtx C) D {
 		gtx.Constraints.Min = image.Pt(gtx.Dp(20), gtx.Dp(20))
 		return layout.Inset{Left: 6, Right: 6, Top: 2, Bottom: 2}.Layout(gtx, func(gtx C) D {
 			return layout.Center.Layout(gtx, th.bold(sizeCaption, th.Pal.OnAccent, txt).Layout)
@@ -232,7 +228,7 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 		}
 		gtx.Constraints.Min.Y = gtx.Dp(40)
 		return layout.Inset{Top: 4, Bottom: 4}.Layout(gtx, func(gtx C) D {
-			return background(gtx, bg, 10, func(gtx C) D {
+			return background(gtx, th, bg, 10, func(gtx C) D {
 				return layout.Inset{Left: 16, Right: 16, Top: 10, Bottom: 10}.Layout(gtx, func(gtx C) D {
 					gtx.Constraints.Min.Y = 0
 					return layout.Center.Layout(gtx, func(gtx C) D {
@@ -286,7 +282,7 @@ func hover(c color.NRGBA, dark bool) color.NRGBA {
 func field(gtx C, th *Theme, ed *widget.Editor, hint string, focused bool, bad bool) D {
 	return layout.Stack{}.Layout(gtx,
 		layout.Expanded(func(gtx C) D {
-			paint.FillShape(gtx.Ops, th.Pal.Field, clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10)).Op(gtx.Ops))
+			th.fillRRect(gtx.Ops, th.Pal.Field, clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10)))
 			c := th.Pal.Divider
 			if focused {
 				c = th.Pal.Accent
@@ -294,7 +290,7 @@ func field(gtx C, th *Theme, ed *widget.Editor, hint string, focused bool, bad b
 			if bad {
 				c = th.Pal.Danger
 			}
-			border(gtx, gtx.Constraints.Min, c, 10, 1)
+			border(gtx, th, gtx.Constraints.Min, c, 10, 1)
 			return D{Size: gtx.Constraints.Min}
 		}),
 		layout.Stacked(func(gtx C) D {
