@@ -615,7 +615,7 @@ func (s *chatScreen) sidebar(gtx C) D {
 										if s.m.Conn.State != model.Connected {
 											c = th.Pal.Warn
 										}
-										return dot(gtx, c, 8)
+										return dot(gtx, th, c, 8)
 									}),
 									layout.Rigid(layout.Spacer{Width: 6}.Layout),
 									layout.Flexed(1, func(gtx C) D {
@@ -782,7 +782,7 @@ func (s *chatScreen) row(gtx C, click *widget.Clickable, key, name, preview stri
 										return D{}
 									}
 									return background(gtx, th, th.Pal.Panel, 8, func(gtx C) D {
-										return layout.UniformInset(2).Layout(gtx, func(gtx C) D { return dot(gtx, th.Pal.Success, 10) })
+										return layout.UniformInset(2).Layout(gtx, func(gtx C) D { return dot(gtx, th, th.Pal.Success, 10) })
 									})
 								}),
 							)

@@ -13,6 +13,16 @@
 // start of each frame, and the session's notify callback only invalidates the
 // window.
 //
+// History (optional) keeps every thread across runs: a chat screen shows the
+// newest HistoryPage messages of each thread and loads older pages off the
+// UI goroutine as the user scrolls up; a thread's header deletes its history.
+// Notifications go through Platform.Notify, only while the window is not
+// focused, for private messages, broadcasts that mention the user and chat
+// requests, unless the user turned them off in the settings panel. When the
+// window gets the focus back (or the program calls App.Resume after Android
+// brought the app back), a session whose server link is down reconnects at
+// once.
+//
 // State (package ui/model) is kept apart from drawing: the files of this
 // package named after a screen lay out the model; theme.go holds the palette
 // and typography, widgets.go the shared drawing helpers.

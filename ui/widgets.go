@@ -153,10 +153,10 @@ func iconAvatar(gtx C, th *Theme, ic *widget.Icon, bg color.NRGBA, size unit.Dp)
 }
 
 // dot draws a filled circle (presence, unread marker).
-func dot(gtx C, c color.NRGBA, size unit.Dp) D {
+func dot(gtx C, th *Theme, c color.NRGBA, size unit.Dp) D {
 	s := gtx.Dp(size)
 	sz := image.Pt(s, s)
-	paint.FillShape(gtx.Ops, c, clip.Ellipse{Max: sz}.Op(gtx.Ops))
+	th.fillRRect(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: sz}, s/2))
 	return D{Size: sz}
 }
 
