@@ -24,7 +24,7 @@ func TestMentions(t *testing.T) {
 		{"Émile, lunch?", "émile", true},
 		{"emile", "émile", false},
 		{"ßtraße is not strasse", "STRASSE", true}, // folding maps ß to ss
-		{"banana ana", "ana", true},                 // a later match counts
+		{"banana ana", "ana", true},                // a later match counts
 		{"x-ray", "x-ray", true},
 		{"@x-ray2", "x-ray", false},
 	}
