@@ -35,6 +35,7 @@ type Config struct {
 	Prefix           string        // nickname prefix; client i is Prefix+strconv.Itoa(i)
 	Seed             uint64        // seed of the fan-out phase's choice of senders
 	Strict           bool          // decode every frame with wire.Parse too
+	Goroutines       bool          // read each connection from its own goroutine instead of epoll (always so without Linux)
 	Logger           *slog.Logger  // the generator's log; nil discards
 	ServerLogger     *slog.Logger  // the in-process server's log; nil discards
 }
@@ -53,6 +54,10 @@ const bcastMarker = "#lgid:"
 // fakePortBase is the first of the UDP and TCP ports the load clients announce;
 // they listen on none of them.
 const fakePortBase = 10000
+
+// pollers is the number of goroutines that read the clients' sockets with
+// epoll (one per CPU of the test machine).
+const pollers = 2
 
 // fdReserve is the number of file descriptors kept for anything other than
 // the client connections.
@@ -269,12 +274,22 @@ func (s bitset) add(i int) bool {
 	return true
 }
 
-// client is one load client. Its reader goroutine owns the bitsets.
+// client is one load client. Its reader (its own goroutine, or the poller
+// that reads it) owns the bitsets, rest and gotFirst.
 type client struct {
 	idx     int
 	nick    string
-	conn    net.Conn // set by the dialing goroutine before the join storm ends
+	conn    net.Conn // set by the dialing goroutine before the join storm ends; closed once a poller reads it
 	closing atomic.Bool
+
+	// With a poller: the socket's descriptor (-1 once closed), guarded by
+	// fdMu; the start of a frame left by the last read; closed when the
+	// connection has ended.
+	fdMu     sync.Mutex
+	fd       int
+	rest     []byte
+	gotFirst bool
+	done     chan struct{}
 
 	joined, left, bcast bitset
 
@@ -292,6 +307,8 @@ type load struct {
 	nFan    int // broadcast ids below nFan are the fan-out phase's
 
 	serverPID int // the server's process, if not this one; 0 if unknown
+
+	polls []*poller // the epoll readers; nil when each connection has its own goroutine
 
 	join, burst, churn tracker
 	fan                []tracker
@@ -372,6 +389,33 @@ func appendBcastText(b []byte, id int, sent int64) []byte {
 	return strconv.AppendInt(b, sent, 10)
 }
 
+// write sends b on c's connection, waiting for room until deadline.
+func (l *load) write(c *client, b []byte, deadline time.Time) error {
+	if l.polls != nil {
+		return c.writeFD(b, deadline)
+	}
+	c.conn.SetWriteDeadline(deadline)
+	_, err := c.conn.Write(b)
+	return err
+}
+
+// close ends c's connection; its reader sees the end.
+func (l *load) close(c *client) {
+	if l.polls != nil {
+		c.shutdownFD()
+		return
+	}
+	c.conn.Close()
+}
+
+// lost reports the end of c's connection with err, unless it was expected.
+func (l *load) lost(c *client, err error) {
+	if !c.closing.Load() && !l.stopping.Load() {
+		l.warn(&l.disconnects, "connection lost", "client", c.nick, "err", err)
+		l.breakOnce.Do(func() { close(l.broken) })
+	}
+}
+
 // read is c's read loop; it returns when c's connection fails or is closed.
 func (l *load) read(c *client) {
 	r := wire.NewReader(c.conn, wire.DefaultServerPayload)
@@ -386,10 +430,7 @@ func (l *load) read(c *client) {
 			first = false
 		}
 		if err != nil {
-			if !c.closing.Load() && !l.stopping.Load() {
-				l.warn(&l.disconnects, "connection lost", "client", c.nick, "err", err)
-				l.breakOnce.Do(func() { close(l.broken) })
-			}
+			l.lost(c, err)
 			return
 		}
 		l.dispatch(c, p)
@@ -541,6 +582,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			left:   newBitset(n),
 			bcast:  newBitset(nb),
 			lat:    make([]time.Duration, 0, cfg.Broadcasts),
+			fd:     -1,
+			done:   make(chan struct{}),
 		}
 	}
 	l.join.init(int64(n) * int64(n-1))
@@ -550,6 +593,24 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	l.burst.init(int64(n) * int64(cfg.Burst))
 	l.churn.init(int64(l.churn0) * int64(cfg.Churn))
+
+	if !cfg.Goroutines && pollSupported {
+		// Stopped after every client has ended (the deferred call below
+		// runs first).
+		defer func() {
+			for _, p := range l.polls {
+				p.stop()
+			}
+		}()
+		for range pollers {
+			p, err := newPoller(l)
+			if err != nil {
+				return res, err
+			}
+			l.polls = append(l.polls, p)
+		}
+		log.Info("clients read by epoll", "pollers", len(l.polls))
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -671,7 +732,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		t0 := l.now()
 		for _, c := range l.clients[l.churn0:] {
 			c.closing.Store(true)
-			c.conn.Close()
+			l.close(c)
 		}
 		if err := l.await(ctx, &l.churn, fail); err != nil {
 			return res, err
@@ -697,16 +758,27 @@ func (l *load) runClient(ctx context.Context, c *client, addr string, ready <-ch
 	c.conn = conn
 	storeMax(&l.lastDial, l.now())
 	dialed.Done()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	defer conn.Close()
 	port := fakePortBase + c.idx%50000
 	b := wire.AppendMessage(make([]byte, 0, 128), wire.Register{Nick: c.nick, UDPPort: port})
 	b = wire.AppendMessage(b, wire.Port{Nick: c.nick, TCPPort: port})
 	conn.SetWriteDeadline(time.Now().Add(l.cfg.Timeout))
 	if _, err := conn.Write(b); err != nil {
+		conn.Close()
 		return fmt.Errorf("client %s: register: %w", c.nick, err)
 	}
+	if l.polls != nil {
+		if err := l.polls[c.idx%len(l.polls)].add(c); err != nil {
+			conn.Close()
+			return err
+		}
+		stop := context.AfterFunc(ctx, c.shutdownFD)
+		defer stop()
+		<-c.done
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
 	l.read(c)
 	return nil
 }
@@ -795,8 +867,7 @@ send:
 		c := l.clients[rng.IntN(len(l.clients))]
 		at := l.now()
 		buf = wire.AppendMessage(buf[:0], wire.Broadcast{Text: string(appendBcastText(nil, id, at))})
-		c.conn.SetWriteDeadline(deadline)
-		if _, err := c.conn.Write(buf); err != nil {
+		if err := l.write(c, buf, deadline); err != nil {
 			return fmt.Errorf("fan-out: client %s: send: %w", c.nick, err)
 		}
 		sent++
@@ -852,8 +923,7 @@ func (l *load) sendBurst(senders int) (t0 int64) {
 	for s, frames := range bufs {
 		c := l.clients[s]
 		wg.Go(func() {
-			c.conn.SetWriteDeadline(deadline)
-			if _, err := c.conn.Write(frames); err != nil {
+			if err := l.write(c, frames, deadline); err != nil {
 				l.warn(&l.sendFails, "burst: send failed", "client", c.nick, "err", err)
 			}
 		})

@@ -89,6 +89,7 @@ func TestRun(t *testing.T) {
 		haveMem bool
 	}{
 		{"inproc", func(*Config) {}, "inproc", false},
+		{"inproc, a goroutine per connection", func(c *Config) { c.Goroutines = true }, "inproc", false},
 		{"inproc one source address", func(c *Config) { c.PerIP = 0; c.Clients = 40 }, "inproc", false},
 		{"spawn", func(c *Config) { c.Spawn = true }, "spawn", true},
 	}

@@ -120,6 +120,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Prefix, "prefix", DefaultPrefix, "nickname prefix of the load clients")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the choice of senders")
 	fs.BoolVar(&cfg.Strict, "strict", false, "also decode every frame with wire.Parse")
+	fs.BoolVar(&cfg.Goroutines, "goroutines", false, "read each client connection from its own goroutine instead of epoll (always so without Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `file`")
 	mutexProfile := fs.String("mutexprofile", "", "write this process's mutex contention profile to `file`")
 	serverCPUProfile := fs.String("server-cpuprofile", "", "with -spawn, write the child server's CPU profile to `file`")
