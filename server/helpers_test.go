@@ -200,7 +200,6 @@ func (c *client) expectClosed() []string {
 	}
 }
 
-
 const welcome = "WELCOME 2 heartbeat bcast caps notice"
 
 // register registers nick the base way (unquoted, two frames) and reads

@@ -663,7 +663,7 @@ type conn struct {
 	qmu        sync.Mutex
 	q          [][]byte
 	qbytes     int
-	busy       bool // a goroutine is writing to nc (the writer or a flush)
+	busy       bool   // a goroutine is writing to nc (the writer or a flush)
 	closing    bool   // no more frames are queued
 	flushClose bool   // the writer closes the conn once the queue is empty
 	reason     string // why the connection closed; the first one wins
