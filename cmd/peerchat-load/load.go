@@ -35,6 +35,7 @@ type Config struct {
 	Prefix           string        // nickname prefix; client i is Prefix+strconv.Itoa(i)
 	Seed             uint64        // seed of the fan-out phase's choice of senders
 	Strict           bool          // decode every frame with wire.Parse too
+	Pollers          int           // goroutines reading the connections with epoll, at least 1
 	Goroutines       bool          // read each connection from its own goroutine instead of epoll (always so without Linux)
 	Logger           *slog.Logger  // the generator's log; nil discards
 	ServerLogger     *slog.Logger  // the in-process server's log; nil discards
@@ -54,10 +55,6 @@ const bcastMarker = "#lgid:"
 // fakePortBase is the first of the UDP and TCP ports the load clients announce;
 // they listen on none of them.
 const fakePortBase = 10000
-
-// pollers is the number of goroutines that read the clients' sockets with
-// epoll (one per CPU of the test machine).
-const pollers = 2
 
 // fdReserve is the number of file descriptors kept for anything other than
 // the client connections.
@@ -196,6 +193,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: -churn %d must be below -clients %d", errConfig, c.Churn, c.Clients)
 	case c.Burst > 0 && c.Senders < 1:
 		return fmt.Errorf("%w: -senders %d: need at least 1", errConfig, c.Senders)
+	case !c.Goroutines && c.Pollers < 1:
+		return fmt.Errorf("%w: -pollers %d: need at least 1", errConfig, c.Pollers)
 	case c.PerIP < 0:
 		return fmt.Errorf("%w: -per-ip must not be negative", errConfig)
 	case c.Timeout <= 0:
@@ -602,7 +601,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 				p.stop()
 			}
 		}()
-		for range pollers {
+		for range cfg.Pollers {
 			p, err := newPoller(l)
 			if err != nil {
 				return res, err

@@ -72,6 +72,7 @@ func smallConfig() Config {
 		Broadcasts: 20,
 		Burst:      200,
 		Senders:    DefaultSenders,
+		Pollers:    DefaultPollers,
 		Churn:      10,
 		PerIP:      DefaultPerIP,
 		Timeout:    20 * time.Second,
@@ -90,6 +91,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"inproc", func(*Config) {}, "inproc", false},
 		{"inproc, a goroutine per connection", func(c *Config) { c.Goroutines = true }, "inproc", false},
+		{"inproc, 3 pollers", func(c *Config) { c.Pollers = 3 }, "inproc", false},
 		{"inproc one source address", func(c *Config) { c.PerIP = 0; c.Clients = 40 }, "inproc", false},
 		{"spawn", func(c *Config) { c.Spawn = true }, "spawn", true},
 	}

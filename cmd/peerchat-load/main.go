@@ -81,6 +81,11 @@ const (
 	DefaultPerIP      = 50
 	DefaultTimeout    = 60 * time.Second
 	DefaultPrefix     = "lg"
+	// DefaultPollers is the number of goroutines that read the clients'
+	// sockets with epoll. One is cheapest per delivery: the clients share
+	// the CPUs with the server, and a busier poller gets more ready
+	// sockets per epoll_wait.
+	DefaultPollers = 1
 )
 
 // Exit statuses.
@@ -120,6 +125,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Prefix, "prefix", DefaultPrefix, "nickname prefix of the load clients")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the choice of senders")
 	fs.BoolVar(&cfg.Strict, "strict", false, "also decode every frame with wire.Parse")
+	fs.IntVar(&cfg.Pollers, "pollers", DefaultPollers, "goroutines reading the client sockets with epoll")
 	fs.BoolVar(&cfg.Goroutines, "goroutines", false, "read each client connection from its own goroutine instead of epoll (always so without Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `file`")
 	mutexProfile := fs.String("mutexprofile", "", "write this process's mutex contention profile to `file`")
