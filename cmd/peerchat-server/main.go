@@ -94,6 +94,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&c.HeartbeatTimeout, "heartbeat-timeout", server.DefaultHeartbeatTimeout, "silence after which a v2 client is evicted")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "bound on one write to a client")
 	fs.IntVar(&c.QueueBytes, "queue-bytes", server.DefaultQueueBytes, "outbound queue per client, in bytes")
+	fs.DurationVar(&c.ReplaceGrace, "replace-grace", server.DefaultReplaceGrace, "wait for a silent heartbeat client before a newcomer from its address takes its nickname")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
