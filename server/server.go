@@ -160,6 +160,7 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	nextID                        atomic.Uint64
+	flushing                      atomic.Int32 // broadcasts writing to their recipients now
 	accepted, refused, joins      atomic.Uint64
 	leaves, broadcasts, delivered atomic.Uint64
 	bytesIn, bytesOut             atomic.Uint64
@@ -548,11 +549,19 @@ func (s *Server) broadcast(c *conn, text string) {
 	s.broadcasts.Add(1)
 	s.mu.Unlock()
 	// Outside s.mu: write to the idle connections from here rather than
-	// wake one writer goroutine per recipient.
+	// wake one writer goroutine per recipient, unless other broadcasts
+	// are being written too: then the writers, lagging behind, batch
+	// several frames per write, which is cheaper.
+	direct := s.flushing.Add(1) == 1
 	for i, p := range kick {
-		p.flush()
+		if direct {
+			p.flush()
+		} else {
+			p.signal()
+		}
 		kick[i] = nil
 	}
+	s.flushing.Add(-1)
 	if cap(kick) > 4*n+64 { // the registry shrank a lot: let it go
 		kick = nil
 	}
