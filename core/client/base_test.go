@@ -509,3 +509,93 @@ func TestPendingSocketsBounded(t *testing.T) {
 		t.Fatalf("extra socket not closed: %v", err)
 	}
 }
+
+// TestLinkCheck: ReconnectNow on a link that looks up checks it with a PING;
+// a server that answers keeps the link, one that stays silent is dropped and
+// the client registers again at once (a phone resuming with a dead socket).
+func TestLinkCheck(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan *framed, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			conns <- newFramed(c)
+		}
+	}()
+	cfg := testConfig(ln.Addr().String(), "ana")
+	cfg.HeartbeatEvery = time.Hour // only the link check pings
+	cfg.ServerSilence = time.Hour
+	dialed := make(chan *tc, 1)
+	go func() {
+		c, err := Dial(context.Background(), cfg)
+		if err != nil {
+			t.Error(err)
+			close(dialed)
+			return
+		}
+		dialed <- &tc{Client: c, t: t}
+	}()
+	f := <-conns
+	defer f.Close()
+	f.expect(t, wire.VerbPort)
+	f.send(t, wire.Welcome{Version: 2, Features: []string{wire.FeatureHeartbeat}})
+	a := <-dialed
+	if a == nil {
+		return
+	}
+	defer a.Close()
+	f.expect(t, wire.VerbHello)
+
+	a.ReconnectNow()
+	ping := f.expect(t, wire.VerbPing).(wire.Ping)
+	f.send(t, wire.Pong{Token: ping.Token})
+	// The answer ends the check: the next ReconnectNow checks again.
+	frames := make(chan wire.Message, 16)
+	go func() {
+		defer close(frames)
+		for {
+			p, err := f.r.ReadFrame()
+			if err != nil {
+				return
+			}
+			m, _ := wire.Parse(p)
+			frames <- m
+		}
+	}()
+	tick := time.NewTicker(20 * time.Millisecond) // ReconnectNow again until the check is over
+	defer tick.Stop()
+	timeout := time.After(waitTimeout)
+	for checked := false; !checked; {
+		a.ReconnectNow()
+		select {
+		case m := <-frames:
+			checked = m != nil && m.Verb() == wire.VerbPing
+		case <-tick.C:
+		case <-timeout:
+			t.Fatal("no second link check")
+		}
+		if a.count(EventServerLost) > 0 {
+			t.Fatalf("link dropped although the server answered:\n%s", a.history())
+		}
+	}
+	// This time the server stays silent.
+	start := time.Now()
+	a.wait(EventServerLost, nil)
+	g := <-conns
+	defer g.Close()
+	g.expect(t, wire.VerbPort)
+	g.send(t, wire.Welcome{Version: 2})
+	a.wait(EventReconnected, nil)
+	if d := time.Since(start); d > DefaultLinkCheck+time.Second {
+		t.Fatalf("registered again %v after the check, want within %v", d, DefaultLinkCheck+time.Second)
+	}
+}

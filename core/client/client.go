@@ -127,13 +127,16 @@ type Client struct {
 	srvV2    bool
 	srvFeat  []string // features agreed with the server (ours ∩ its)
 	pingSent time.Time
-	peers    map[string]*Peer // by wire.FoldNick
-	caps     map[string][]string
-	stale    map[string]bool // peers not yet listed again after a reconnection
-	settleAt time.Time
-	chats    map[string]*chat
-	pending  map[net.Conn]struct{} // sockets not owned by a link yet
-	joined   chan struct{}         // closed (and replaced) when a peer joins
+	// checkSent is when ReconnectNow sent a PING to check the link (zero:
+	// no check under way).
+	checkSent time.Time
+	peers     map[string]*Peer // by wire.FoldNick
+	caps      map[string][]string
+	stale     map[string]bool // peers not yet listed again after a reconnection
+	settleAt  time.Time
+	chats     map[string]*chat
+	pending   map[net.Conn]struct{} // sockets not owned by a link yet
+	joined    chan struct{}         // closed (and replaced) when a peer joins
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -323,12 +326,24 @@ func (c *Client) Broadcast(text string) error {
 }
 
 // ReconnectNow makes a pending reconnection attempt happen at once instead of
-// after its backoff. It never blocks.
+// after its backoff. When the link is up and the server speaks heartbeats, it
+// checks the link instead: a server that does not answer a PING within
+// DefaultLinkCheck is taken as gone and the client reconnects at once (a
+// phone resuming after its socket died silently). It never blocks.
 func (c *Client) ReconnectNow() {
 	select {
 	case c.retryNow <- struct{}{}:
 	default:
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.srv == nil || !slices.Contains(c.srvFeat, wire.FeatureHeartbeat) || !c.checkSent.IsZero() {
+		return
+	}
+	now := c.now()
+	c.srv.send(wire.Ping{Token: strconv.FormatInt(now.UnixMilli(), 10)}, 0)
+	c.pingSent, c.checkSent = now, now
+	c.wake()
 }
 
 // Close leaves every open chat (LEFT_CHAT), closes the server link and the
@@ -441,6 +456,18 @@ func (c *Client) tick() time.Time {
 			c.stale = nil
 		} else {
 			soon(c.settleAt)
+		}
+	}
+	if !c.checkSent.IsZero() {
+		switch giveUp := c.checkSent.Add(DefaultLinkCheck); {
+		case c.srv == nil || c.srvSeen.After(c.checkSent):
+			c.checkSent = time.Time{}
+		case !now.Before(giveUp):
+			c.log.Info("server did not answer the link check", "after", DefaultLinkCheck)
+			c.srv.close()
+			c.checkSent = time.Time{}
+		default:
+			soon(giveUp)
 		}
 	}
 	if c.srv != nil && slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {

@@ -53,6 +53,10 @@ const (
 	// may stay silent before the link is taken as dead.
 	DefaultServerSilence = 15 * time.Second
 
+	// DefaultLinkCheck is how long ReconnectNow waits for a heartbeat server
+	// to answer its PING before it takes the link as dead.
+	DefaultLinkCheck = time.Second
+
 	// Reconnection backoff: the first wait, its cap (it doubles up to it),
 	// and the jitter applied to every wait (± this fraction).
 	DefaultBackoffMin    = 100 * time.Millisecond

@@ -130,7 +130,9 @@ type Reader struct {
 	// IdleTimeout bounds the wait for the first byte of a frame; zero means
 	// no bound. FrameTimeout bounds the rest of a frame once its first byte
 	// has arrived; zero means no bound. Both apply only when the source has
-	// a SetReadDeadline method (a net.Conn).
+	// a SetReadDeadline method (a net.Conn). Such a Reader owns the
+	// conn's read deadline: ReadFrame sets it (a zero IdleTimeout clears it),
+	// so a caller bounds a read with IdleTimeout, never SetReadDeadline.
 	IdleTimeout  time.Duration
 	FrameTimeout time.Duration
 
