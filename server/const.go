@@ -61,7 +61,7 @@ const (
 	// DefaultReplaceGrace is how long a REGISTER for a nick held by a
 	// heartbeat client from the same IP address waits for the holder to
 	// answer a PING before the holder is replaced (see Config.ReplaceGrace).
-	DefaultReplaceGrace = 2 * time.Second
+	DefaultReplaceGrace = time.Second
 
 	// DefaultKeepAlive is the TCP keepalive idle time set on every connection.
 	DefaultKeepAlive = 15 * time.Second
