@@ -292,30 +292,38 @@ func TestBaseServer(t *testing.T) {
 	a.wait(EventPeerLeft, peerIs("bob"))
 }
 
-// TestHeartbeatSilence: a v2 server that agreed on heartbeats and then goes
-// silent (Wi-Fi gone, the server's machine asleep) is detected by its
-// silence; the client pings it meanwhile and reconnects when it is back.
-func TestHeartbeatSilence(t *testing.T) {
-	checkGoroutines(t)
+// scriptedServer is a listener whose connections the test plays the server
+// on, frame by frame.
+type scriptedServer struct {
+	ln    net.Listener
+	conns chan *framed
+}
+
+func startScripted(t *testing.T) *scriptedServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	conns := make(chan *framed, 2)
+	t.Cleanup(func() { ln.Close() })
+	s := &scriptedServer{ln: ln, conns: make(chan *framed, 2)}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
-				close(conns)
+				close(s.conns)
 				return
 			}
-			conns <- newFramed(c)
+			s.conns <- newFramed(c)
 		}
 	}()
-	cfg := testConfig(ln.Addr().String(), "ana")
-	cfg.HeartbeatEvery = 50 * time.Millisecond
-	cfg.ServerSilence = 300 * time.Millisecond
+	return s
+}
+
+// dialV2 dials the scripted server with cfg (whose Server it sets), answers
+// the registration with WELCOME 2 features and returns the client and its
+// connection once the client said HELLO.
+func (s *scriptedServer) dialV2(t *testing.T, cfg Config, features ...string) (*tc, *framed) {
+	cfg.Server = s.ln.Addr().String()
 	dialed := make(chan *tc, 1)
 	go func() {
 		c, err := Dial(context.Background(), cfg)
@@ -326,18 +334,31 @@ func TestHeartbeatSilence(t *testing.T) {
 		}
 		dialed <- &tc{Client: c, t: t}
 	}()
-	f := <-conns
-	defer f.Close()
+	f := <-s.conns
+	t.Cleanup(func() { f.Close() })
 	f.expect(t, wire.VerbPort)
-	f.send(t, wire.Welcome{Version: 2, Features: []string{wire.FeatureHeartbeat, "future"}})
+	f.send(t, wire.Welcome{Version: 2, Features: features})
 	a := <-dialed
 	if a == nil {
-		return
+		t.FailNow()
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
 	if h := f.expect(t, wire.VerbHello).(wire.Hello); h.Version != 2 {
 		t.Fatalf("hello %+v", h)
 	}
+	return a, f
+}
+
+// TestHeartbeatSilence: a v2 server that agreed on heartbeats and then goes
+// silent (Wi-Fi gone, the server's machine asleep) is detected by its
+// silence; the client pings it meanwhile and reconnects when it is back.
+func TestHeartbeatSilence(t *testing.T) {
+	checkGoroutines(t)
+	srv := startScripted(t)
+	cfg := testConfig("", "ana")
+	cfg.HeartbeatEvery = 50 * time.Millisecond
+	cfg.ServerSilence = 300 * time.Millisecond
+	a, f := srv.dialV2(t, cfg, wire.FeatureHeartbeat, "future")
 	f.send(t, wire.Ping{Token: "t1"})
 	if p := f.expect(t, wire.VerbPong).(wire.Pong); p.Token != "t1" {
 		t.Fatalf("pong %+v", p)
@@ -345,7 +366,7 @@ func TestHeartbeatSilence(t *testing.T) {
 	f.expect(t, wire.VerbPing) // the client probes the quiet server
 	a.wait(EventServerLost, nil)
 	a.wait(EventReconnecting, nil)
-	g := <-conns
+	g := <-srv.conns
 	defer g.Close()
 	g.expect(t, wire.VerbPort)
 	g.send(t, wire.Welcome{Version: 2})
@@ -515,45 +536,11 @@ func TestPendingSocketsBounded(t *testing.T) {
 // the client registers again at once (a phone resuming with a dead socket).
 func TestLinkCheck(t *testing.T) {
 	checkGoroutines(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	conns := make(chan *framed, 2)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- newFramed(c)
-		}
-	}()
-	cfg := testConfig(ln.Addr().String(), "ana")
+	srv := startScripted(t)
+	cfg := testConfig("", "ana")
 	cfg.HeartbeatEvery = time.Hour // only the link check pings
 	cfg.ServerSilence = time.Hour
-	dialed := make(chan *tc, 1)
-	go func() {
-		c, err := Dial(context.Background(), cfg)
-		if err != nil {
-			t.Error(err)
-			close(dialed)
-			return
-		}
-		dialed <- &tc{Client: c, t: t}
-	}()
-	f := <-conns
-	defer f.Close()
-	f.expect(t, wire.VerbPort)
-	f.send(t, wire.Welcome{Version: 2, Features: []string{wire.FeatureHeartbeat}})
-	a := <-dialed
-	if a == nil {
-		return
-	}
-	defer a.Close()
-	f.expect(t, wire.VerbHello)
+	a, f := srv.dialV2(t, cfg, wire.FeatureHeartbeat)
 
 	a.ReconnectNow()
 	ping := f.expect(t, wire.VerbPing).(wire.Ping)
@@ -590,7 +577,7 @@ func TestLinkCheck(t *testing.T) {
 	// This time the server stays silent.
 	start := time.Now()
 	a.wait(EventServerLost, nil)
-	g := <-conns
+	g := <-srv.conns
 	defer g.Close()
 	g.expect(t, wire.VerbPort)
 	g.send(t, wire.Welcome{Version: 2})
