@@ -7,6 +7,7 @@ require (
 	gioui.org/x v0.10.0
 	github.com/hashicorp/mdns v1.0.7
 	go.etcd.io/bbolt v1.4.3
+	go.uber.org/goleak v1.3.0
 	golang.org/x/exp/shiny v0.0.0-20250408133849-7e4ce0ab07d0
 	golang.org/x/sys v0.49.0
 	golang.org/x/text v0.44.0

@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"peerchat/core/client"
 	"peerchat/server"
@@ -145,19 +146,12 @@ func (p *peer) wait(kind client.EventKind) client.Event {
 	}
 }
 
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		n := 0
-		for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
-			if n = runtime.NumGoroutine(); n <= before {
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling for goroutines to end
-		}
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines left, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	})
+// checkGoroutines fails t if goroutines that were not running before it
+// are still running after its cleanups (goleak retries while they end).
+func checkGoroutines(t testing.TB) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 func TestCLIJSON(t *testing.T) {

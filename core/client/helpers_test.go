@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"peerchat/core/wire"
 	"peerchat/server"
@@ -219,22 +220,12 @@ func openChat(t testing.TB, a, b *tc) {
 	b.wait(EventChatOpen, peerIs(a.Nick()))
 }
 
-// checkGoroutines fails t if, after the test's cleanups, more goroutines
-// run than before it (waiting up to waitTimeout for them to end).
+// checkGoroutines fails t if goroutines that were not running before it
+// are still running after its cleanups (goleak retries while they end).
 func checkGoroutines(t testing.TB) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		var n int
-		for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
-			if n = runtime.NumGoroutine(); n <= before {
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling for goroutines to end
-		}
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines left, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
-	})
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 // logSink is a slog.Handler that keeps the messages it receives.
