@@ -18,7 +18,7 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 # Debian packages: what building the Gio app needs, and what its tests need on top.
 GIO_PKGS=(gcc pkg-config libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev
 	libgles2-mesa-dev libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev)
-TEST_PKGS=(libgl1-mesa-dri xvfb xdotool imagemagick)
+TEST_PKGS=(libegl-mesa0 libgl1-mesa-dri xvfb xdotool imagemagick)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
