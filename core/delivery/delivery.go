@@ -1,0 +1,73 @@
+// Package delivery names the states a chat message goes through, from the
+// moment it is typed to the moment the peer's device has it. It is the one
+// delivery-state type of PeerChat: the client core reports it, the history
+// stores it, the UI draws it.
+//
+// The numeric values are stored on disk by package history and never change;
+// new states take new values.
+package delivery
+
+import "strconv"
+
+// State is the delivery state of one message.
+type State uint8
+
+// States. Messages from others (and system lines) are Received. Our own start
+// Pending and move forward only: Pending → Sent → Delivered, or to Failed.
+const (
+	// Received is someone else's message, or a system line.
+	Received State = 0
+	// Pending is ours, queued on this device and not yet written to any
+	// connection.
+	Pending State = 1
+	// Delivered is ours, acknowledged by the peer's device (✓✓), or, for a
+	// broadcast, echoed back by the server in its place in the feed.
+	Delivered State = 2
+	// Failed is ours, definitely not delivered and not retried.
+	Failed State = 3
+	// Sent is ours, written to the chat's connection (✓) but not yet
+	// acknowledged. Base peers never acknowledge, so for them it is the
+	// last state.
+	Sent State = 4
+
+	numStates = 5
+)
+
+// rank orders the states along a message's life, for Advances.
+var rank = [numStates]uint8{Received: 0, Pending: 1, Sent: 2, Delivered: 3, Failed: 3}
+
+var names = [numStates]string{
+	Received:  "received",
+	Pending:   "pending",
+	Sent:      "sent",
+	Delivered: "delivered",
+	Failed:    "failed",
+}
+
+// Valid reports whether s is one of the states above.
+func (s State) Valid() bool { return s < numStates }
+
+// Mine reports whether s is a state of one of our own messages.
+func (s State) Mine() bool { return s.Valid() && s != Received }
+
+// Final reports whether s can no longer change: Received, Delivered, Failed.
+func (s State) Final() bool { return s == Received || s == Delivered || s == Failed }
+
+// Advances reports whether moving from s to next is progress. A late Sent
+// never undoes Delivered, and nothing leaves a final state; a failed message
+// that the user retries starts again as a new message.
+func (s State) Advances(next State) bool {
+	if !s.Valid() || !next.Valid() || s.Final() || next == Received {
+		return false
+	}
+	return rank[next] > rank[s]
+}
+
+// String returns the state's name: "received", "pending", "sent",
+// "delivered" or "failed".
+func (s State) String() string {
+	if s.Valid() {
+		return names[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
