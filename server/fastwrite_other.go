@@ -14,3 +14,6 @@ const fastWrite = false
 
 // writeNow is not available on this system: it writes nothing.
 func writeNow(raw syscall.RawConn, b []byte) (int, error) { return 0, errWouldBlock }
+
+// waitWritable is not available on this system; writeNow never is used.
+func waitWritable(raw syscall.RawConn) error { return errWouldBlock }

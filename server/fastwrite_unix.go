@@ -32,3 +32,17 @@ func writeNow(raw syscall.RawConn, b []byte) (n int, err error) {
 	}
 	return n, werr
 }
+
+// waitWritable waits until raw's socket can take more bytes, or its write
+// deadline passes (then it returns that error). It may return early once;
+// the caller then gets errWouldBlock again and waits again.
+func waitWritable(raw syscall.RawConn) error {
+	waited := false
+	return raw.Write(func(uintptr) bool {
+		if waited {
+			return true
+		}
+		waited = true
+		return false // wait for writability
+	})
+}

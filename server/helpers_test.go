@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"peerchat/core/wire"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // waitDeadline bounds every wait of the tests.
 const waitDeadline = 5 * time.Second
@@ -33,10 +37,12 @@ func testConfig() Config {
 }
 
 // startServer runs a server on 127.0.0.1 for the test's duration and checks
-// at cleanup that Serve returned and no goroutine outlived it.
+// at cleanup that Serve returned and no goroutine started since outlived it
+// (goleak). (Tests of package server cannot use servertest, which imports
+// it.)
 func startServer(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +64,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		case <-time.After(waitDeadline):
 			t.Error("Serve did not return after cancel")
 		}
-		waitGoroutines(t, before)
+		goleak.VerifyNone(t, ignore)
 	})
 	return s, ln.Addr().String()
 }
@@ -78,24 +84,6 @@ func serverGoroutines() []string {
 		}
 	}
 	return out
-}
-
-// waitGoroutines waits until no goroutine runs the server's code. (The
-// argument is kept for the callers' readability: the count of goroutines
-// before the server started.)
-func waitGoroutines(t testing.TB, _ int) {
-	t.Helper()
-	deadline := time.Now().Add(waitDeadline)
-	for {
-		left := serverGoroutines()
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d server goroutines still running:\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -96,7 +96,7 @@ func TestReplaceLiveHolderStays(t *testing.T) {
 	if got := recv(t, frames); got != "BCAST 1 1700000000123 phone still here" {
 		t.Fatalf("holder got %q", got)
 	}
-	if n := s.Stats().Closed[ReasonReplaced]; n != 0 {
+	if n := s.Stats().Closed[ClosedReplaced]; n != 0 {
 		t.Fatalf("%d connections closed as replaced", n)
 	}
 }
@@ -135,7 +135,7 @@ func TestReplaceSilentHolder(t *testing.T) {
 	if got := s.Peers(); len(got) != 2 || got[1].Nick != "phone" || got[1].UDPPort != 5 {
 		t.Fatalf("Peers() = %+v", got)
 	}
-	if n := s.Stats().Closed[ReasonReplaced]; n != 1 {
+	if n := s.Stats().Closed[ClosedReplaced]; n != 1 {
 		t.Fatalf("closed = %v, want one %q", s.Stats().Closed, ReasonReplaced)
 	}
 	// The ghost's socket was closed.
@@ -188,25 +188,25 @@ func TestReadErrorReasons(t *testing.T) {
 	tests := []struct {
 		name      string
 		err       error
-		stage     int
+		stage     stage
 		heartbeat bool
-		want      string
+		want      ClosedState
 	}{
-		{"keepalive gave up", op(syscall.ETIMEDOUT), 2, false, ReasonTimedOut},
-		{"keepalive gave up, heartbeat client", op(syscall.ETIMEDOUT), 2, true, ReasonTimedOut},
-		{"keepalive gave up, registering", op(syscall.ETIMEDOUT), 0, false, ReasonTimedOut},
-		{"deadline, heartbeat client", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, 2, true, ReasonHeartbeat},
-		{"deadline, registering", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, 1, false, ReasonRegisterTimeout},
-		{"deadline, mid frame", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, 2, false, ReasonBadFrame},
-		{"reset", op(syscall.ECONNRESET), 2, false, ReasonReset},
-		{"eof", io.EOF, 2, false, ReasonClientClosed},
-		{"other", errors.New("boom"), 2, false, ReasonReadFailed},
+		{"keepalive gave up", op(syscall.ETIMEDOUT), stageRegistered, false, ClosedTimedOut},
+		{"keepalive gave up, heartbeat client", op(syscall.ETIMEDOUT), stageRegistered, true, ClosedTimedOut},
+		{"keepalive gave up, registering", op(syscall.ETIMEDOUT), stageRegister, false, ClosedTimedOut},
+		{"deadline, heartbeat client", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, stageRegistered, true, ClosedHeartbeat},
+		{"deadline, registering", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, stagePort, false, ClosedRegisterTimeout},
+		{"deadline, mid frame", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, stageRegistered, false, ClosedBadFrame},
+		{"reset", op(syscall.ECONNRESET), stageRegistered, false, ClosedReset},
+		{"eof", io.EOF, stageRegistered, false, ClosedClient},
+		{"other", errors.New("boom"), stageRegistered, false, ClosedReadFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &conn{heartbeat: tt.heartbeat}
 			if got, _ := c.readError(tt.err, tt.stage); got != tt.want {
-				t.Fatalf("readError(%v) = %q, want %q", tt.err, got, tt.want)
+				t.Fatalf("readError(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
 	}

@@ -42,7 +42,7 @@ func TestBaseClient(t *testing.T) {
 	alice.expect("LEFT bob")
 	waitFor(t, "bob unregistered", func() bool { return s.NumPeers() == 1 })
 	st := s.Stats()
-	if st.Joins != 2 || st.Leaves != 1 || st.Broadcasts != 2 || st.Closed[ReasonClientClosed] != 1 {
+	if st.Joins != 2 || st.Leaves != 1 || st.Broadcasts != 2 || st.Closed[ClosedClient] != 1 {
 		t.Fatalf("Stats = %+v", st)
 	}
 }
@@ -255,6 +255,36 @@ func TestRegistrationErrors(t *testing.T) {
 	}
 }
 
+// TestPortZero: REGISTER and PORT name ports the client listens on, and
+// nobody can reach port 0, so the server refuses either with an ERROR and
+// registers no one.
+func TestPortZero(t *testing.T) {
+	s, addr := startServer(t, testConfig())
+	watcher := dial(t, addr)
+	watcher.register("watcher", 1, 2)
+	for _, tt := range []struct{ name, raw, want string }{
+		{"register", frame("REGISTER ana 0"), "ERROR malformed REGISTER: "},
+		{"port", frame("REGISTER ana 1") + frame("PORT ana 0"), "ERROR expected PORT: malformed PORT: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, addr)
+			c.raw(tt.raw)
+			got := c.expectClosed()
+			if len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+				t.Fatalf("got %q, want one %q…", got, tt.want)
+			}
+		})
+	}
+	if n := s.NumPeers(); n != 1 {
+		t.Fatalf("%d peers, want only the watcher", n)
+	}
+	// The watcher heard no JOINED for ana: the next frame it gets is the
+	// JOINED of a later, valid client.
+	c := dial(t, addr)
+	c.register("bob", 3, 4)
+	watcher.expect("JOINED bob 127.0.0.1 3 4")
+}
+
 func frame(p string) string { return fmt.Sprintf("%-10d%s", len(p), p) }
 
 func TestConnectionLimits(t *testing.T) {
@@ -337,7 +367,7 @@ func TestSlowReaderDoesNotStallOthers(t *testing.T) {
 	}
 	waitFor(t, "slow's close counted", func() bool { return s.Stats().Conns == 1 })
 	st := s.Stats()
-	if st.Closed[ReasonQueueOverflow]+st.Closed[ReasonWriteTimeout] != 1 {
+	if st.Closed[ClosedQueueOverflow]+st.Closed[ClosedWriteTimeout] != 1 {
 		t.Fatalf("closed = %v, want one queue overflow or write timeout", st.Closed)
 	}
 	t.Logf("worst broadcast latency %v; slow closed for %v", worst, st.Closed)
@@ -374,6 +404,40 @@ func TestDeadMidFrame(t *testing.T) {
 	}
 }
 
+// TestIdleConnOneGoroutine: a connection holds a writer goroutine only
+// while it has something to write, so once the frames are out each idle
+// client costs the server one goroutine, its reader.
+func TestIdleConnOneGoroutine(t *testing.T) {
+	const n = 20
+	_, addr := startServer(t, testConfig())
+	cs := make([]*client, n)
+	for i := range cs {
+		cs[i] = dial(t, addr)
+		cs[i].register(fmt.Sprintf("c%02d", i), 1, 2)
+	}
+	for _, c := range cs { // everyone has seen everyone else
+		for range n - 1 {
+			c.expectPrefix("JOINED c")
+		}
+	}
+	for range 5 {
+		cs[0].send("BROADCAST x")
+	}
+	for _, c := range cs {
+		for range 5 {
+			c.expect("BROADCAST c00: x")
+		}
+	}
+	// Serve, heartbeat, Serve's watcher, and one reader per client.
+	const want = 3 + n
+	waitFor(t, "writers to end", func() bool { return len(serverGoroutines()) == want })
+	for _, g := range serverGoroutines() {
+		if strings.Contains(g, "writeLoop") {
+			t.Fatalf("a writer is still running:\n%s", g)
+		}
+	}
+}
+
 func TestJoinStorm(t *testing.T) {
 	const n = 200
 	s, addr := startServer(t, testConfig())
@@ -400,6 +464,8 @@ func TestJoinStorm(t *testing.T) {
 		t.Fatalf("%d peers, want %d", got, n)
 	}
 	// Half leave: each of the rest hears each LEFT once, and nothing else.
+	// (A new channel, made before the readers start: the first is closed.)
+	leftErrs := make(chan error, n)
 	for _, c := range clients[n/2:] {
 		c.nc.Close()
 	}
@@ -409,22 +475,21 @@ func TestJoinStorm(t *testing.T) {
 			for len(seen) < n/2 {
 				p, err := c.rd.ReadFrame()
 				if err != nil {
-					errs <- fmt.Errorf("u%03d: %v after %d LEFT", i, err, len(seen))
+					leftErrs <- fmt.Errorf("u%03d: %v after %d LEFT", i, err, len(seen))
 					return
 				}
 				nick, ok := strings.CutPrefix(string(p), "LEFT ")
 				if !ok || seen[nick] {
-					errs <- fmt.Errorf("u%03d: unexpected %q", i, p)
+					leftErrs <- fmt.Errorf("u%03d: unexpected %q", i, p)
 					return
 				}
 				seen[nick] = true
 			}
 		})
 	}
-	errs = make(chan error, n)
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	close(leftErrs)
+	for err := range leftErrs {
 		t.Error(err)
 	}
 }
@@ -459,6 +524,7 @@ func TestShutdown(t *testing.T) {
 	cfg := testConfig()
 	cfg.WriteTimeout = 10 * time.Second
 	cfg.QueueBytes = 64 << 20
+	cfg.RegisterTimeout = time.Minute // idle stays unregistered however slow the machine
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

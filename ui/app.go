@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"gioui.org/op"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
+
+	"peerchat/core/wire"
 )
 
 // Defaults of Config.
@@ -19,9 +22,11 @@ const (
 	DefaultProbeEvery = 3 * time.Second
 	// DefaultConnectTimeout bounds one connection attempt.
 	DefaultConnectTimeout = 10 * time.Second
-	// DefaultServerPort is added to a server address typed without a port.
-	DefaultServerPort = "12345"
 )
+
+// DefaultServerPort is added to a server address typed without a port:
+// wire.DefaultServerPort, as text.
+var DefaultServerPort = strconv.Itoa(wire.DefaultServerPort)
 
 // Config configures an App.
 type Config struct {
@@ -67,6 +72,15 @@ type screen interface {
 	Close()
 }
 
+// A screen may also do the following; the App asks for them through these
+// interfaces and never by a screen's type.
+type (
+	// resumer acts when the App comes back to the foreground (App.Resume).
+	resumer interface{ Resume() }
+	// unreadCounter counts the unread messages it holds (App.Unread).
+	unreadCounter interface{ Unread() int }
+)
+
 // App is the PeerChat UI. Its methods must be called from one goroutine, the
 // window's, except Close.
 type App struct {
@@ -98,6 +112,7 @@ func New(cfg Config) *App {
 		cfg.ProbeEvery = DefaultProbeEvery
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, th: newTheme(), ic: newIcons()}
+	a.th.Touch = cfg.Touch
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -141,6 +156,14 @@ func (a *App) go_(f func(ctx context.Context)) {
 
 func (a *App) push(s screen) { a.stack = append(a.stack, s) }
 
+// top returns the screen on top of the stack, the one drawn, or nil.
+func (a *App) top() screen {
+	if len(a.stack) == 0 {
+		return nil
+	}
+	return a.stack[len(a.stack)-1]
+}
+
 func (a *App) pop() {
 	if len(a.stack) <= 1 {
 		return
@@ -164,14 +187,6 @@ func (a *App) saveSettings() {
 	}
 }
 
-// notify raises a system notification, unless the window has the focus or
-// the user turned notifications off.
-func (a *App) notify(title, text string) {
-	if p := a.cfg.Platform; p != nil && !a.env.Focused && !a.settings.MuteNotifications {
-		p.Notify(title, text)
-	}
-}
-
 // Resume tells the App that it is in the foreground again after a pause
 // (Android stopped the activity, the window was hidden): a session whose
 // server link is down reconnects at once instead of waiting for its backoff.
@@ -179,8 +194,8 @@ func (a *App) notify(title, text string) {
 // called from the window's goroutine.
 func (a *App) Resume() {
 	for i := len(a.stack) - 1; i >= 0; i-- {
-		if cs, ok := a.stack[i].(*chatScreen); ok {
-			cs.sess.ReconnectNow()
+		if r, ok := a.stack[i].(resumer); ok {
+			r.Resume()
 			a.cfg.Invalidate()
 			return
 		}
@@ -197,8 +212,8 @@ func (a *App) openURL(u string) {
 // chat starts), for the window title or a badge.
 func (a *App) Unread() int {
 	for i := len(a.stack) - 1; i >= 0; i-- {
-		if cs, ok := a.stack[i].(*chatScreen); ok {
-			return cs.m.UnreadTotal()
+		if u, ok := a.stack[i].(unreadCounter); ok {
+			return u.Unread()
 		}
 	}
 	return 0

@@ -5,31 +5,13 @@ import (
 	"errors"
 	"time"
 
-	"peerchat/core/client"
-	"peerchat/ui/model"
+	"peerchat/ui/session"
 )
 
-// Session is one live connection to a server, as the UI uses it. It is
+// Session is one live connection to a server: the client core, as the
+// session service (package peerchat/ui/session) drives it. It is
 // implemented over *client.Client by the program, and by fakes in tests.
-// The UI calls it only from its own goroutine; the calls must not block for
-// long (the client core queues network work).
-type Session interface {
-	// Poll appends the events that happened since the last call to dst.
-	Poll(dst []client.Event) []client.Event
-	Nick() string
-	ServerAddr() string
-	Peers() []client.Peer
-	Broadcast(text string) error
-	Invite(nick string) error
-	Accept(nick string) error
-	Decline(nick string) error
-	// Send queues text on the open chat with nick and returns the message id
-	// that later EventDelivered or EventSendFailed events name.
-	Send(nick, text string) (uint64, error)
-	LeaveChat(nick string) error
-	ReconnectNow()
-	Close() error
-}
+type Session = session.Conn
 
 // Server is a server found on the local network.
 type Server struct {
@@ -42,7 +24,8 @@ type Server struct {
 // Backend connects the UI to the network. Connect, Host and Probe block and
 // are called from goroutines the App owns; they must return promptly once ctx
 // is done. notify is called (from any goroutine) whenever the session has new
-// events for Poll.
+// events for Poll: the App passes the Notify of the session.Signal it then
+// gives the session service.
 type Backend interface {
 	Connect(ctx context.Context, server, nick string, notify func()) (Session, error)
 	// Host starts a server on this device and connects to it.
@@ -77,28 +60,9 @@ type Env struct {
 	Focused bool // the window has the input focus
 }
 
-// History keeps the threads across runs. Save, Update and Delete are called
-// from the UI goroutine and must not block (an implementation queues the
-// writes, in order); Threads and the first Load of each thread are called
-// when a chat screen opens; later Loads, for older pages, are called from
-// other goroutines. Implementations must be safe for concurrent use.
-//
-// Private threads are named by the peer's nickname as it is shown; an
-// implementation stores them under a canonical form (wire.FoldNick) so that
-// "Ana" and "ana" are one thread.
-type History interface {
-	// Threads lists the private threads that have history.
-	Threads() ([]string, error)
-	// Load returns up to n messages of thread (model.Everyone for the feed)
-	// that come before the message numbered beforeSeq (0: the newest n),
-	// oldest first, with their Seq set.
-	Load(thread string, beforeSeq uint64, n int) ([]model.Message, error)
-	// Save stores a new message; its Key identifies it in later Updates.
-	Save(thread string, m model.Message)
-	// Update stores the new delivery state of a message that was saved
-	// (by Key) or loaded (by Seq).
-	Update(thread string, m model.Message)
-	// Delete removes thread and every message of it, after the writes
-	// queued before it.
-	Delete(thread string)
-}
+// History keeps the threads across runs: *historystore.Store over the
+// on-disk history (peerchat/core/history), or a fake in tests. The session
+// service writes it from its own goroutine, in batches; the UI only loads
+// older pages through the service. Private threads are keyed by the folded
+// nickname (model.Key), the feed by model.Everyone.
+type History = session.Store

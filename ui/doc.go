@@ -8,22 +8,44 @@
 // builds for every Gio target, Android included.
 //
 // The network lives behind Backend and Session, implemented over the client
-// core by the program and by fakes in tests. One goroutine, the one calling
-// Layout, owns all UI state: core events are drained with Session.Poll at the
-// start of each frame, and the session's notify callback only invalidates the
-// window.
+// core by the program and by fakes in tests. Once connected, a session
+// service (package peerchat/ui/session) owns the Session: on its own
+// goroutine it drains the client core, writes History and raises
+// notifications, whether or not frames are drawn. The goroutine that calls
+// Layout owns all UI state; at the start of each frame it applies the model
+// Changes the service queued (events.go is that seam, and the only one).
 //
-// History (optional) keeps every thread across runs: a chat screen shows the
-// newest HistoryPage messages of each thread and loads older pages off the
-// UI goroutine as the user scrolls up; a thread's header deletes its history.
-// Notifications go through Platform.Notify, only while the window is not
-// focused, for private messages, broadcasts that mention the user and chat
-// requests, unless the user turned them off in the settings panel. When the
-// window gets the focus back (or the program calls App.Resume after Android
-// brought the app back), a session whose server link is down reconnects at
-// once.
+// History (optional) keeps every thread across runs: the service seeds the
+// newest HistoryPage messages of each thread, and the chat screen loads older
+// pages off the UI goroutine as the user scrolls up; a thread's header deletes
+// its history. Notifications go through Platform.Notify for private
+// messages, broadcasts that mention the user and chat requests, unless the
+// user turned them off in the settings panel or is looking at the thread
+// concerned. When the window gets the focus back (or the program calls
+// App.Resume after Android brought the app back), a session whose server
+// link is down reconnects at once.
 //
-// State (package ui/model) is kept apart from drawing: the files of this
-// package named after a screen lay out the model; theme.go holds the palette
-// and typography, widgets.go the shared drawing helpers.
+// # Layout of the package
+//
+// State (package ui/model) is kept apart from drawing, and within this
+// package widget state is kept apart from style, in the manner of
+// gioverse/chat: a state type (fooState, or a pane's type) holds the
+// clickables, editors and lists and handles their input in an update method;
+// a style type (fooStyle) is built for one frame from the theme, the model
+// and that state, and draws it with Layout. The screens form a back stack
+// (app.go); the App asks a screen only through small interfaces, never by
+// its type.
+//
+//   - app.go: App, the screen stack; connect.go: the connect screen.
+//   - chat.go: the chat screen, which routes input to the session and
+//     composes the panes below; events.go: the seam to the session service;
+//     history.go: paging older history.
+//   - people.go: the people pane and its rows; settingspanel.go: the
+//     settings panel; thread.go: the thread pane (header, Delete history);
+//     messages.go: the message list; bubble.go: one message; composer.go:
+//     the composer and what stands in for it; cards.go: chat requests and
+//     notices.
+//   - theme.go: palette and typography; widgets.go, shapes.go, tooltip.go:
+//     shared drawing helpers (buttons, fields, avatars, rounded shapes,
+//     tooltips).
 package ui

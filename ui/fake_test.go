@@ -19,6 +19,7 @@ type fakeBackend struct {
 	connErr  error // returned by the next Connect
 	sessions []*fakeSession
 	peers    []string
+	onPoll   func() // given to the sessions, see fakeSession.onPoll
 }
 
 func (b *fakeBackend) Probe(ctx context.Context) ([]Server, error) {
@@ -35,7 +36,7 @@ func (b *fakeBackend) Connect(ctx context.Context, server, nick string, notify f
 		b.connErr = nil
 		return nil, err
 	}
-	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers}
+	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers, onPoll: b.onPoll}
 	b.sessions = append(b.sessions, s)
 	return s, nil
 }
@@ -59,11 +60,16 @@ type fakeSession struct {
 	nick   string
 	server string
 	notify func()
+	onPoll func() // called after every Poll, if not nil
 	peers  []string
 	queue  []client.Event
 	calls  []string
 	nextID uint64
 	closed bool
+	// idlePolls counts the Polls that found nothing queued: the session
+	// service polls sequentially, so one that began after events were
+	// taken means those are applied and flushed (see harness.settle).
+	idlePolls int
 }
 
 func (s *fakeSession) push(evs ...client.Event) {
@@ -89,10 +95,25 @@ func (s *fakeSession) Calls() []string {
 
 func (s *fakeSession) Poll(dst []client.Event) []client.Event {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		s.idlePolls++
+	}
 	dst = append(dst, s.queue...)
 	s.queue = nil
+	onPoll := s.onPoll
+	s.mu.Unlock()
+	if onPoll != nil {
+		onPoll()
+	}
 	return dst
+}
+
+// idle returns the number of Polls that found nothing queued, and whether
+// the queue is empty now.
+func (s *fakeSession) idle() (polls int, empty bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idlePolls, len(s.queue) == 0
 }
 
 func (s *fakeSession) Nick() string       { return s.nick }
@@ -104,10 +125,16 @@ func (s *fakeSession) Peers() []client.Peer {
 	}
 	return ps
 }
-func (s *fakeSession) Broadcast(text string) error { s.call("broadcast %s", text); return nil }
-func (s *fakeSession) Invite(nick string) error    { s.call("invite %s", nick); return nil }
-func (s *fakeSession) Accept(nick string) error    { s.call("accept %s", nick); return nil }
-func (s *fakeSession) Decline(nick string) error   { s.call("decline %s", nick); return nil }
+func (s *fakeSession) Broadcast(text string) (uint64, error) {
+	s.call("broadcast %s", text)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return s.nextID, nil
+}
+func (s *fakeSession) Invite(nick string) error  { s.call("invite %s", nick); return nil }
+func (s *fakeSession) Accept(nick string) error  { s.call("accept %s", nick); return nil }
+func (s *fakeSession) Decline(nick string) error { s.call("decline %s", nick); return nil }
 func (s *fakeSession) Send(nick, text string) (uint64, error) {
 	s.call("send %s %s", nick, text)
 	s.mu.Lock()

@@ -50,6 +50,7 @@ func newHarness(t testing.TB, be *fakeBackend, w, h int, opts ...harnessOpt) *ha
 		sizeDp: image.Pt(w, h), scale: 1, now: fixedNow,
 		env: Env{Focused: true}, inv: make(chan struct{}, 1),
 	}
+	be.onPoll = hs.wake
 	cfg := Config{
 		Backend:  be,
 		Platform: hs.plat,
@@ -69,6 +70,14 @@ func newHarness(t testing.TB, be *fakeBackend, w, h int, opts ...harnessOpt) *ha
 	hs.a = New(cfg)
 	t.Cleanup(func() { hs.a.Close() })
 	return hs
+}
+
+// wake makes waitFor run a frame. It never blocks.
+func (h *harness) wake() {
+	select {
+	case h.inv <- struct{}{}:
+	default:
+	}
 }
 
 func (h *harness) px() image.Point {
@@ -126,17 +135,31 @@ func (h *harness) connect(nick string) *fakeSession {
 	cs.addr.SetText("192.168.1.2:12345")
 	cs.start(false)
 	h.waitFor("the chat screen", func() bool { return h.chat() != nil })
-	return h.be.session()
+	s := h.be.session()
+	h.settle(s) // the session service seeds the threads and the people
+	return s
 }
 
 // push queues events on the session and runs frames until they are applied.
 func (h *harness) push(s *fakeSession, evs ...client.Event) {
 	h.t.Helper()
 	s.push(evs...)
-	h.waitFor("events applied", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return len(s.queue) == 0
+	h.settle(s)
+}
+
+// settle waits until the session service has applied every event queued on
+// s and everything the UI asked of it (history written, notifications
+// raised), then runs frames until the UI has applied the changes.
+func (h *harness) settle(s *fakeSession) {
+	h.t.Helper()
+	idle0, _ := s.idle()
+	h.waitFor("the session service", func() bool {
+		idle, empty := s.idle()
+		if empty && idle > idle0 {
+			return true
+		}
+		s.notify() // one more turn of the service: a Poll that finds nothing
+		return false
 	})
 }
 

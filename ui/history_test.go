@@ -9,6 +9,7 @@ import (
 	"gioui.org/f32"
 	"gioui.org/io/pointer"
 
+	"peerchat/core/delivery"
 	"peerchat/ui/model"
 )
 
@@ -32,7 +33,7 @@ func bigHistory(n int) *memHistory {
 		if i%3 == 0 {
 			from = "ana"
 		}
-		hist.Save("Bruno", model.Message{From: from, Text: fmt.Sprint("m", i), Time: t0.Add(time.Duration(i) * time.Minute), State: model.Delivered})
+		hist.append("Bruno", model.Message{From: from, Text: fmt.Sprint("m", i), Time: t0.Add(time.Duration(i) * time.Minute), State: delivery.Delivered})
 	}
 	return hist
 }
@@ -48,19 +49,19 @@ func TestHistoryPaging(t *testing.T) {
 	h := newHarness(t, be, 1280, 800, func(c *Config) { c.History = hist })
 	h.connect("ana")
 	c := h.chat()
-	c.open("BRUNO")
+	c.open(model.Key("BRUNO"))
 	h.frame()
-	th := c.m.Lookup("BRUNO")
+	th := c.m.Lookup("bruno")
 	if th == nil || len(th.Messages) != HistoryPage {
 		t.Fatalf("BRUNO's thread not seeded with the newest page: %+v", th)
 	}
-	if c.m.Lookup("bruno") != nil || c.m.Lookup("Bruno") != nil {
-		t.Fatal("history made a second thread for Bruno")
+	if ts := c.m.Threads(); len(ts) != 1 || ts[0].Name() != "BRUNO" {
+		t.Fatalf("threads %+v, want one, BRUNO's", ts)
 	}
 	if last := th.Messages[len(th.Messages)-1]; last.Text != fmt.Sprint("m", total) {
 		t.Fatalf("newest message %q, want m%d", last.Text, total)
 	}
-	tv := c.view("BRUNO")
+	tv := c.view("bruno")
 	if !tv.list.Position.BeforeEnd && tv.list.Position.First < len(th.Messages)-20 {
 		t.Fatalf("the thread does not show its end: %+v", tv.list.Position)
 	}
@@ -80,7 +81,7 @@ func TestHistoryPaging(t *testing.T) {
 		if tv.list.Position.First != 0 {
 			t.Fatalf("after scrolling to the top, first visible is #%d", tv.list.Position.First)
 		}
-		top := c.m.Lookup("BRUNO").Messages[0].Text
+		top := c.m.Lookup("bruno").Messages[0].Text
 		if top == "m1" {
 			break
 		}
@@ -89,7 +90,7 @@ func TestHistoryPaging(t *testing.T) {
 		}
 		// Wait for the page to come in.
 		n := len(th.Messages)
-		for len(c.m.Lookup("BRUNO").Messages) == n {
+		for len(c.m.Lookup("bruno").Messages) == n {
 			select {
 			case <-h.inv:
 			case <-deadline:
@@ -97,7 +98,7 @@ func TestHistoryPaging(t *testing.T) {
 			}
 			h.frame()
 		}
-		th = c.m.Lookup("BRUNO")
+		th = c.m.Lookup("bruno")
 		if got := th.Messages[tv.list.Position.First].Text; got != top {
 			t.Fatalf("the view jumped: %q at the top after loading a page, want %q", got, top)
 		}
@@ -116,23 +117,24 @@ func TestHistoryPaging(t *testing.T) {
 // confirmation, and a restart over the same store shows it empty.
 func TestDeleteHistory(t *testing.T) {
 	hist := bigHistory(300)
-	hist.Save(model.Everyone, model.Message{From: "chen", Text: "feed stays", Time: fixedNow})
+	hist.append(model.Everyone, model.Message{From: "chen", Text: "feed stays", Time: fixedNow})
 	be := &fakeBackend{peers: []string{"Bruno"}}
 	h := newHarness(t, be, 1280, 800, func(c *Config) { c.History = hist })
 	h.connect("ana")
 	c := h.chat()
-	c.open("Bruno")
+	c.open("bruno")
 	h.frame()
 	h.click(image.Pt(1248, 32)) // the delete icon, right of the thread header
-	if !c.confirmDel {
+	if !c.pane.confirmDel {
 		t.Fatal("no confirmation after clicking Delete history")
 	}
-	if n := len(c.m.Lookup("Bruno").Messages); n != HistoryPage {
+	if n := len(c.m.Lookup("bruno").Messages); n != HistoryPage {
 		t.Fatalf("%d messages before confirming, want %d", n, HistoryPage)
 	}
 	h.click(image.Pt(1230, 89)) // Delete, in the confirmation bar
-	if c.confirmDel || len(c.m.Lookup("Bruno").Messages) != 0 {
-		t.Fatalf("after confirming: confirm=%v, %d messages", c.confirmDel, len(c.m.Lookup("Bruno").Messages))
+	h.settle(h.be.session())
+	if c.pane.confirmDel || len(c.m.Lookup("bruno").Messages) != 0 {
+		t.Fatalf("after confirming: confirm=%v, %d messages", c.pane.confirmDel, len(c.m.Lookup("bruno").Messages))
 	}
 	if ms, _ := hist.Load("bruno", 0, 10); len(ms) != 0 {
 		t.Fatalf("history still has %d messages of bruno", len(ms))
@@ -143,7 +145,7 @@ func TestDeleteHistory(t *testing.T) {
 	h2 := newHarness(t, &fakeBackend{peers: []string{"Bruno"}}, 1280, 800, func(c *Config) { c.History = hist })
 	h2.connect("ana")
 	c2 := h2.chat()
-	if th := c2.m.Lookup("Bruno"); th != nil && len(th.Messages) != 0 {
+	if th := c2.m.Lookup("bruno"); th != nil && len(th.Messages) != 0 {
 		t.Fatalf("after a restart, Bruno's thread has %d messages", len(th.Messages))
 	}
 	if feed := c2.m.Lookup(model.Everyone); len(feed.Messages) != 1 {

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"gioui.org/io/key"
+	"gioui.org/io/pointer"
 
 	"peerchat/core/client"
+	"peerchat/core/delivery"
 	"peerchat/core/wire"
+	"peerchat/ui/historystore"
 	"peerchat/ui/model"
 )
 
@@ -119,7 +122,7 @@ func TestOpenThreadAndSend(t *testing.T) {
 		t.Fatalf("no invite after clicking Start private chat; calls %q", s.Calls())
 	}
 	h.push(s, client.Event{Kind: client.EventChatOpen, Peer: "bruno"})
-	ed := &c.view("bruno").editor
+	ed := &c.view("bruno").composer.editor
 	h.click(image.Pt(700, 768)) // the composer
 	h.typeText(ed, "one")
 	h.key(key.NameReturn, key.ModShift)
@@ -130,14 +133,18 @@ func TestOpenThreadAndSend(t *testing.T) {
 	}
 	th := c.m.Thread("bruno")
 	last := th.Messages[len(th.Messages)-1]
-	if !last.Mine || last.State != model.Sent || last.ID != 1 {
+	if !last.Mine || last.State != delivery.Pending || last.ID != 1 {
 		t.Fatalf("last message %+v", last)
 	}
+	h.push(s, client.Event{Kind: client.EventSent, Peer: "bruno", ID: 1})
+	if got := th.Messages[len(th.Messages)-1].State; got != delivery.Sent {
+		t.Fatalf("state %v once written, want Sent", got)
+	}
 	h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1})
-	if got := th.Messages[len(th.Messages)-1].State; got != model.Delivered {
+	if got := th.Messages[len(th.Messages)-1].State; got != delivery.Delivered {
 		t.Fatalf("state %v after the ack, want Delivered", got)
 	}
-	if c.view("bruno").editor.Text() != "" {
+	if c.view("bruno").composer.editor.Text() != "" {
 		t.Fatal("composer not cleared")
 	}
 }
@@ -148,17 +155,17 @@ func TestBroadcastFeed(t *testing.T) {
 	h := newHarness(t, be, 1280, 800)
 	s := h.connect("ana")
 	h.click(image.Pt(700, 768))
-	h.typeText(&h.chat().view(model.Everyone).editor, "hello all")
+	h.typeText(&h.chat().view(model.Everyone).composer.editor, "hello all")
 	h.key(key.NameEnter, 0)
 	if !hasCall(s, "broadcast hello all") {
 		t.Fatalf("calls %q", s.Calls())
 	}
 	feed := h.chat().m.Thread(model.Everyone)
-	if st := feed.Messages[len(feed.Messages)-1].State; st != model.Sending {
-		t.Fatalf("state %v before the echo, want Sending", st)
+	if st := feed.Messages[len(feed.Messages)-1].State; st != delivery.Pending {
+		t.Fatalf("state %v before the echo, want Pending", st)
 	}
-	h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "hello all", Time: fixedNow})
-	if n, st := len(feed.Messages), feed.Messages[len(feed.Messages)-1].State; n != 1 || st != model.Delivered {
+	h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "hello all", Time: fixedNow, ID: 1})
+	if n, st := len(feed.Messages), feed.Messages[len(feed.Messages)-1].State; n != 1 || st != delivery.Delivered {
 		t.Fatalf("%d messages, last %v after the echo, want 1 Delivered", n, st)
 	}
 }
@@ -178,8 +185,8 @@ func TestAcceptRequest(t *testing.T) {
 		t.Fatalf("calls %q, want accept Dana", s.Calls())
 	}
 	c := h.chat()
-	if c.current != "Dana" || !c.showThread {
-		t.Fatalf("thread %q shown=%v after accepting, want Dana", c.current, c.showThread)
+	if c.current != model.Key("Dana") || !c.showThread {
+		t.Fatalf("thread %q shown=%v after accepting, want Dana's", c.current, c.showThread)
 	}
 	// The other request expires on its own.
 	h.now = fixedNow.Add(6 * time.Second)
@@ -253,7 +260,7 @@ type memHistory struct {
 	mu      sync.Mutex
 	threads map[string][]model.Message
 	saved   []string
-	updated []model.Delivery
+	updated []delivery.State
 	loads   int // Load calls
 }
 
@@ -288,7 +295,26 @@ func (h *memHistory) Load(thread string, before uint64, n int) ([]model.Message,
 	return slices.Clone(ms[max(0, end-n):end]), nil
 }
 
-func (h *memHistory) Save(thread string, m model.Message) {
+func (h *memHistory) Write(ws []historystore.Write) error {
+	for _, w := range ws {
+		switch w.Op {
+		case historystore.Append:
+			h.append(w.Thread, w.Msg)
+		case historystore.SetState:
+			h.mu.Lock()
+			h.updated = append(h.updated, w.Msg.State)
+			h.mu.Unlock()
+		case historystore.Delete:
+			h.mu.Lock()
+			delete(h.threads, memName(w.Thread))
+			h.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// append stores m at the end of thread.
+func (h *memHistory) append(thread string, m model.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.threads == nil {
@@ -300,23 +326,11 @@ func (h *memHistory) Save(thread string, m model.Message) {
 	h.saved = append(h.saved, thread+": "+m.Text)
 }
 
-func (h *memHistory) Update(thread string, m model.Message) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.updated = append(h.updated, m.State)
-}
-
-func (h *memHistory) Delete(thread string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.threads, memName(thread))
-}
-
 // TestHistory seeds the threads from History and records new messages in it.
 func TestHistory(t *testing.T) {
 	hist := &memHistory{threads: map[string][]model.Message{
 		model.Everyone: {{From: "chen", Text: "from last week", Time: fixedNow.AddDate(0, 0, -7), Seq: 1}},
-		"gus":          {{From: "ana", Text: "see you", Time: fixedNow.AddDate(0, 0, -2), Seq: 1, State: model.Delivered}},
+		"gus":          {{From: "ana", Text: "see you", Time: fixedNow.AddDate(0, 0, -2), Seq: 1, State: delivery.Delivered}},
 	}}
 	be := &fakeBackend{peers: []string{"bruno"}}
 	h := newHarness(t, be, 1280, 800, func(c *Config) { c.History = hist })
@@ -397,12 +411,12 @@ func TestPhoneCardsInFlow(t *testing.T) {
 	if c.current != "bruno" || !c.showThread {
 		t.Fatalf("clicking bruno's row opened %q (shown=%v)", c.current, c.showThread)
 	}
-	if len(c.cards) != 2 {
-		t.Fatalf("%d cards over bruno's thread, want 2", len(c.cards))
+	if len(c.cards.items) != 2 {
+		t.Fatalf("%d cards over bruno's thread, want 2", len(c.cards.items))
 	}
 	h.key(key.NameBack, 0)
 	h.click(image.Pt(259, 317)) // Accept on the second card
-	if !hasCall(s, "accept émile") || c.current != "émile" {
+	if !hasCall(s, "accept émile") || c.current != model.Key("émile") {
 		t.Fatalf("calls %q, thread %q, want émile accepted and shown", s.Calls(), c.current)
 	}
 }
@@ -438,5 +452,54 @@ func TestBackLeavesAtRoot(t *testing.T) {
 	}
 	if h.chat() != c {
 		t.Fatal("back at the root disconnected")
+	}
+}
+
+// TestTooltip rests the mouse on an icon button and sees its tooltip show
+// after the delay, and go when the mouse leaves.
+func TestTooltip(t *testing.T) {
+	h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 1280, 800)
+	h.connect("ana")
+	tip := &h.chat().people.menu.tip
+	move := func(p image.Point) {
+		h.router.Queue(pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pointf(p, h.scale)})
+		h.frame()
+	}
+	move(image.Pt(240, 32)) // the settings button
+	if tip.vis.Visible() {
+		t.Fatal("tooltip shown at once, want after a delay")
+	}
+	h.now = h.now.Add(tipHoverDelay + time.Millisecond)
+	h.frame()
+	if !tip.vis.Visible() {
+		t.Fatal("no tooltip after resting on the button")
+	}
+	h.now = h.now.Add(tipFade + time.Millisecond)
+	h.frame() // faded in
+	move(image.Pt(700, 400))
+	h.now = h.now.Add(tipFade + time.Millisecond)
+	h.frame() // the fade ends
+	h.frame()
+	if tip.vis.Visible() {
+		t.Fatal("tooltip still shown after the mouse left")
+	}
+}
+
+// TestTooltipLeaveEarly leaves an icon button while its tooltip fades in:
+// the tooltip goes.
+func TestTooltipLeaveEarly(t *testing.T) {
+	h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 1280, 800)
+	h.connect("ana")
+	tip := &h.chat().people.menu.tip
+	h.router.Queue(pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pointf(image.Pt(240, 32), h.scale)})
+	h.frame()
+	h.now = h.now.Add(tipHoverDelay + time.Millisecond)
+	h.frame()
+	h.router.Queue(pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Position: pointf(image.Pt(700, 400), h.scale)})
+	h.frame()
+	h.now = h.now.Add(time.Second)
+	h.frame()
+	if tip.vis.Visible() {
+		t.Fatal("tooltip stayed after the mouse left while it faded in")
 	}
 }

@@ -3,7 +3,12 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"peerchat/ui/model"
 )
+
+// The mention rule belongs to package model (model.Mentions); these tests
+// stay here until that package has its fuzz test.
 
 func TestMentions(t *testing.T) {
 	tests := []struct {
@@ -29,8 +34,8 @@ func TestMentions(t *testing.T) {
 		{"@x-ray2", "x-ray", false},
 	}
 	for _, tt := range tests {
-		if got := mentions(tt.text, tt.nick); got != tt.want {
-			t.Errorf("mentions(%q, %q) = %v, want %v", tt.text, tt.nick, got, tt.want)
+		if got := model.Mentions(tt.text, tt.nick); got != tt.want {
+			t.Errorf("model.Mentions(%q, %q) = %v, want %v", tt.text, tt.nick, got, tt.want)
 		}
 	}
 }
@@ -41,12 +46,12 @@ func FuzzMentions(f *testing.F) {
 	f.Add("\xff\xfeana", "ana")
 	f.Add("ßß", "ss")
 	f.Fuzz(func(t *testing.T, text, nick string) {
-		mentions(text, nick) // must not panic
+		model.Mentions(text, nick) // must not panic
 		if strings.TrimSpace(nick) == "" || strings.ContainsFunc(nick, func(r rune) bool { return r == ' ' }) {
 			return
 		}
 		// The nick alone, or after "@" and before a space, always mentions it.
-		if !mentions("@"+nick+" "+text, nick) && mentions(nick, nick) {
+		if !model.Mentions("@"+nick+" "+text, nick) && model.Mentions(nick, nick) {
 			t.Errorf("%q: a leading @nick is not a mention", nick)
 		}
 	})

@@ -6,11 +6,15 @@ import (
 	"time"
 
 	"peerchat/core/client"
+	"peerchat/ui/model"
 )
 
 // TestNotifications checks which events raise a system notification through
-// the Platform: only when the window is unfocused and notifications are on,
-// for a private message, a broadcast that mentions the user, or a chat request.
+// the Platform, as the session service's policy says, with what the UI tells
+// it: the window's focus, the thread on screen, the setting. They are raised
+// for a private message, a broadcast that mentions the user, or a chat
+// request, unless notifications are off or the window has the focus and
+// shows the thread concerned.
 func TestNotifications(t *testing.T) {
 	msg := client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "psst", Time: fixedNow}
 	mention := client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "@ana can you look?", Time: fixedNow}
@@ -21,29 +25,32 @@ func TestNotifications(t *testing.T) {
 	tests := []struct {
 		name    string
 		focused bool
+		open    string // the thread on screen
 		mute    bool
 		ev      client.Event
 		want    string // the notification, "" for none
 	}{
-		{"focused private message", true, false, msg, ""},
-		{"focused mention", true, false, mention, ""},
-		{"focused request", true, false, invite, ""},
-		{"private message", false, false, msg, "bruno: psst"},
-		{"@mention", false, false, mention, "bruno mentioned you: @ana can you look?"},
-		{"mention as a word", false, false, word, "bruno mentioned you: thanks Ana!"},
-		{"mention through a base server", false, false, baseMention, "bruno mentioned you: ana, lunch?"},
-		{"request", false, false, invite, "bruno wants to chat: Open PeerChat to accept or decline."},
-		{"broadcast without mention", false, false, plain, ""},
-		{"muted private message", false, true, msg, ""},
-		{"muted mention", false, true, mention, ""},
-		{"muted request", false, true, invite, ""},
+		{"focused private message", true, "bruno", false, msg, ""},
+		{"focused mention", true, model.Everyone, false, mention, ""},
+		{"focused request", true, "bruno", false, invite, ""},
+		{"focused, another thread", true, model.Everyone, false, msg, "bruno: psst"},
+		{"private message", false, "bruno", false, msg, "bruno: psst"},
+		{"@mention", false, model.Everyone, false, mention, "bruno mentioned you: @ana can you look?"},
+		{"mention as a word", false, model.Everyone, false, word, "bruno mentioned you: thanks Ana!"},
+		{"mention through a base server", false, model.Everyone, false, baseMention, "You were mentioned: bruno: ana, lunch?"},
+		{"request", false, model.Everyone, false, invite, "bruno wants to chat: Open PeerChat to accept or decline."},
+		{"broadcast without mention", false, model.Everyone, false, plain, ""},
+		{"muted private message", false, model.Everyone, true, msg, ""},
+		{"muted mention", false, model.Everyone, true, mention, ""},
+		{"muted request", false, model.Everyone, true, invite, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 1280, 800)
+			h.a.settings.MuteNotifications = tt.mute // as saved by an earlier run
 			s := h.connect("ana")
+			h.chat().open(tt.open)
 			h.env.Focused = tt.focused
-			h.a.settings.MuteNotifications = tt.mute
 			h.frame()
 			h.push(s, tt.ev)
 			h.plat.mu.Lock()
@@ -66,16 +73,24 @@ func TestNotificationSetting(t *testing.T) {
 	h.connect("ana")
 	c := h.chat()
 	h.click(image.Pt(240, 32)) // the settings button, left of Disconnect
-	if !c.settings {
+	if !c.settings.open {
 		t.Fatal("the settings panel did not open")
 	}
-	if !c.notifyOn.Value {
+	if !c.settings.notifyOn.Value {
 		t.Fatal("notifications off by default")
 	}
 	h.click(image.Pt(286, 98)) // the switch
-	if c.notifyOn.Value || !h.a.settings.MuteNotifications {
+	if c.settings.notifyOn.Value || !h.a.settings.MuteNotifications {
 		t.Fatal("the switch did not turn notifications off")
 	}
+	h.env.Focused = false
+	h.frame()
+	h.push(h.be.session(), client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "psst", Time: fixedNow})
+	h.plat.mu.Lock()
+	if len(h.plat.notes) != 0 {
+		t.Errorf("notifications %q after turning them off", h.plat.notes)
+	}
+	h.plat.mu.Unlock()
 	saved, err := LoadSettings(h.plat.dir)
 	if err != nil || !saved.MuteNotifications {
 		t.Fatalf("saved settings %+v, %v", saved, err)

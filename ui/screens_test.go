@@ -94,9 +94,9 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, feedEvents()...)
 			h.chat().open(model.Everyone)
-			h.chat().view(model.Everyone).editor.SetText("Count me in for lunch!")
+			h.chat().view(model.Everyone).composer.editor.SetText("Count me in for lunch!")
 			h.chat().sendText(model.Everyone, "Count me in for lunch 🙋")
-			h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "Count me in for lunch 🙋", Time: at(14, 29)})
+			h.push(s, client.Event{Kind: client.EventBroadcast, From: "ana", Text: "Count me in for lunch 🙋", Time: at(14, 29), ID: 1})
 		}},
 		{"thread", func(h *harness) {
 			h.be.peers = crowd[:5]
@@ -108,6 +108,7 @@ func scenarios() []scenario {
 			c.sendText("bruno", "Pushing the notes now")
 			c.sendText("bruno", "and one more thing")
 			h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1},
+				client.Event{Kind: client.EventSent, Peer: "bruno", ID: 2},
 				client.Event{Kind: client.EventSendFailed, Peer: "bruno", ID: 3, Text: "and one more thing", Err: errors.New("peer did not acknowledge")})
 		}},
 		{"scrolled", func(h *harness) {
@@ -155,14 +156,14 @@ func scenarios() []scenario {
 			h.push(s, threadEvents()...)
 			c := h.chat()
 			c.open("bruno")
-			c.confirmDel = true
+			c.pane.confirmDel = true
 		}},
 		{"settings", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")
 			h.push(s, feedEvents()...)
 			h.chat().current = model.Everyone
-			h.chat().settings = true
+			h.chat().settings.open = true
 		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]

@@ -106,6 +106,9 @@ type Theme struct {
 	*material.Theme
 	Pal  Palette
 	Dark bool
+	// Touch selects the touch screen variant of components that have one
+	// (tooltips show after a long press instead of on hover).
+	Touch bool
 
 	corners map[cornerKey]paint.ImageOp // see fillRRect
 }

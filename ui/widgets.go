@@ -19,6 +19,7 @@ import (
 	"gioui.org/unit"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
+	"gioui.org/x/component"
 	"golang.org/x/exp/shiny/materialdesign/icons"
 )
 
@@ -242,8 +243,44 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 	})
 }
 
-// iconButton draws a round icon button with a touch-sized target.
-func iconButton(gtx C, th *Theme, click *widget.Clickable, ic *widget.Icon, fg, bg color.NRGBA, desc string) D {
+// iconButtonState is the state of an icon button: its clicks, and the
+// tooltip that names it on hover (desktop) or after a long press (touch).
+type iconButtonState struct {
+	widget.Clickable
+	tip tipArea
+}
+
+// iconButtonStyle draws a round icon button with a touch-sized target.
+type iconButtonStyle struct {
+	th     *Theme
+	state  *iconButtonState
+	icon   *widget.Icon
+	fg, bg color.NRGBA // bg transparent: only a hover circle
+	desc   string      // names the button for screen readers and in its tooltip
+	// Tip places the tooltip, by default under the button, centered.
+	Tip tipPlace
+}
+
+func newIconButton(th *Theme, state *iconButtonState, ic *widget.Icon, fg, bg color.NRGBA, desc string) iconButtonStyle {
+	return iconButtonStyle{th: th, state: state, icon: ic, fg: fg, bg: bg, desc: desc}
+}
+
+// iconButton lays out newIconButton(th, b, ic, fg, bg, desc).
+func iconButton(gtx C, th *Theme, b *iconButtonState, ic *widget.Icon, fg, bg color.NRGBA, desc string) D {
+	return newIconButton(th, b, ic, fg, bg, desc).Layout(gtx)
+}
+
+func (b iconButtonStyle) Layout(gtx C) D {
+	th := b.th
+	tip := component.DesktopTooltip(th.Theme, b.desc)
+	if th.Touch {
+		tip = component.MobileTooltip(th.Theme, b.desc)
+	}
+	return b.state.tip.Layout(gtx, tip, b.Tip, b.button)
+}
+
+func (b iconButtonStyle) button(gtx C) D {
+	th, click, ic, fg, bg, desc := b.th, &b.state.Clickable, b.icon, b.fg, b.bg, b.desc
 	return click.Layout(gtx, func(gtx C) D {
 		semantic.Button.Add(gtx.Ops)
 		semantic.DescriptionOp(desc).Add(gtx.Ops)
@@ -334,3 +371,33 @@ func firstLine(s string) string {
 }
 
 func imagePt(x, y int) image.Point { return image.Pt(x, y) }
+
+// smallButton is a text-only button with a touch-sized target.
+func smallButton(gtx C, th *Theme, click *widget.Clickable, label string, fg color.NRGBA) D {
+	return click.Layout(gtx, func(gtx C) D {
+		gtx.Constraints.Min.Y = gtx.Dp(touch)
+		return layout.Center.Layout(gtx, func(gtx C) D {
+			return layout.Inset{Left: 12, Right: 12}.Layout(gtx, func(gtx C) D {
+				l := th.bold(sizeSmall, fg, label)
+				l.MaxLines = 1
+				return l.Layout(gtx)
+			})
+		})
+	})
+}
+
+// barHeader draws w centered in a pane's header bar, with a divider under it.
+func barHeader(gtx C, th *Theme, w layout.Widget) D {
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return background(gtx, th, th.Pal.Panel, 0, func(gtx C) D {
+				gtx.Constraints.Min.X = gtx.Constraints.Max.X
+				gtx.Constraints.Min.Y = gtx.Dp(64)
+				return layout.Inset{Left: 8, Right: 8}.Layout(gtx, func(gtx C) D {
+					return layout.Center.Layout(gtx, w)
+				})
+			})
+		}),
+		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
+	)
+}

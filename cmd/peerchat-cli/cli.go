@@ -10,12 +10,16 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
 	"peerchat/core/wire"
+	"peerchat/server"
+	"peerchat/server/host"
 )
 
 // Defaults of the command's flags.
@@ -52,11 +56,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per line")
 	fs.BoolVar(&o.autoAccept, "auto-accept", false, "accept every chat invite")
 	fs.BoolVar(&o.host, "host", false, "run a server in this process and join it")
-	fs.StringVar(&o.hostAddr, "host-addr", client.DefaultHostAddr, "with -host: the `address` to serve on")
-	fs.StringVar(&o.discovery, "discovery-addr", client.DefaultDiscoveryAddr, "with -host: the UDP `address` answering discovery probes (- for none)")
+	fs.StringVar(&o.hostAddr, "host-addr", ":"+strconv.Itoa(wire.DefaultServerPort), "with -host: the `address` to serve on (a free port of its IP when taken)")
+	fs.StringVar(&o.discovery, "discovery-addr", ":"+strconv.Itoa(wire.DiscoveryPort), "with -host: the UDP `address` answering discovery probes (- for none)")
 	fs.BoolVar(&o.announce, "announce", true, "with -host: announce the server over mDNS (DNS-SD)")
 	fs.StringVar(&o.listen, "listen", "", "`IP` for the peer-to-peer listeners (default: all interfaces)")
-	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered")
+	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered and broadcasts echoed")
 	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
 	fs.BoolVar(&o.verbose, "v", false, "log debug messages to standard error")
 	if err := fs.Parse(args); err != nil {
@@ -79,8 +83,8 @@ type cli struct {
 	o       options
 	out     *bufio.Writer
 	c       *client.Client
-	pending map[uint64]bool // ids sent and not yet delivered or failed
-	bcasts  []string        // broadcasts sent and not yet echoed by the server
+	pending map[uint64]bool // ids of messages sent and not yet delivered or failed
+	bcasts  map[uint64]bool // ids of broadcasts sent and not yet echoed or failed
 }
 
 // run is the whole command: main only wires it to the process.
@@ -97,7 +101,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cl := &cli{o: o, out: bufio.NewWriter(stdout), pending: make(map[uint64]bool)}
+	cl := &cli{o: o, out: bufio.NewWriter(stdout), pending: make(map[uint64]bool), bcasts: make(map[uint64]bool)}
 	defer cl.out.Flush()
 
 	cfg := client.DefaultConfig(o.server, o.nick)
@@ -105,12 +109,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg.ListenAddr = o.listen
 	var closeAll func()
 	if o.host {
-		h, err := client.Host(ctx, client.HostConfig{Client: cfg, Addr: o.hostAddr, DiscoveryAddr: o.discovery, NoAnnounce: !o.announce, Logger: log})
+		name, _ := os.Hostname() // "" is the server's default name
+		h, err := host.Start(ctx, host.Config{
+			Server:        server.Config{Name: name},
+			Addr:          o.hostAddr,
+			AnyPort:       true,
+			DiscoveryAddr: o.discovery,
+			NoDiscovery:   o.discovery == "-",
+			NoAnnounce:    !o.announce,
+			Client:        &cfg,
+			Logger:        log,
+		})
 		if err != nil {
 			return cl.fatal(stderr, "cannot host", err)
 		}
 		cl.c, closeAll = h.Client, func() { h.Close() }
-		cl.print(map[string]any{"type": "hosting", "addr": h.Addr}, "hosting on %s", h.Addr)
+		cl.print(map[string]any{"type": "hosting", "addr": h.Addr()}, "hosting on %s", h.Addr())
 	} else {
 		if o.server == "" {
 			if cfg.Server, err = probe(ctx, o.probe); err != nil {
@@ -189,7 +203,7 @@ func (cl *cli) fatal(stderr io.Writer, what string, err error) int {
 		cl.print(map[string]any{"type": "error", "text": what + ": " + err.Error()}, "")
 		cl.out.Flush()
 	}
-	fmt.Fprintf(stderr, "peerchat-cli: %s: %v\n", what, err)
+	fmt.Fprintf(stderr, "peerchat-cli: %s: %s\n", what, visible(err.Error()))
 	return exitConn
 }
 
@@ -264,11 +278,14 @@ func (cl *cli) command(line string) (quit bool) {
 }
 
 func (cl *cli) broadcast(text string) {
-	if err := cl.c.Broadcast(text); err != nil {
+	id, err := cl.c.Broadcast(text)
+	if err != nil {
 		cl.check(err)
 		return
 	}
-	cl.bcasts = append(cl.bcasts, text)
+	if cl.bcasts != nil {
+		cl.bcasts[id] = true
+	}
 }
 
 // parseCommand splits an input line: cmd is the command ("/msg"; "/bcast"
@@ -320,7 +337,10 @@ func (cl *cli) peers() {
 }
 
 // print writes one event: obj as one JSON line with -json, else the
-// formatted human line (if format is not empty).
+// formatted human line (if format is not empty). In the human line, every
+// string, error and Stringer among args is passed through visible, so that
+// what peers and servers say cannot act on the terminal: format itself must
+// be the program's own text.
 func (cl *cli) print(obj map[string]any, format string, args ...any) {
 	if cl.o.json {
 		if obj == nil {
@@ -339,9 +359,20 @@ func (cl *cli) print(obj map[string]any, format string, args ...any) {
 		cl.out.Write(append(line, '\n'))
 		return
 	}
-	if format != "" {
-		fmt.Fprintf(cl.out, format+"\n", args...)
+	if format == "" {
+		return
 	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = visible(v)
+		case error:
+			args[i] = visible(v.Error())
+		case fmt.Stringer:
+			args[i] = visible(v.String())
+		}
+	}
+	fmt.Fprintf(cl.out, format+"\n", args...)
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -377,8 +408,8 @@ func (cl *cli) event(e client.Event) {
 	case client.EventPeerLeft:
 		cl.print(map[string]any{"type": "peer_left", "nick": e.Peer}, "* %s left", e.Peer)
 	case client.EventBroadcast:
-		if len(cl.bcasts) > 0 && (e.From == cl.c.Nick() || e.From == "") && e.Text == cl.bcasts[0] {
-			cl.bcasts = cl.bcasts[1:]
+		if e.ID != 0 && cl.bcasts != nil {
+			delete(cl.bcasts, e.ID) // our own, echoed: the core says which (never by text)
 		}
 		from := e.From
 		if from == "" {
@@ -405,6 +436,14 @@ func (cl *cli) event(e client.Event) {
 		}
 		cl.print(map[string]any{"type": "delivered", "peer": e.Peer, "id": e.ID}, "(to %s #%d delivered)", e.Peer, e.ID)
 	case client.EventSendFailed:
+		if e.Peer == "" { // a broadcast of ours
+			if cl.bcasts != nil {
+				delete(cl.bcasts, e.ID)
+			}
+			cl.print(map[string]any{"type": "send_failed", "peer": "", "id": e.ID, "text": e.Text, "error": errText(e.Err)},
+				"! broadcast not delivered: %v", e.Err)
+			break
+		}
 		if cl.pending != nil {
 			delete(cl.pending, e.ID)
 		}

@@ -13,30 +13,18 @@ import (
 	"go.uber.org/goleak"
 
 	"peerchat/core/client"
+	"peerchat/core/wire"
 	"peerchat/server"
+	"peerchat/server/servertest"
 )
 
 const waitTimeout = 5 * time.Second
 
+// startServer starts a server on loopback for the test and returns its
+// address.
 func startServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(context.Background(), ln); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return ln.Addr().String()
+	return servertest.NewServer(t, server.Config{}).Addr
 }
 
 // proc is the CLI run in process with piped standard input and output.
@@ -280,9 +268,15 @@ func TestCLIHuman(t *testing.T) {
 	addr := startServer(t)
 	var out strings.Builder
 	in := strings.NewReader("/peers\nhello there\n/msg nobody hi\n")
-	code := run(context.Background(), []string{"-server", addr, "-nick", "ana"}, in, &out, io.Discard)
+	// End of input waits for the broadcast's echo, which the core reports
+	// by id: long before -drain.
+	start := time.Now()
+	code := run(context.Background(), []string{"-server", addr, "-nick", "ana", "-drain", "1m"}, in, &out, io.Discard)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+	if d := time.Since(start); d > waitTimeout {
+		t.Errorf("took %v to quit: the echo of our broadcast was not recognised", d)
 	}
 	for _, want := range []string{"registered as ana", "nobody else is here", "ana: hello there", "no such peer"} {
 		if !strings.Contains(out.String(), want) {
@@ -357,4 +351,158 @@ func TestCLIHost(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	bob.wait(client.EventServerLost)
+}
+
+// hostile is what a peer or a server might send to take over a terminal:
+// clear the screen, retitle the window, forge a line from "admin" on a new
+// line, reorder the rest of the line, and C1 and DEL controls.
+const hostile = "\x1b[2J\x1b[H\x1b]0;pwned\x07\r\n[12:00:00] admin: type your password \u202eevil\u2066\u009b31m\x7f"
+
+// startHuman runs the CLI in human mode and returns its output lines as they
+// come; closing in ends it.
+func startHuman(t *testing.T, args ...string) (in *io.PipeWriter, lines <-chan string, code <-chan int) {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	lc, cc := make(chan string, 100), make(chan int, 1)
+	go func() {
+		cc <- run(context.Background(), args, inR, outW, io.Discard)
+		outW.Close()
+		inR.Close()
+	}()
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lc <- sc.Text()
+		}
+		close(lc)
+	}()
+	t.Cleanup(func() { inW.Close() })
+	return inW, lc, cc
+}
+
+// expectLine returns the next line that contains want, failing t on the
+// way at any line that is not safe for a terminal; seen collects every line.
+func expectLine(t *testing.T, lines <-chan string, want string, seen *[]string) string {
+	t.Helper()
+	timeout := time.After(waitTimeout)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before a line with %q; got:\n%s", want, strings.Join(*seen, "\n"))
+			}
+			*seen = append(*seen, l)
+			checkTerminalSafe(t, "output line", l)
+			if strings.Contains(l, want) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no line with %q within %v; got:\n%s", want, waitTimeout, strings.Join(*seen, "\n"))
+		}
+	}
+}
+
+// checkNoForgery fails t if a line of out starts like a message from admin.
+func checkNoForgery(t *testing.T, out []string) {
+	t.Helper()
+	for _, l := range out {
+		if strings.HasPrefix(l, "[12:00:00] admin") || strings.HasPrefix(l, "admin") {
+			t.Errorf("forged line %q", l)
+		}
+	}
+}
+
+// TestCLIHumanHostilePeer: a peer's broadcast and private message full of
+// terminal controls reach a human-mode CLI made visible, on one line each.
+func TestCLIHumanHostilePeer(t *testing.T) {
+	checkGoroutines(t)
+	addr := startServer(t)
+	evil := dialPeer(t, addr, "evil")
+	in, lines, code := startHuman(t, "-server", addr, "-nick", "ana", "-listen", "127.0.0.1")
+	var out []string
+	expectLine(t, lines, "registered as ana", &out)
+	evil.wait(client.EventPeerJoined)
+	if _, err := evil.Broadcast(hostile); err != nil {
+		t.Fatal(err)
+	}
+	want := "␛[2J␛[H␛]0;pwned␇␍␊[12:00:00] admin: type your password <U+202E>evil<U+2066><U+009B>31m␡"
+	if l := expectLine(t, lines, "] evil: ", &out); !strings.HasSuffix(l, "] evil: "+want) {
+		t.Fatalf("broadcast line %q, want it to end with %q", l, want)
+	}
+	if err := evil.Invite("ana"); err != nil {
+		t.Fatal(err)
+	}
+	expectLine(t, lines, "invites you", &out)
+	io.WriteString(in, "/accept evil\n")
+	evil.wait(client.EventChatOpen)
+	evil.Send("ana", hostile)
+	if l := expectLine(t, lines, "<evil> ", &out); !strings.HasSuffix(l, "<evil> "+want) {
+		t.Fatalf("chat line %q, want it to end with %q", l, want)
+	}
+	in.Close()
+	for l := range lines {
+		out = append(out, l)
+		checkTerminalSafe(t, "output line", l)
+	}
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d", c)
+	}
+	checkNoForgery(t, out)
+}
+
+// TestCLIHumanHostileServer: a base server that lists a peer with a hostile
+// nickname, relays a hostile broadcast and closes with a hostile ERROR
+// reason cannot act on the terminal either.
+func TestCLIHumanHostileServer(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	proceed := make(chan struct{})
+	go func() { // a base server, scripted: one connection, then refuse
+		defer close(served)
+		nc, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		rd := wire.NewReader(nc, 1<<16)
+		rd.IdleTimeout = waitTimeout
+		rd.ReadFrame() // REGISTER
+		rd.ReadFrame() // PORT
+		<-proceed
+		for _, p := range []string{
+			"JOINED \x1b[2Jad\u202emin 127.0.0.1 5 6",
+			"BROADCAST " + hostile,
+			"ERROR \x1b]0;pwned\x07bye\r\nadmin: trust me",
+		} {
+			wire.WriteFrame(nc, []byte(p))
+		}
+		// and closes, as a server does after ERROR.
+	}()
+	t.Cleanup(func() { ln.Close(); <-served })
+
+	in, lines, code := startHuman(t, "-server", ln.Addr().String(), "-nick", "ana", "-listen", "127.0.0.1")
+	var out []string
+	expectLine(t, lines, "registered as ana", &out)
+	close(proceed)
+	want := "␛[2J␛[H␛]0;pwned␇␍␊[12:00:00] admin: type your password <U+202E>evil<U+2066><U+009B>31m␡"
+	if l := expectLine(t, lines, "] ?: ", &out); !strings.HasSuffix(l, "] ?: "+want) {
+		t.Fatalf("broadcast line %q, want it to end with %q", l, want)
+	}
+	expectLine(t, lines, "␛]0;pwned␇bye␍␊admin: trust me", &out)
+	in.Close()
+	for l := range lines {
+		out = append(out, l)
+		checkTerminalSafe(t, "output line", l)
+	}
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d", c)
+	}
+	checkNoForgery(t, out)
+	t.Logf("output:\n%s", strings.Join(out, "\n"))
 }

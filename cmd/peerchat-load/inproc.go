@@ -73,9 +73,9 @@ func (rs *runningServer) stop() error {
 // with childEnv=childServe in the environment. The child starts a server on
 // 127.0.0.1:0, writes "addr=<host:port>" on its standard output, then answers
 // each "mem" line on its standard input with one line
-// "heap_stack=<bytes> rss=<bytes> stack=<bytes>": its Go heap and stack in
-// use after a
-// forced GC, and its resident set. It shuts down when its standard input ends.
+// "heap_stack=<bytes> rss=<bytes> stack=<bytes> peak=<bytes>": its Go heap
+// and stack in use after a forced GC, its resident set, and the peak of its
+// resident set so far. It shuts down when its standard input ends.
 const (
 	childEnv        = "PEERCHAT_LOAD_CHILD"
 	childServe      = "serve"
@@ -118,7 +118,7 @@ func serveChild(stdin io.Reader, stdout, stderr io.Writer) int {
 		switch sc.Text() {
 		case childCmdMem:
 			m := selfMemory()
-			fmt.Fprintf(stdout, "heap_stack=%d rss=%d stack=%d\n", m.heap, m.rss, m.stack)
+			fmt.Fprintf(stdout, "heap_stack=%d rss=%d stack=%d peak=%d\n", m.heap, m.rss, m.stack, m.peak)
 		case childCmdStats:
 			b, _ := json.Marshal(rs.srv.Stats().Closed)
 			fmt.Fprintf(stdout, "%s\n", b)
@@ -137,6 +137,7 @@ type memSample struct {
 	heap  int64 // Go heap and stacks in use
 	rss   int64 // resident set
 	stack int64 // the stacks' part of heap
+	peak  int64 // peak resident set since the process started (VmHWM)
 }
 
 // memProbe measures a server's memory.
@@ -151,54 +152,70 @@ type closeCounter interface {
 
 type noProbe struct{}
 
-func (noProbe) measure() (memSample, error)        { return memSample{-1, -1, -1}, nil }
+func (noProbe) measure() (memSample, error)        { return memSample{-1, -1, -1, -1}, nil }
 func (noProbe) closed() (map[string]uint64, error) { return nil, nil }
 
-func (rs *runningServer) closed() (map[string]uint64, error) { return rs.srv.Stats().Closed, nil }
+func (rs *runningServer) closed() (map[string]uint64, error) {
+	m := make(map[string]uint64)
+	for r, n := range rs.srv.Stats().Closed {
+		m[r.String()] = n
+	}
+	return m, nil
+}
 
 // pidProbe reads the resident set of a process from /proc.
 type pidProbe int
 
 func (p pidProbe) measure() (memSample, error) {
-	rss, err := readRSS(fmt.Sprintf("/proc/%d/status", int(p)))
+	path := fmt.Sprintf("/proc/%d/status", int(p))
+	rss, err := readStatus(path, "VmRSS")
 	if err != nil {
 		return memSample{}, fmt.Errorf("server pid %d: %w", int(p), err)
 	}
-	return memSample{-1, rss, -1}, nil
+	peak, err := readStatus(path, "VmHWM")
+	if err != nil {
+		peak = -1
+	}
+	return memSample{-1, rss, -1, peak}, nil
 }
 
 // selfMemory returns this process's Go heap and stack in use after a forced
-// GC, and its resident set (-1 when /proc is unavailable).
+// GC, its resident set and its peak (-1 when /proc is unavailable).
 func selfMemory() memSample {
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	rss, err := readRSS("/proc/self/status")
+	rss, err := readStatus("/proc/self/status", "VmRSS")
 	if err != nil {
 		rss = -1
 	}
-	return memSample{int64(ms.HeapInuse + ms.StackInuse), rss, int64(ms.StackInuse)}
+	peak, err := readStatus("/proc/self/status", "VmHWM")
+	if err != nil {
+		peak = -1
+	}
+	return memSample{int64(ms.HeapInuse + ms.StackInuse), rss, int64(ms.StackInuse), peak}
 }
 
-// readRSS returns the VmRSS line of a /proc/<pid>/status file, in bytes.
-func readRSS(path string) (int64, error) {
+// readStatus returns the line key (VmRSS, VmHWM) of a /proc/<pid>/status
+// file, in bytes.
+func readStatus(path, key string) (int64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
-		v, ok := strings.CutPrefix(line, "VmRSS:")
+		v, ok := strings.CutPrefix(line, key+":")
 		if !ok {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("%s: bad VmRSS %q", path, strings.TrimSpace(v))
+			return 0, fmt.Errorf("%s: bad %s %q", path, key, strings.TrimSpace(v))
 		}
 		return kb << 10, nil
 	}
-	return 0, fmt.Errorf("%s: no VmRSS", path)
+	return 0, fmt.Errorf("%s: no %s", path, key)
 }
 
 // child is a server running in a child process.
@@ -295,7 +312,7 @@ func (c *child) measure() (memSample, error) {
 		return memSample{}, err
 	}
 	var m memSample
-	if _, err := fmt.Sscanf(line, "heap_stack=%d rss=%d stack=%d", &m.heap, &m.rss, &m.stack); err != nil {
+	if _, err := fmt.Sscanf(line, "heap_stack=%d rss=%d stack=%d peak=%d", &m.heap, &m.rss, &m.stack, &m.peak); err != nil {
 		return memSample{}, fmt.Errorf("server child: bad answer %q: %w", line, err)
 	}
 	return m, nil

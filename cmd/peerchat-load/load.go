@@ -100,6 +100,10 @@ type Result struct {
 	// resident set.
 	MemKiB float64
 	RSSKiB float64
+	// PeakRSSMiB is the server's peak resident set (VmHWM) at the end of
+	// the run, in MiB; negative when not measured (in-process mode, where
+	// the clients share the process).
+	PeakRSSMiB float64
 
 	// OtherCPU is the CPU time that processes other than the generator and
 	// the server used during the run, in percent of one CPU; negative when
@@ -175,6 +179,7 @@ func (r *Result) Summary() string {
 	}
 	kv("server_mem_per_client_kib", kib(r.MemKiB))
 	kv("server_rss_per_client_kib", kib(r.RSSKiB))
+	kv("server_peak_rss_mib", kib(r.PeakRSSMiB))
 	other := na
 	if r.OtherCPU >= 0 {
 		other = strconv.FormatFloat(r.OtherCPU, 'f', 0, 64)
@@ -506,7 +511,7 @@ func (l *load) dispatch(c *client, p []byte) {
 // out. Run returns when the run is over, or soon after ctx is done, and leaves
 // no goroutine behind.
 func Run(ctx context.Context, cfg Config) (res Result, err error) {
-	res.MemKiB, res.RSSKiB, res.OtherCPU = -1, -1, -1
+	res.MemKiB, res.RSSKiB, res.PeakRSSMiB, res.OtherCPU = -1, -1, -1, -1
 	res.Clients = cfg.Clients
 	if err := cfg.validate(); err != nil {
 		return res, err
@@ -692,6 +697,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		log.Info("server memory per client", "heap_and_stack_kib", res.MemKiB,
 			"stack_kib", float64(after.stack-before.stack)/1024/float64(n))
 	}
+	if after.peak >= 0 {
+		log.Info("server peak resident set after the join storm", "mib", float64(after.peak)/(1<<20))
+	}
 
 	// Phase 2: fan-out, one broadcast at a time.
 	if cfg.Broadcasts > 0 {
@@ -737,6 +745,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			return res, err
 		}
 		res.Churn = l.finish(&l.churn, t0, &l.leftDups)
+	}
+	if end, err := mem.measure(); err == nil && end.peak >= 0 {
+		res.PeakRSSMiB = float64(end.peak) / (1 << 20)
 	}
 	return res, nil
 }

@@ -306,20 +306,25 @@ func TestReadRSS(t *testing.T) {
 		{"Name:\tx\nVmRSS:\t    2048 kB\nVmData: 1 kB\n", 2048 << 10, true},
 		{"Name:\tx\n", 0, false},
 		{"VmRSS:\tmany kB\n", 0, false},
+		{"VmHWM:\t    4096 kB\n", 0, false}, // another key
 	}
 	for i, tt := range tests {
 		path := fmt.Sprintf("%s/status%d", dir, i)
 		if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readRSS(path)
+		got, err := readStatus(path, "VmRSS")
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("readRSS(%q) = %d, %v; want %d, ok=%v", tt.content, got, err, tt.want, tt.ok)
+			t.Errorf("readStatus(%q, VmRSS) = %d, %v; want %d, ok=%v", tt.content, got, err, tt.want, tt.ok)
 		}
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {
-		if _, err := pidProbe(os.Getpid()).measure(); err != nil {
+		m, err := pidProbe(os.Getpid()).measure()
+		if err != nil {
 			t.Errorf("pidProbe(self): %v", err)
+		}
+		if m.peak < m.rss || m.rss <= 0 {
+			t.Errorf("pidProbe(self): rss %d, peak %d", m.rss, m.peak)
 		}
 	}
 }

@@ -32,7 +32,8 @@
 // binary), so that the server's memory can be measured apart from the load
 // clients': server_mem_per_client_kib is the child's Go heap and stack in use
 // after a forced GC, and server_rss_per_client_kib its resident set, each
-// measured before and after the join storm and divided by -clients. With -addr
+// measured before and after the join storm and divided by -clients;
+// server_peak_rss_mib is its peak resident set (VmHWM) at the end. With -addr
 // set, an external server is measured; -server-pid then names its process so
 // that its resident set can be read from /proc.
 //
@@ -88,6 +89,10 @@ const (
 	DefaultPollers = 1
 )
 
+// version is set by build.sh from the file VERSION
+// (-ldflags "-X main.version=…"); -version prints it.
+var version = "dev"
+
 // Exit statuses.
 const (
 	exitOK      = 0
@@ -131,8 +136,13 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mutexProfile := fs.String("mutexprofile", "", "write this process's mutex contention profile to `file`")
 	serverCPUProfile := fs.String("server-cpuprofile", "", "with -spawn, write the child server's CPU profile to `file`")
 	verbose := fs.Bool("v", false, "log progress to standard error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return exitAborted
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "peerchat-load", version)
+		return exitOK
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "peerchat-load: unexpected arguments %q\n", fs.Args())

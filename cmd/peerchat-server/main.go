@@ -1,15 +1,52 @@
 // Command peerchat-server runs a PeerChat server: the registry and
 // broadcast relay of a LAN, with discovery (UDP probe answers and mDNS
-// DNS-SD) so that clients find it.
+// DNS-SD) so that clients find it. It is built on peerchat/server/host.
 //
 // Usage:
 //
 //	peerchat-server [flags]
 //
-// Every limit of the server is a flag; run with -h for the list. SIGINT or
+// At start it logs the addresses phones should connect to. SIGINT or
 // SIGTERM shuts the server down gracefully: it stops accepting, tells every
 // client ERROR server shutting down, lets queues drain for -shutdown-timeout
-// and exits.
+// and exits. The exit status is 0 after a clean shutdown or -h, 1 for bad
+// flags, a TCP address that cannot be bound, or a listener that fails.
+//
+// peerchat-server -h prints every flag with its default. They are:
+//
+// Where it listens and how it is found:
+//
+//	-addr ADDRESS           TCP address to listen on (default ":12345")
+//	-name NAME              server name shown by discovery (default: the host name)
+//	-discovery              answer PEERCHAT_DISCOVER probes (default true); a taken
+//	                        -discovery-addr only skips this, with a warning
+//	-discovery-addr ADDRESS UDP (IPv4) address for discovery probes (default ":12345")
+//	-mdns                   announce _peerchat._tcp over mDNS/DNS-SD (default true);
+//	                        without multicast it is skipped, with a warning
+//
+// Limits of the server (peerchat/server's Config; defaults in server/const.go):
+//
+//	-payload-limit BYTES        largest payload a client may send
+//	-register-timeout DURATION  time from connect to REGISTER and PORT
+//	-frame-timeout DURATION     time for the rest of a frame once it started
+//	-max-clients N              simultaneous connections
+//	-max-per-ip N               simultaneous connections from one IP address
+//	-broadcast-rate RATE        broadcasts per second one client may send
+//	-broadcast-burst N          broadcasts one client may send at once
+//	-heartbeat-interval DURATION how often v2 clients are PINGed
+//	-heartbeat-timeout DURATION silence after which a v2 client is evicted
+//	-write-timeout DURATION     bound on one write to a client
+//	-queue-bytes BYTES          outbound queue per client
+//	-replace-grace DURATION     wait for a silent heartbeat client before a
+//	                            newcomer from its address takes its nickname
+//
+// Logs and lifetime:
+//
+//	-log-format text|json       log format (default text)
+//	-log-level LEVEL            debug, info, warn or error (default info)
+//	-stats-interval DURATION    how often to log a stats line, 0 for never (default 1m)
+//	-shutdown-timeout DURATION  how long queues may drain at shutdown (default 4s)
+//	-version                    print the version and exit
 package main
 
 import (
@@ -19,8 +56,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -30,14 +65,17 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"peerchat/core/discovery"
 	"peerchat/core/wire"
 	"peerchat/server"
+	"peerchat/server/host"
 )
+
+// version is set by build.sh from the file VERSION
+// (-ldflags "-X main.version=…"); -version prints it.
+var version = "dev"
 
 // Defaults of the command's own flags.
 const (
-	defaultAddr            = ":12345"
 	defaultStatsInterval   = time.Minute
 	defaultShutdownTimeout = 4 * time.Second
 )
@@ -62,6 +100,7 @@ type options struct {
 	statsInterval, shutdownMax time.Duration
 	cfg                        server.Config
 	broadcastRate              float64
+	version                    bool
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -72,15 +111,20 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("peerchat-server", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.addr, "addr", defaultAddr, "TCP address to listen on")
-	fs.StringVar(&o.name, "name", host, "server name shown by discovery")
-	fs.BoolVar(&o.discovery, "discovery", true, "answer PEERCHAT_DISCOVER probes on UDP")
-	fs.StringVar(&o.discoveryAddr, "discovery-addr", ":"+strconv.Itoa(wire.DiscoveryPort), "UDP address for discovery probes")
-	fs.BoolVar(&o.mdns, "mdns", true, "announce "+wire.MDNSService+" over mDNS/DNS-SD")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: peerchat-server [flags]\n\nRuns a PeerChat server until SIGINT or SIGTERM. Flags:\n\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", ":"+strconv.Itoa(wire.DefaultServerPort), "TCP `address` to listen on")
+	fs.StringVar(&o.name, "name", host, "server `name` shown by discovery and mDNS")
+	fs.BoolVar(&o.discovery, "discovery", true, "answer PEERCHAT_DISCOVER probes on UDP (skipped, with a warning, when -discovery-addr is taken)")
+	fs.StringVar(&o.discoveryAddr, "discovery-addr", ":"+strconv.Itoa(wire.DiscoveryPort), "UDP (IPv4) `address` for discovery probes")
+	fs.BoolVar(&o.mdns, "mdns", true, "announce "+wire.MDNSService+" over mDNS/DNS-SD (skipped, with a warning, without multicast)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.DurationVar(&o.statsInterval, "stats-interval", defaultStatsInterval, "how often to log a stats line (0: never)")
 	fs.DurationVar(&o.shutdownMax, "shutdown-timeout", defaultShutdownTimeout, "how long queues may drain at shutdown")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 
 	c := &o.cfg
 	fs.IntVar(&c.PayloadLimit, "payload-limit", server.DefaultPayloadLimit, "largest payload a client may send, in bytes")
@@ -122,98 +166,71 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 }
 
 // run runs the server until ctx is done. It logs to logw; ready, if not
-// nil, is called with the TCP address once the server listens.
-func run(ctx context.Context, args []string, logw io.Writer, ready func(net.Addr)) error {
+// nil, is called with the running host once the server listens.
+func run(ctx context.Context, args []string, logw io.Writer, ready func(*host.Host)) error {
 	o, err := parseFlags(args, logw)
 	if err != nil {
 		return err
+	}
+	if o.version {
+		fmt.Println("peerchat-server", version)
+		return nil
 	}
 	log, err := newLogger(o.logFormat, o.logLevel, logw)
 	if err != nil {
 		return err
 	}
 	o.cfg.Logger = log
-	srv, err := server.New(o.cfg)
+	h, err := host.Start(ctx, host.Config{
+		Server:        o.cfg,
+		Addr:          o.addr,
+		DiscoveryAddr: o.discoveryAddr,
+		NoDiscovery:   !o.discovery,
+		NoAnnounce:    !o.mdns,
+		Logger:        log,
+	})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
 	var lan []string
-	for _, a := range discovery.LANAddrs() {
-		lan = append(lan, netip.AddrPortFrom(a, uint16(port)).String())
+	for _, a := range h.Addrs() {
+		lan = append(lan, a.String())
 	}
-	log.Info("peerchat server started", "name", o.name, "listen", ln.Addr().String(),
+	log.Info("peerchat server started", "name", o.name, "listen", h.ListenAddr().String(),
 		"connect_to", strings.Join(lan, " "))
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var bg []chan struct{} // background tasks, waited for on return
-	goBg := func(f func()) {
-		done := make(chan struct{})
-		bg = append(bg, done)
-		go func() { defer close(done); f() }()
-	}
-	defer func() {
-		cancel()
-		for _, d := range bg {
-			<-d
+	statsDone := make(chan struct{})
+	sctx, stopStats := context.WithCancel(ctx)
+	go func() {
+		defer close(statsDone)
+		if o.statsInterval > 0 {
+			logStats(sctx, log, h.Server, o.statsInterval)
 		}
 	}()
-
-	if o.discovery {
-		pc, err := net.ListenPacket("udp4", o.discoveryAddr)
-		if err != nil {
-			log.Warn("discovery disabled", "err", err)
-		} else {
-			log.Info("answering discovery probes", "udp", pc.LocalAddr().String())
-			goBg(func() {
-				defer pc.Close()
-				if err := discovery.Respond(ctx, pc, srv.Info); err != nil {
-					log.Warn("discovery stopped", "err", err)
-				}
-			})
-		}
-	}
-	if o.mdns {
-		a, err := discovery.Announce(discovery.AnnounceConfig{Instance: o.name, Port: port})
-		if err != nil {
-			log.Warn("mDNS announcement disabled", "err", err)
-		} else {
-			log.Info("announcing over mDNS", "service", wire.MDNSService, "instance", o.name)
-			defer a.Close()
-		}
-	}
-	if o.statsInterval > 0 {
-		goBg(func() { logStats(ctx, log, srv, o.statsInterval) })
-	}
-
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	defer stopServe()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln) }()
+	defer func() {
+		stopStats()
+		<-statsDone
+	}()
 	if ready != nil {
-		ready(ln.Addr())
+		ready(h)
 	}
 
 	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+	case <-h.Done():
+		h.Close()
+		return fmt.Errorf("serve: %w", h.Err())
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", o.shutdownMax)
-	sctx, scancel := context.WithTimeout(context.Background(), o.shutdownMax)
-	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	shctx, cancel := context.WithTimeout(context.Background(), o.shutdownMax)
+	defer cancel()
+	if err := h.Shutdown(shctx); err != nil {
 		log.Warn("shutdown: queues did not drain in time", "err", err)
 	}
-	if err := <-served; err != nil && !errors.Is(err, server.ErrServerClosed) {
+	if err := h.Err(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	logStatsOnce(log, srv)
+	logStatsOnce(log, h.Server)
 	log.Info("stopped")
 	return nil
 }

@@ -5,16 +5,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
+	"go/parser"
+	"go/token"
 	"net"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"peerchat/core/discovery"
 	"peerchat/core/wire"
+	"peerchat/server/host"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {
@@ -55,22 +65,23 @@ func TestRunServesDiscoversAndShutsDown(t *testing.T) {
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrc := make(chan net.Addr, 1)
+	hostc := make(chan *host.Host, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-discovery-addr", "127.0.0.1:0", "-mdns=false",
 			"-name", "unit test", "-log-format", "json", "-log-level", "debug", "-stats-interval", "50ms"},
-			&logs, func(a net.Addr) { addrc <- a })
+			&logs, func(h *host.Host) { hostc <- h })
 	}()
-	var addr net.Addr
+	var h *host.Host
 	select {
-	case addr = <-addrc:
+	case h = <-hostc:
 	case err := <-done:
 		t.Fatalf("run: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not start")
 	}
 
+	addr := h.ListenAddr()
 	nc, err := net.Dial("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +96,8 @@ func TestRunServesDiscoversAndShutsDown(t *testing.T) {
 	}
 
 	disc := logs.find("answering discovery probes")
-	if disc == nil {
-		t.Fatal("no discovery log line")
+	if disc == nil || h.DiscoveryAddr() == nil || disc["udp"] != h.DiscoveryAddr().String() {
+		t.Fatalf("discovery log line %v, responder on %v", disc, h.DiscoveryAddr())
 	}
 	udp := netip.MustParseAddrPort(disc["udp"].(string))
 	found, err := discovery.Probe(ctx, discovery.ProbeConfig{Port: int(udp.Port()), Timeout: 300 * time.Millisecond,
@@ -157,5 +168,54 @@ func TestFlags(t *testing.T) {
 	}
 	if _, err := newLogger("text", "loud", &out); err == nil {
 		t.Error("log level loud accepted")
+	}
+}
+
+// TestFlagsDocumented checks that the package documentation lists every
+// flag that -h prints, and that -h prints the usage line.
+func TestFlagsDocumented(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := f.Doc.Text()
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "Usage: peerchat-server [flags]") {
+		t.Errorf("-h starts with %q", strings.SplitN(out.String(), "\n", 2)[0])
+	}
+	n := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		name, ok := strings.CutPrefix(line, "  -")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		n++
+		if !regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name) + `\b`).MatchString(doc) {
+			t.Errorf("flag -%s is not in the package documentation", name)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("-h listed %d flags:\n%s", n, out.String())
+	}
+}
+
+// TestRunAddressTaken: a TCP address that cannot be bound is an error, and
+// nothing is left running (TestMain).
+func TestRunAddressTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var logs syncBuffer
+	err = run(context.Background(), []string{"-addr", busy.Addr().String(), "-discovery=false", "-mdns=false"}, &logs,
+		func(*host.Host) { t.Error("ready called") })
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		t.Fatalf("run on a busy address = %v, want a *net.OpError", err)
 	}
 }

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	peerchat [-server host:port] [-nick NAME] [-host]
+//	peerchat [-server host:port] [-nick NAME] [-host] [-v] [-version]
 //
 // With -nick and either -server or -host the app connects at once, skipping
 // the connect screen (for automation). Without flags (always on Android) it
@@ -58,6 +58,10 @@ func main() {
 	host := flag.Bool("host", false, "host a server on this device at start, with -nick")
 	verbose := flag.Bool("v", false, "log debug messages")
 	flag.Parse()
+	if *versionFlag {
+		fmt.Println("peerchat", version)
+		return
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
@@ -180,12 +184,8 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 		if st, err := history.Open(filepath.Join(dir, historyFile)); err != nil {
 			log.Warn("history off", "err", err)
 		} else {
-			hs := historystore.New(st, log)
-			hist = hs
-			defer func() {
-				hs.Close()
-				st.Close()
-			}()
+			hist = historystore.New(st)
+			defer st.Close() // after a.Close, which closes the session service, its last writer
 		}
 	}
 

@@ -1,9 +1,12 @@
 package main
 
-// Version is the app's version, the one place build.sh reads it from
-// (versionName of the Android package, file version of the Windows .exe).
-const Version = "0.1.0"
+import "flag"
 
-// AppID is the app's identifier: the Android package name, and the
-// reverse-DNS name of the Linux .desktop file and of the notifications.
-const AppID = "org.peerchat.app"
+// version is the app's version. The one source of every PeerChat version is
+// the file VERSION at the root of the repository: build.sh links it into
+// every command with -ldflags "-X main.version=$(cat VERSION)"; a plain
+// go build or go run says "dev".
+var version = "dev"
+
+// versionFlag is -version: print the version and exit.
+var versionFlag = flag.Bool("version", false, "print the version and exit")

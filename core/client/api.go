@@ -3,26 +3,45 @@
 // base CHAT_REQUEST flow), delivery acknowledgements, and reconnection.
 //
 // It has no UI. A UI drains one ordered stream of events with Poll, prompted by
-// Config.Notify; nothing a UI does can block the network goroutines.
+// Config.Notify; nothing a UI does can block the network goroutines. It
+// imports nothing from package server: hosting a server in process is
+// peerchat/server/host's job.
 //
 // # Use
 //
-// Dial (or Host, which first starts a server in process) returns a running
-// Client. Every method is safe for concurrent use and returns without
-// waiting for the network: results arrive as events. The event queue is
-// unbounded, so a slow UI costs memory, never a stalled socket. Close leaves
-// the open chats (LEFT_CHAT) and returns once every goroutine has ended.
+// Dial returns a running Client. Every method is safe for concurrent use and
+// returns without waiting for the network: results arrive as events. The
+// event queue is unbounded, so a slow UI costs memory, never a stalled
+// socket. Close leaves the open chats (LEFT_CHAT) and returns once every
+// goroutine has ended.
+//
+// The core is the one owner of the facts it reports: which broadcast is our
+// own echo (EventBroadcast.ID), who sent a broadcast ("" when the server does
+// not say), whether a message was written (EventSent, ✓) or acknowledged
+// (EventDelivered, ✓✓) — the states of peerchat/core/delivery —, when an
+// invite expires (EventInvite.Expires for theirs, EventInviting.Expires for
+// ours), and what went wrong (errors to test with errors.Is and errors.As,
+// never by their text).
 //
 // # Server link
 //
 // Registration is REGISTER then PORT. A v2 server's WELCOME is answered
-// with HELLO (heartbeat bcast caps notice ack); a base server's silence for
-// DefaultRegisterGrace counts as success. With Config.Reconnect a dropped
-// link (EOF, heartbeat silence, TCP keepalive) is redialled with exponential
-// backoff and jitter (DefaultBackoffMin doubling to DefaultBackoffMax);
-// once registered again the peer table is rebuilt and only the differences
-// are reported (EventPeerLeft after DefaultPeerSettle for peers not listed
-// again). Open chats are peer to peer and survive the server's restarts.
+// with HELLO (heartbeat bcast caps notice ack). The first frame the server
+// sends must be a PeerChat server payload (WELCOME, JOINED, NICKNAME_TAKEN,
+// ERROR, …): a bad frame header, an unknown verb or a client's verb first
+// fails Dial with ErrNotPeerChat (another service on that port), and a
+// close during registration fails it with ErrServerUnreachable. A base
+// server sends nothing on success when nobody else is registered, so a port
+// that stays silent for DefaultRegisterGrace is taken for one: Dial
+// succeeds; should that port then send anything that is not PeerChat, the
+// link ends with ErrNotPeerChat (EventServerLost). With Config.Reconnect a
+// dropped link (EOF, heartbeat silence, TCP keepalive) is redialled with
+// exponential backoff and jitter (DefaultBackoffMin doubling to
+// DefaultBackoffMax); once registered again the peer table is rebuilt and
+// only the differences are reported (EventPeerLeft after DefaultPeerSettle
+// for peers not listed again). Open chats are peer to peer and survive the
+// server's restarts. Nothing that arrives on the chat port counts against
+// the server link.
 //
 // # Private chats
 //
@@ -33,20 +52,33 @@
 // after FallbackAfter. Incoming invites are dropped unless the nick is listed
 // and the datagram comes from its registered IP; incoming sockets are kept
 // only for a CHAT_ACCEPT with a live nonce issued to that nick from its
-// address, or a CHAT_REQUEST from a listed peer's address.
+// address, or a CHAT_REQUEST from a listed peer's address. At most maxSilent
+// (64) accepted sockets may wait for their first frame; one more closes the
+// oldest of them, so a flood of silent connections to the chat port only
+// pushes out its own members, and a real peer, which sends its first frame
+// as soon as it is connected, still gets in.
 //
 // # Delivery
 //
 // When both peers announced "ack" (CAPS), messages go as CHAT_MSG2 with a
-// local id and are reported EventDelivered on CHAT_ACK; the receiver
-// acknowledges every copy and delivers each id once, so messages can be
-// resent after a lost chat. With base peers they go as CHAT_MSG and are
-// reported delivered once written to the socket: no acknowledgement exists,
-// and a message written just before the socket died may be lost. A message
-// sent while the chat is down waits (and re-invites the peer); it is
-// reported EventSendFailed when the peer leaves the server or the chat,
-// declines, lets the invite expire, or RetryWindow passes: never dropped
-// silently.
+// local id, are reported EventSent once written to the chat socket and
+// EventDelivered on CHAT_ACK; the receiver acknowledges every copy and
+// delivers each id once, so messages can be resent after a lost chat. With
+// base peers (and with a peer whose CAPS have not arrived yet) they go as
+// CHAT_MSG and are reported EventSent once written, and nothing more: no
+// acknowledgement exists, and a message written just before the socket died
+// may be lost. A message sent while the chat is down waits (and re-invites
+// the peer); it is reported EventSendFailed when the peer leaves the server
+// or the chat, declines, lets the invite expire, or RetryWindow passes:
+// never dropped silently.
+//
+// # Locking
+//
+// One mutex (Client.mu) guards the state. No socket is written while it is
+// held: frames for a chat or the server go through a link's buffer and its
+// writer goroutine, and the last frame on a socket that no link owns
+// (CHAT_REJECT, a timed-out request's ERROR) and every UDP datagram are
+// queued and written once the lock is released.
 package client
 
 import (
@@ -63,19 +95,46 @@ const (
 	EventRegistered    EventKind = iota + 1 // Peer (our nick), Text (server address)
 	EventPeerJoined                         // Peer, IP
 	EventPeerLeft                           // Peer
-	EventBroadcast                          // From, Text, Time, Seq (0 from a base server)
+	EventBroadcast                          // From, Text, Time, Seq (0 from a base server), ID (our own echo only); see below
 	EventInvite                             // From, Expires: a chat request waits for Accept or Decline
 	EventInviteExpired                      // From: a request we received expired unanswered
 	EventChatOpen                           // Peer
 	EventChatMsg                            // From (the peer), Peer, Text, Time, ID (0 from a base peer)
-	EventDelivered                          // Peer, ID: the peer acknowledged message ID
-	EventSendFailed                         // Peer, ID, Text, Err: message ID was not delivered and will not be retried
+	EventDelivered                          // Peer, ID: the peer acknowledged message ID (✓✓, delivery.Delivered)
+	EventSendFailed                         // Peer ("" for a broadcast), ID, Text, Err: message ID was not delivered and will not be retried
 	EventChatClosed                         // Peer, Reason
 	EventServerLost                         // Err
 	EventReconnecting                       // Attempt, RetryIn
 	EventReconnected                        // Text (server address)
 	EventError                              // Err (and Peer when it concerns a chat)
+	EventSent                               // Peer, ID: message ID was written to the chat socket (✓, delivery.Sent)
+	EventInviting                           // Peer, Expires: we invited Peer (Invite, or Send to a peer without a chat)
 )
+
+// Broadcasts. EventBroadcast with ID != 0 is the server's echo of our own
+// Broadcast that returned that ID, and then From is our nick. Our own echo is
+// recognised by the core alone: on a v2 server by its sender (us) and its
+// place in the order we sent; on a base server, which names nobody, by
+// text: its echo is ours when its text is that of the oldest of ours still
+// waiting for an echo. From is "" for a broadcast relayed by a base server
+// (one that never said WELCOME) that is not ours: the sender is unknown, and
+// the text is exactly what the server sent, never split at a "nick: "
+// prefix, which anyone can type. (A v2 server names the sender: in BCAST,
+// or, until our HELLO reaches it, in the base form "<sender>: <text>" that
+// PROTOCOL.md §2.1 defines for it; only then is the text split.) From equal to
+// our nick with ID 0 is ours from another session or from before a
+// reconnection. A broadcast the server refused (NOTICE), or whose echo was
+// lost with the server link or with Close, is reported EventSendFailed
+// with Peer "" and its ID.
+//
+// Delivery of chat messages: Send returns an ID, then EventSent when the
+// message was written to the chat socket, then, for a peer that acknowledges
+// (both announced "ack"), EventDelivered when its CHAT_ACK arrives. A base
+// peer never acknowledges: EventSent is its last event. EventSent always
+// comes before EventDelivered for the same ID, and at most once per ID, even
+// when the message is resent after a lost chat; EventSendFailed can follow
+// EventSent (an acknowledged message that was written but never
+// acknowledged).
 
 // CloseReason says why a chat ended or never opened.
 type CloseReason string
@@ -142,6 +201,8 @@ var kindNames = [...]string{
 	EventReconnecting:  "reconnecting",
 	EventReconnected:   "reconnected",
 	EventError:         "error",
+	EventSent:          "sent",
+	EventInviting:      "inviting",
 }
 
 // String returns the kind's name as the terminal client prints it in -json

@@ -180,8 +180,8 @@ func (p *basePeer) acceptChat() *framed {
 func TestBasePeer(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	old := startBasePeer(t, ts.addr, "old")
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	old := startBasePeer(t, ts.Addr, "old")
 	a.waitPeers("old")
 
 	t.Run("ours invites", func(t *testing.T) {
@@ -201,10 +201,13 @@ func TestBasePeer(t *testing.T) {
 		if m := f.next(t); wire.Payload(m) != `CHAT_MSG "ana" hello old` {
 			t.Fatalf("got %q", wire.Payload(m))
 		}
-		a.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+		a.wait(EventSent, func(e Event) bool { return e.ID == id })
 		f.Write(wire.AppendFrame(nil, []byte(`CHAT_MSG "old" hi ana`)))
 		if e := a.wait(EventChatMsg, nil); e.Text != "hi ana" || e.From != "old" {
 			t.Fatalf("got %+v", e)
+		}
+		if got := a.kindsOf(id); got != "sent" {
+			t.Fatalf("events for a message to a base peer: %s, want sent", got)
 		}
 		f.send(t, wire.LeftChat{Nick: "old"}) // and keep the socket open
 		a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
@@ -272,21 +275,59 @@ func TestBaseServer(t *testing.T) {
 	if _, err := Dial(context.Background(), testConfig(s.addr, "bob")); !errors.Is(err, ErrNicknameTaken) {
 		t.Fatalf("second bob: %v", err)
 	}
-	if err := a.Broadcast("bob: plain"); err != nil {
+	// A base server relays BROADCAST verbatim and names nobody. Our own
+	// echo is recognised by the core (its id, our nick); anyone else's keeps
+	// its text whole and an unknown sender, even when the text starts with a
+	// peer's nick: "gary: lunch?" is not from gary, and "bob: plain" from
+	// ana is not from bob.
+	id, err := a.Broadcast("bob: plain")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if e := b.wait(EventBroadcast, nil); e.Text != "plain" || e.From != "bob" || e.Seq != 0 {
-		t.Fatalf("got %+v", e)
+	if e := a.wait(EventBroadcast, nil); e.Text != "bob: plain" || e.From != "ana" || e.ID != id {
+		t.Fatalf("ana's echo: %+v, want id %d from ana", e, id)
+	}
+	if e := b.wait(EventBroadcast, nil); e.Text != "bob: plain" || e.From != "" || e.ID != 0 || e.Seq != 0 {
+		t.Fatalf("bob got %+v", e)
+	}
+	if _, err := b.Broadcast("ana: lunch?"); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.wait(EventBroadcast, nil); e.Text != "ana: lunch?" || e.From != "" || e.ID != 0 {
+		t.Fatalf("ana got %+v", e)
+	}
+	// The same text as one of ours, from someone else, after our echo: not ours.
+	id2, err := a.Broadcast("same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := a.wait(EventBroadcast, nil); e.Text != "same" || e.ID != id2 {
+		t.Fatalf("ana's echo: %+v", e)
+	}
+	if _, err := b.Broadcast("same"); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.wait(EventBroadcast, nil); e.Text != "same" || e.From != "" || e.ID != 0 {
+		t.Fatalf("bob's copy taken for ours: %+v", e)
 	}
 	openChat(t, a, b)
-	id, err := a.Send("bob", "over base")
+	id, err = a.Send("bob", "over base")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e := b.wait(EventChatMsg, nil); e.Text != "over base" || e.ID != 0 {
 		t.Fatalf("got %+v", e)
 	}
-	a.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+	// Written (✓), never acknowledged: a base peer's message is Sent, not
+	// Delivered.
+	a.wait(EventSent, func(e Event) bool { return e.ID == id })
+	if _, err := b.Send("ana", "reply"); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(EventChatMsg, nil)
+	if got := a.kindsOf(id); got != "sent" {
+		t.Fatalf("events for a message over base: %s, want sent", got)
+	}
 	b.Close()
 	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
 	a.wait(EventPeerLeft, peerIs("bob"))
@@ -405,8 +446,8 @@ func TestFallbackToBaseFlow(t *testing.T) {
 func TestCrossedInvites(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	b := dial(t, testConfig(ts.addr, "bob"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitCaps("bob")
 	b.waitCaps("ana")
 	if err := a.Invite("bob"); err != nil {
@@ -429,7 +470,7 @@ func TestChatAcceptChecked(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
 	var nonce atomic.Value
-	cfg := testConfig(ts.addr, "ana")
+	cfg := testConfig(ts.Addr, "ana")
 	cfg.hooks = &hooks{sendUDP: func(b []byte, _ netip.AddrPort) bool {
 		if m, err := wire.Parse(b); err == nil {
 			nonce.Store(m.(wire.ChatInvite).Nonce)
@@ -437,7 +478,7 @@ func TestChatAcceptChecked(t *testing.T) {
 		return false // bob never sees it: the test answers in his place
 	}}
 	a := dial(t, cfg)
-	b := dial(t, testConfig(ts.addr, "bob"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitCaps("bob")
 	if err := a.Invite("bob"); err != nil {
 		t.Fatal(err)
@@ -489,11 +530,12 @@ func TestChatAcceptChecked(t *testing.T) {
 }
 
 // TestPendingSocketsBounded: sockets that never say anything take at most
-// maxPending slots; more are closed at once, and Close ends the rest.
+// maxSilent slots; each one more pushes out the oldest, and Close ends the
+// rest.
 func TestPendingSocketsBounded(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(a.tcpPort))
 	var conns []net.Conn
 	defer func() {
@@ -501,34 +543,60 @@ func TestPendingSocketsBounded(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range maxPending {
+	waitSilent := func(want uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(waitTimeout); ; {
+			a.Client.mu.Lock()
+			n, seq := len(a.silent), a.silentSeq
+			a.Client.mu.Unlock()
+			if seq == want {
+				if n != min(int(want), maxSilent) {
+					t.Fatalf("%d silent sockets, want %d", n, min(int(want), maxSilent))
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sockets accepted, want %d", seq, want)
+			}
+			time.Sleep(5 * time.Millisecond) // polling the client
+		}
+	}
+	for range maxSilent {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
 	}
-	for deadline := time.Now().Add(waitTimeout); ; {
-		a.Client.mu.Lock()
-		n := len(a.pending)
-		a.Client.mu.Unlock()
-		if n == maxPending {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pending sockets, want %d", n, maxPending)
-		}
-		time.Sleep(5 * time.Millisecond) // polling the client
-	}
+	waitSilent(maxSilent)
 	extra, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer extra.Close()
-	extra.SetReadDeadline(deadline())
-	if _, err := extra.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("extra socket not closed: %v", err)
+	conns = append(conns, extra)
+	waitSilent(maxSilent + 1)
+	// The oldest was closed to make room; the newcomer is kept.
+	conns[0].SetReadDeadline(deadline())
+	if _, err := conns[0].Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("oldest socket not closed: %v", err)
 	}
+	a.Client.mu.Lock()
+	_, kept := a.silent[a.lookupSilent(extra)]
+	a.Client.mu.Unlock()
+	if !kept {
+		t.Fatal("the newest socket was not kept")
+	}
+}
+
+// lookupSilent returns the client's end of the socket whose other end is
+// conn, among the silent ones. The caller holds c.mu.
+func (c *Client) lookupSilent(conn net.Conn) net.Conn {
+	for s := range c.silent {
+		if s.RemoteAddr().String() == conn.LocalAddr().String() {
+			return s
+		}
+	}
+	return nil
 }
 
 // TestLinkCheck: ReconnectNow on a link that looks up checks it with a PING;

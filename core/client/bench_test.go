@@ -11,8 +11,8 @@ import (
 // both sides speak "ack".
 func benchPair(b *testing.B) (a, c *tc) {
 	ts := startServer(b)
-	a = dial(b, testConfig(ts.addr, "ana"))
-	c = dial(b, testConfig(ts.addr, "bob"))
+	a = dial(b, testConfig(ts.Addr, "ana"))
+	c = dial(b, testConfig(ts.Addr, "bob"))
 	a.waitCaps("bob")
 	c.waitCaps("ana")
 	openChat(b, a, c)

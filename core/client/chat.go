@@ -60,6 +60,8 @@ type outMsg struct {
 	text     string
 	at       time.Time
 	deadline time.Time
+	sent     bool // EventSent was reported
+	acked    bool // last written as CHAT_MSG2: it stays until its CHAT_ACK
 }
 
 // chat returns the chat with the peer, creating it. The caller holds c.mu.
@@ -73,12 +75,13 @@ func (c *Client) chat(key, nick string) *chat {
 }
 
 // Invite starts a private chat with nick: a UDP invite, resent until the peer
-// answers, and the base CHAT_REQUEST flow for peers that do not speak v2. The
-// outcome arrives as EventChatOpen or EventChatClosed (declined, expired,
-// lost). Inviting a peer who invited us accepts their invite.
+// answers, and the base CHAT_REQUEST flow for peers that do not speak v2.
+// EventInviting reports the start, with the invite's expiry; the outcome
+// arrives as EventChatOpen or EventChatClosed (declined, expired, lost).
+// Inviting a peer who invited us accepts their invite.
 func (c *Client) Invite(nick string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return ErrClosed
 	}
@@ -100,12 +103,14 @@ func (c *Client) Invite(nick string) error {
 	return nil
 }
 
-// startInvite puts ch in ChatInviting. The caller holds c.mu.
+// startInvite puts ch in ChatInviting and reports it (EventInviting). The
+// caller holds c.mu.
 func (c *Client) startInvite(ch *chat, p *Peer) {
 	now := c.now()
 	ch.state = ChatInviting
 	ch.nonce = newNonce()
 	ch.expires = now.Add(c.cfg.InviteTTL)
+	c.emit(Event{Kind: EventInviting, Peer: ch.nick, Expires: ch.expires})
 	ch.dialing = false
 	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
 	switch {
@@ -128,7 +133,7 @@ func (c *Client) Accept(nick string) error { return c.answer("accept", nick, c.a
 // answer applies answer (accept or decline) to the pending invite from nick.
 func (c *Client) answer(op, nick string, answer func(*chat)) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return ErrClosed
 	}
@@ -161,8 +166,11 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 	defer c.wg.Done()
 	d := net.Dialer{Timeout: c.cfg.ChatDialTimeout}
 	conn, err := d.DialContext(c.ctx, "tcp", addr.String())
+	if err == nil {
+		conn = c.cfg.wrap(conn)
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ch := c.chats[key]
 	match := ch != nil && ch.state == ChatInvited && ch.inNonce == nonce && !c.closed
 	if err != nil {
@@ -187,8 +195,7 @@ func (c *Client) Decline(nick string) error { return c.answer("decline", nick, c
 // decline answers their invite with CHAT_REJECT. The caller holds c.mu.
 func (c *Client) decline(ch *chat) {
 	if ch.inConn != nil {
-		ch.inConn.SetWriteDeadline(time.Now().Add(closeTimeout))
-		wire.WriteMessage(ch.inConn, wire.ChatReject{Nick: c.nick})
+		c.lastWord(ch, wire.ChatReject{Nick: c.nick})
 	} else if ch.inNonce != "" {
 		c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: ch.inNonce}, ch.inSrc)
 		ch.handled[ch.inNonce] = nonceState{expires: ch.inExpires, declined: true}
@@ -198,19 +205,35 @@ func (c *Client) decline(ch *chat) {
 	c.failOutbox(ch, ErrLeftChat)
 }
 
+// lastWord detaches the CHAT_REQUEST socket of their invite from ch and
+// queues m as its last frame, written and the socket closed once c.mu is
+// released. The caller holds c.mu.
+func (c *Client) lastWord(ch *chat, m wire.Message) {
+	conn := ch.inConn
+	delete(c.pending, conn)
+	ch.inConn, ch.inReader = nil, nil
+	c.later(func() {
+		conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+		wire.WriteMessage(conn, m)
+		conn.Close()
+	})
+}
+
 // Send queues text for nick and returns the message's local id. The message
 // goes at once if the chat is open; otherwise it waits, and a chat that is
-// not open or being set up is (re-)invited automatically. EventDelivered
-// reports the delivery: acknowledged by the peer (CHAT_ACK) when both sides
-// speak "ack"; for a base peer, written to the socket (no acknowledgement
-// exists). EventSendFailed reports a message given up: the peer left, the
-// invite was declined or expired, or RetryWindow passed.
+// not open or being set up is (re-)invited automatically. EventSent reports
+// the message written to the chat socket (✓); EventDelivered, after it, the
+// peer's acknowledgement (✓✓, CHAT_ACK) when both sides speak "ack". A base
+// peer never acknowledges, so EventSent is its last event: a message written
+// just before the socket died may be lost. EventSendFailed reports a message
+// given up: the peer left, the invite was declined or expired, or
+// RetryWindow passed.
 func (c *Client) Send(nick, text string) (uint64, error) {
 	if err := checkText(text); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return 0, ErrClosed
 	}
@@ -226,11 +249,11 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 		ch = c.chat(key, p.Nick)
 	}
 	now := c.now()
-	m := outMsg{id: c.idBase + c.nextID.Add(1), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
+	m := outMsg{id: c.newID(), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
 	ch.outbox = append(ch.outbox, m)
 	switch ch.state {
 	case ChatOpen:
-		c.sendChatMsg(ch, &m)
+		c.sendChatMsg(ch, &ch.outbox[len(ch.outbox)-1])
 	case ChatNone:
 		c.startInvite(ch, p)
 	}
@@ -244,7 +267,7 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 // nick, or declines nick's invite. Undelivered messages are reported failed.
 func (c *Client) LeaveChat(nick string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return ErrClosed
 	}
@@ -266,29 +289,56 @@ func (c *Client) LeaveChat(nick string) error {
 	return nil
 }
 
-// sendChatMsg writes m on the open chat. The caller holds c.mu.
+// sendChatMsg queues m on the open chat; the link reports it to written
+// once it is on the socket. The caller holds c.mu.
 func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
+	m.acked = ch.ack
 	if ch.ack {
-		send(ch.l, wire.ChatMsg2{ID: m.id, Time: m.at, Nick: c.nick, Text: m.text}, 0)
+		send(ch.l, wire.ChatMsg2{ID: m.id, Time: m.at, Nick: c.nick, Text: m.text}, m.id)
 	} else {
 		send(ch.l, wire.ChatMsg{Nick: c.nick, Text: m.text}, m.id)
 	}
 }
 
-// delivered removes message id from the outbox and reports it delivered.
-// The caller holds c.mu.
+// written records that message id was written to ch's socket: EventSent
+// (once per message), and for a base peer, which never acknowledges, the
+// end of its life in the outbox. The caller holds c.mu.
+func (c *Client) written(ch *chat, id uint64) {
+	i := slices.IndexFunc(ch.outbox, func(m outMsg) bool { return m.id == id })
+	if i < 0 {
+		return // acknowledged already (the ack overtook this report), or failed
+	}
+	m := &ch.outbox[i]
+	if !m.sent {
+		m.sent = true
+		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id})
+	}
+	if !m.acked {
+		c.removeOut(ch, i)
+	}
+}
+
+// delivered removes message id from the outbox and reports it delivered
+// (after EventSent, if its write was not reported yet). The caller holds c.mu.
 func (c *Client) delivered(ch *chat, id uint64) {
-	for i, m := range ch.outbox {
-		if m.id == id {
-			if i == 0 { // the usual case: acks come in order
-				ch.outbox[0] = outMsg{}
-				ch.outbox = ch.outbox[1:]
-			} else {
-				ch.outbox = slices.Delete(ch.outbox, i, i+1)
-			}
-			c.emit(Event{Kind: EventDelivered, Peer: ch.nick, ID: id})
-			return
-		}
+	i := slices.IndexFunc(ch.outbox, func(m outMsg) bool { return m.id == id })
+	if i < 0 {
+		return
+	}
+	if !ch.outbox[i].sent {
+		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id})
+	}
+	c.removeOut(ch, i)
+	c.emit(Event{Kind: EventDelivered, Peer: ch.nick, ID: id})
+}
+
+// removeOut removes message i from the outbox. The caller holds c.mu.
+func (c *Client) removeOut(ch *chat, i int) {
+	if i == 0 { // the usual case: acks and writes come in order
+		ch.outbox[0] = outMsg{}
+		ch.outbox = ch.outbox[1:]
+	} else {
+		ch.outbox = slices.Delete(ch.outbox, i, i+1)
 	}
 }
 
@@ -330,8 +380,7 @@ func (c *Client) endChat(ch *chat, reason CloseReason, failErr error, sendLeft b
 		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: reason})
 	case ChatInvited:
 		if ch.inConn != nil && reason == ReasonExpired {
-			ch.inConn.SetWriteDeadline(time.Now().Add(closeTimeout))
-			wire.WriteMessage(ch.inConn, wire.Error{Reason: "chat request timed out"})
+			c.lastWord(ch, wire.Error{Reason: "chat request timed out"})
 		}
 		if reason != ReasonClosed {
 			c.emit(Event{Kind: EventInviteExpired, From: ch.nick, Peer: ch.nick})
@@ -360,10 +409,10 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 	}
 	l := newLink(conn, func(ids []uint64) {
 		c.mu.Lock()
-		defer c.mu.Unlock()
+		defer c.unlock()
 		if ch := c.chats[key]; ch != nil {
 			for _, id := range ids {
-				c.delivered(ch, id)
+				c.written(ch, id)
 			}
 		}
 	})
@@ -399,7 +448,7 @@ func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader) {
 				ch.gen++
 				c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
 			}
-			c.mu.Unlock()
+			c.unlock()
 			return
 		}
 		if !c.handleChat(ch, gen, l, p) {
@@ -413,7 +462,7 @@ func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader) {
 func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 	msg, err := wire.Parse(p)
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if ch.gen != gen {
 		l.close()
 		return false
@@ -538,18 +587,21 @@ func (c *Client) sendInvite(ch *chat) {
 	}
 }
 
-// sendDatagram sends m as one UDP datagram. It never blocks for long.
+// sendDatagram queues m as one UDP datagram, sent once c.mu is released.
+// The caller holds c.mu.
 func (c *Client) sendDatagram(m wire.Message, to netip.AddrPort) {
 	b := m.AppendPayload(nil)
 	if len(b) > wire.MaxDatagram || !utf8.Valid(b) || c.udp == nil {
 		return
 	}
-	if h := c.cfg.hooks; h != nil && h.sendUDP != nil && !h.sendUDP(b, to) {
-		return
-	}
-	if _, err := c.udp.WriteToUDPAddrPort(b, to); err != nil {
-		c.log.Debug("udp send failed", "to", to, "err", err)
-	}
+	c.later(func() {
+		if h := c.cfg.hooks; h != nil && h.sendUDP != nil && !h.sendUDP(b, to) {
+			return
+		}
+		if _, err := c.udp.WriteToUDPAddrPort(b, to); err != nil {
+			c.log.Debug("udp send failed", "to", to, "err", err)
+		}
+	})
 }
 
 // dialRequest runs the base flow for our invite: it connects to the peer's
@@ -562,15 +614,16 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 		c.requestFailed(key, nonce, err)
 		return
 	}
+	conn = c.cfg.wrap(conn)
 	c.mu.Lock()
 	ch := c.chats[key]
 	if c.closed || ch == nil || ch.state != ChatInviting || ch.nonce != nonce {
-		c.mu.Unlock()
+		c.unlock()
 		conn.Close()
 		return
 	}
 	ch.reqConn = conn
-	c.mu.Unlock()
+	c.unlock()
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err = wire.WriteMessage(conn, wire.ChatRequest{Nick: c.nick})
 	conn.SetWriteDeadline(time.Time{})
@@ -584,7 +637,7 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ch = c.chats[key]
 	match := ch != nil && ch.state == ChatInviting && ch.nonce == nonce && !c.closed
 	if match {
@@ -624,7 +677,7 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 
 func (c *Client) requestFailed(key, nonce string, err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ch := c.chats[key]
 	if ch == nil || ch.state != ChatInviting || ch.nonce != nonce || c.closed {
 		return
@@ -666,7 +719,7 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 	}
 	ip := src.Addr().Unmap()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return
 	}
@@ -749,7 +802,8 @@ func (c *Client) acceptTCP() {
 			}
 			continue
 		}
-		if !c.track(conn) {
+		conn = c.cfg.wrap(conn)
+		if !c.trackSilent(conn) {
 			continue
 		}
 		c.wg.Add(1)
@@ -777,19 +831,27 @@ func (c *Client) incoming(conn net.Conn) {
 	// for that JOINED a little before refusing.
 	var reason string
 	var timer *time.Timer
-	timedOut := false
+	timedOut, waiting := false, false
 	for {
 		c.mu.Lock()
+		delete(c.silent, conn) // it spoke (or failed): no longer silent
 		if err != nil {
 			reason = errorReason(err)
 		} else {
 			reason = c.incomingFrame(conn, r, msg, src)
 		}
+		if !waiting && !timedOut && c.unknownWaits >= maxUnknownWaits {
+			timedOut = true // too many wait already: refuse at once
+		}
 		if reason == "" || !strings.HasPrefix(reason, reasonUnknownPeer) || timedOut {
 			break // c.mu held
 		}
+		if !waiting {
+			waiting = true
+			c.unknownWaits++
+		}
 		joined := c.joined
-		c.mu.Unlock()
+		c.unlock()
 		if timer == nil {
 			timer = time.NewTimer(unknownPeerWait)
 			defer timer.Stop()
@@ -802,10 +864,13 @@ func (c *Client) incoming(conn net.Conn) {
 			timedOut = true
 		}
 	}
+	if waiting {
+		c.unknownWaits--
+	}
 	if reason != "" {
 		delete(c.pending, conn)
 	}
-	c.mu.Unlock()
+	c.unlock()
 	if reason != "" {
 		if err == nil || wire.IsProtocolError(err) {
 			conn.SetWriteDeadline(time.Now().Add(closeTimeout))

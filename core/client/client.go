@@ -23,7 +23,7 @@ import (
 // Config configures a Client. The zero value of every duration selects the
 // default of the same name in const.go.
 type Config struct {
-	Server string // host:port of the server
+	Server string // host:port of the server; the port must be 1 to 65535
 	Nick   string
 
 	// Notify, if not nil, is called whenever events were queued. It is called
@@ -49,7 +49,7 @@ type Config struct {
 	ListenAddr string
 
 	// Reconnect makes the Client reconnect, with backoff and jitter, when the
-	// server link drops. It is off in the zero Config; DefaultConfig and Host
+	// server link drops. It is off in the zero Config; DefaultConfig and server/host
 	// turn it on. Without it a dropped link stays down (EventServerLost).
 	Reconnect bool
 
@@ -59,9 +59,31 @@ type Config struct {
 
 // hooks lets the package's tests intercept the network.
 type hooks struct {
-	// sendUDP, if set, replaces the UDP send of invites and rejections.
-	// Returning (false, nil) drops the datagram.
+	// sendUDP, if set, is called before every UDP send of invites and
+	// rejections. Returning false drops the datagram.
 	sendUDP func(b []byte, to netip.AddrPort) (send bool)
+	// conn, if set, wraps every TCP connection the Client accepts or dials.
+	conn func(net.Conn) net.Conn
+}
+
+// wrap applies the conn hook, if any.
+func (cfg *Config) wrap(conn net.Conn) net.Conn {
+	if cfg.hooks != nil && cfg.hooks.conn != nil {
+		return cfg.hooks.conn(conn)
+	}
+	return conn
+}
+
+// validate checks the fields Dial needs; its errors wrap ErrConfig.
+func (cfg *Config) validate() error {
+	_, port, err := net.SplitHostPort(cfg.Server)
+	if err != nil {
+		return fmt.Errorf("%w: server address %q: %w", ErrConfig, cfg.Server, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%w: server address %q: the port must be 1 to 65535", ErrConfig, cfg.Server)
+	}
+	return nil
 }
 
 // DefaultConfig returns a Config for a person's client: the given server and
@@ -118,7 +140,11 @@ type Client struct {
 	events  chan struct{}
 	notifyc chan struct{}
 
+	// mu guards the fields below. No socket is written while it is held:
+	// a final frame on a socket that no link owns, and every UDP datagram,
+	// are queued with later and written by unlock.
 	mu       sync.Mutex
+	deferred []func() // socket writes queued with later
 	closed   bool
 	nick     string
 	selfKey  string
@@ -135,16 +161,40 @@ type Client struct {
 	stale     map[string]bool // peers not yet listed again after a reconnection
 	settleAt  time.Time
 	chats     map[string]*chat
-	pending   map[net.Conn]struct{} // sockets not owned by a link yet
-	joined    chan struct{}         // closed (and replaced) when a peer joins
+	pending   map[net.Conn]struct{} // sockets not owned by a link yet (Close closes them)
+	// silent are the accepted chat sockets that have not sent their first
+	// frame yet, with the order they came in (at most maxSilent; the oldest
+	// is closed to make room). The server link is never among them.
+	silent       map[net.Conn]uint64
+	silentSeq    uint64
+	unknownWaits int            // incoming CHAT_REQUESTs waiting for their sender's JOINED
+	joined       chan struct{}  // closed (and replaced) when a peer joins
+	bcasts       []outBroadcast // our broadcasts on the current link, waiting for their echo
+}
+
+// outBroadcast is one of our broadcasts waiting for the server's echo.
+type outBroadcast struct {
+	id   uint64
+	text string
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
-// Client. The returned error is a *NickError for a nickname the rules or the
-// server refuse, wraps ErrNicknameTaken when it is in use, and wraps
-// ErrServerUnreachable (and the network error) when the server cannot be
-// reached; these are fit to show to a person. ctx bounds Dial only.
+// Client. The returned error, fit to show to a person, is
+//   - a *NickError for a nickname the rules refuse (checked before dialing);
+//   - wraps ErrConfig for an invalid Config (a server port outside 1..65535);
+//   - wraps ErrNicknameTaken when the server answered NICKNAME_TAKEN;
+//   - wraps ErrServer, with the server's reason, for any other ERROR;
+//   - wraps ErrNotPeerChat when the address answered something that is not
+//     the PeerChat protocol;
+//   - wraps ErrServerUnreachable and the network error (so errors.Is(err,
+//     syscall.ECONNREFUSED) holds for a refused connection) when the server
+//     cannot be reached or closed during registration.
+//
+// ctx bounds Dial only.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err
@@ -190,6 +240,7 @@ func newClient(cfg Config) (*Client, error) {
 		caps:      make(map[string][]string),
 		chats:     make(map[string]*chat),
 		pending:   make(map[net.Conn]struct{}),
+		silent:    make(map[net.Conn]uint64),
 		joined:    make(chan struct{}),
 	}
 	c.wg.Add(1)
@@ -308,21 +359,79 @@ func (c *Client) notifier() {
 	}
 }
 
-// Broadcast asks the server to send text to everybody. The broadcast comes
-// back as an EventBroadcast once the server relayed it.
-func (c *Client) Broadcast(text string) error {
+// Broadcast asks the server to send text to everybody and returns the
+// broadcast's local id. The server's echo comes back as the EventBroadcast
+// with that ID (and From our nick) once the server relayed it; a refusal or
+// a lost echo as EventSendFailed with Peer "" and that ID. It never blocks.
+func (c *Client) Broadcast(text string) (uint64, error) {
 	if err := checkText(text); err != nil {
-		return err
+		return 0, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	if c.srv == nil || !c.srv.send(wire.Broadcast{Text: text}, 0) {
-		return ErrNotConnected
+		return 0, ErrNotConnected
 	}
-	return nil
+	if len(c.bcasts) >= maxBroadcasts {
+		c.failBroadcasts(1, ErrExpired)
+	}
+	id := c.newID()
+	c.bcasts = append(c.bcasts, outBroadcast{id: id, text: text})
+	return id, nil
+}
+
+// newID returns a fresh local id for a message or a broadcast.
+func (c *Client) newID() uint64 { return c.idBase + c.nextID.Add(1) }
+
+// ownEcho reports whether a broadcast with text that the server relayed is
+// the echo of one of ours, and returns its id. The server relays in the
+// order it received, so our echoes come back in the order we sent. sender
+// says the server named us as the sender: then the echo is ours for sure;
+// it is normally the oldest we wait for, and when its text matches a
+// younger one, the older ones were dropped without a NOTICE and are
+// reported failed. Without a sender (a base server names nobody) it is ours
+// only if its text is that of the oldest we wait for. The caller holds c.mu.
+func (c *Client) ownEcho(text string, sender bool) (id uint64, ok bool) {
+	n := min(1, len(c.bcasts))
+	if sender {
+		n = len(c.bcasts)
+	}
+	for i, b := range c.bcasts[:n] {
+		if b.text == text {
+			c.failBroadcasts(i, fmt.Errorf("%w: the server relayed a later one instead", ErrServer))
+			c.popBroadcast()
+			return b.id, true
+		}
+	}
+	if sender && len(c.bcasts) > 0 {
+		return c.popBroadcast().id, true
+	}
+	return 0, false
+}
+
+// popBroadcast removes and returns the oldest broadcast waiting for its
+// echo; there must be one. The caller holds c.mu.
+func (c *Client) popBroadcast() outBroadcast {
+	b := c.bcasts[0]
+	c.bcasts[0] = outBroadcast{}
+	c.bcasts = c.bcasts[1:]
+	return b
+}
+
+// failBroadcasts reports the oldest n broadcasts waiting for their echo as
+// failed with err. The caller holds c.mu.
+func (c *Client) failBroadcasts(n int, err error) {
+	for _, b := range c.bcasts[:n] {
+		c.emit(Event{Kind: EventSendFailed, ID: b.id, Text: b.text, Err: fmt.Errorf("broadcast %d: %w", b.id, err)})
+	}
+	clear(c.bcasts[:n])
+	c.bcasts = c.bcasts[n:]
+	if len(c.bcasts) == 0 {
+		c.bcasts = nil
+	}
 }
 
 // ReconnectNow makes a pending reconnection attempt happen at once instead of
@@ -336,7 +445,7 @@ func (c *Client) ReconnectNow() {
 	default:
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed || c.srv == nil || !slices.Contains(c.srvFeat, wire.FeatureHeartbeat) || !c.checkSent.IsZero() {
 		return
 	}
@@ -360,13 +469,14 @@ func (c *Client) Close() error {
 	for _, ch := range c.chats {
 		c.endChat(ch, ReasonClosed, ErrLeftChat, true)
 	}
+	c.failBroadcasts(len(c.bcasts), ErrClosed)
 	if c.srv != nil {
 		c.srv.closeAfter(nil)
 	}
 	for conn := range c.pending {
 		conn.Close()
 	}
-	c.mu.Unlock()
+	c.unlock()
 	c.stop()
 	if c.udp != nil {
 		c.udp.Close()
@@ -385,12 +495,13 @@ func (c *Client) isClosed() bool {
 }
 
 // track registers a socket that Close must close; it reports false (and
-// closes conn) when the Client is already closed or has maxPending sockets
-// waiting already. untrack forgets it.
+// closes conn) when the Client is already closed. It sets no limit: the
+// server link is tracked here, and nothing a peer does can keep it out.
+// untrack forgets it.
 func (c *Client) track(conn net.Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.pending) >= maxPending {
+	if c.closed {
 		conn.Close()
 		return false
 	}
@@ -402,6 +513,51 @@ func (c *Client) untrack(conn net.Conn) {
 	c.mu.Lock()
 	delete(c.pending, conn)
 	c.mu.Unlock()
+}
+
+// trackSilent registers a socket accepted on the chat port, which has not
+// said anything yet. When maxSilent such sockets wait already, the oldest
+// is closed to make room: a flood of silent connections pushes out its own
+// members, not the newcomer, which is usually a real peer about to send its
+// first frame. It reports false (and closes conn) when the Client is closed.
+func (c *Client) trackSilent(conn net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		conn.Close()
+		return false
+	}
+	if len(c.silent) >= maxSilent {
+		var oldest net.Conn
+		var seq uint64
+		for s, n := range c.silent {
+			if oldest == nil || n < seq {
+				oldest, seq = s, n
+			}
+		}
+		delete(c.silent, oldest)
+		delete(c.pending, oldest)
+		oldest.Close()
+	}
+	c.silentSeq++
+	c.silent[conn] = c.silentSeq
+	c.pending[conn] = struct{}{}
+	return true
+}
+
+// later queues a socket write (or another call that must not run under
+// c.mu) for unlock to run once c.mu is released. The caller holds c.mu.
+func (c *Client) later(f func()) { c.deferred = append(c.deferred, f) }
+
+// unlock releases c.mu, then runs what later queued, in order. Every
+// critical section that may queue work ends with unlock.
+func (c *Client) unlock() {
+	fs := c.deferred
+	c.deferred = nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 // wake makes the scheduler recompute its next deadline.
@@ -437,7 +593,7 @@ func (c *Client) schedule() {
 // tick does what is due and returns when it should run again.
 func (c *Client) tick() time.Time {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
 		return time.Time{}
 	}

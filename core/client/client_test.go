@@ -7,17 +7,17 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	"peerchat/core/discovery"
 	"peerchat/core/wire"
 )
 
 func TestDialErrors(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	dial(t, testConfig(ts.addr, "ana"))
+	dial(t, testConfig(ts.Addr, "ana"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -31,11 +31,15 @@ func TestDialErrors(t *testing.T) {
 		is     error
 		nickEr bool
 	}{
-		{"taken", ts.addr, "ana", ErrNicknameTaken, false},
-		{"taken folded", ts.addr, "ANA", ErrNicknameTaken, false},
-		{"invalid", ts.addr, "a b", nil, true},
-		{"empty", ts.addr, "", nil, true},
+		{"taken", ts.Addr, "ana", ErrNicknameTaken, false},
+		{"taken folded", ts.Addr, "ANA", ErrNicknameTaken, false},
+		{"invalid", ts.Addr, "a b", nil, true},
+		{"empty", ts.Addr, "", nil, true},
 		{"refused", closed, "bob", ErrServerUnreachable, false},
+		{"refused errno", closed, "bob", syscall.ECONNREFUSED, false},
+		{"port 0", "127.0.0.1:0", "bob", ErrConfig, false},
+		{"no port", "127.0.0.1", "bob", ErrConfig, false},
+		{"port too large", "127.0.0.1:65536", "bob", ErrConfig, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,18 +62,20 @@ func TestDialErrors(t *testing.T) {
 func TestRegisterPeersBroadcast(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
 	a.wait(EventRegistered, nil)
-	b := dial(t, testConfig(ts.addr, "bob"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.wait(EventPeerJoined, peerIs("bob"))
 	b.wait(EventPeerJoined, peerIs("ana"))
-	if err := a.Broadcast("hello all"); err != nil {
+	id, err := a.Broadcast("hello all")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*tc{a, b} {
+	// Our echo carries the id Broadcast returned; others see no id.
+	for c, wantID := range map[*tc]uint64{a: id, b: 0} {
 		e := c.wait(EventBroadcast, nil)
-		if e.From != "ana" || e.Text != "hello all" {
-			t.Errorf("%s got broadcast %+v", c.Nick(), e)
+		if e.From != "ana" || e.Text != "hello all" || e.ID != wantID {
+			t.Errorf("%s got broadcast %+v, want id %d", c.Nick(), e, wantID)
 		}
 	}
 	b.Close()
@@ -80,8 +86,8 @@ func TestRegisterPeersBroadcast(t *testing.T) {
 func TestChat(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	b := dial(t, testConfig(ts.addr, "bob"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitCaps("bob")
 	b.waitCaps("ana")
 	openChat(t, a, b)
@@ -105,6 +111,10 @@ func TestChat(t *testing.T) {
 			t.Errorf("%d: got %q id %d, want %q id %d", i, e.Text, e.ID, tt.text, id)
 		}
 		tt.from.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+		// ✓ then ✓✓: written, then acknowledged, each reported once.
+		if got := tt.from.kindsOf(id); got != "sent delivered" {
+			t.Errorf("%d: events for message %d: %s, want sent delivered", i, id, got)
+		}
 	}
 	if err := a.LeaveChat("bob"); err != nil {
 		t.Fatal(err)
@@ -120,13 +130,13 @@ func TestInviteDatagramsLost(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
 	var dropped atomic.Int32
-	cfg := testConfig(ts.addr, "ana")
+	cfg := testConfig(ts.Addr, "ana")
 	cfg.FallbackAfter = time.Minute // only UDP
 	cfg.hooks = &hooks{sendUDP: func(b []byte, to netip.AddrPort) bool {
 		return dropped.Add(1) > 3
 	}}
 	a := dial(t, cfg)
-	b := dial(t, testConfig(ts.addr, "bob"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitPeers("bob")
 	b.waitPeers("ana")
 	a.waitCaps("bob")
@@ -142,8 +152,8 @@ func TestInviteDatagramsLost(t *testing.T) {
 func TestForgedInviteIgnored(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	b := dial(t, testConfig(ts.addr, "bob"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitPeers("bob")
 	b.waitPeers("ana")
 	trap, err := net.Listen("tcp", "127.0.0.2:0")
@@ -176,10 +186,10 @@ func TestForgedInviteIgnored(t *testing.T) {
 func TestInviteDeclinedAndExpired(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	cfg := testConfig(ts.addr, "ana")
+	cfg := testConfig(ts.Addr, "ana")
 	cfg.InviteTTL = 400 * time.Millisecond
 	a := dial(t, cfg)
-	cfg = testConfig(ts.addr, "bob")
+	cfg = testConfig(ts.Addr, "bob")
 	cfg.InviteTTL = 400 * time.Millisecond
 	b := dial(t, cfg)
 	a.waitPeers("bob")
@@ -189,6 +199,7 @@ func TestInviteDeclinedAndExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.wait(EventInviting, peerIs("bob")) // Send invites a peer without a chat
 	b.wait(EventInvite, peerIs("ana"))
 	if err := b.Decline("ana"); err != nil {
 		t.Fatal(err)
@@ -199,10 +210,20 @@ func TestInviteDeclinedAndExpired(t *testing.T) {
 		t.Fatalf("send failed %+v", f)
 	}
 
+	before := time.Now()
 	if err := a.Invite("bob"); err != nil {
 		t.Fatal(err)
 	}
-	b.wait(EventInvite, peerIs("ana"))
+	after := time.Now()
+	// Our invite's countdown comes from the core, like theirs.
+	e := a.wait(EventInviting, peerIs("bob"))
+	if e.Expires.Before(before.Add(cfg.InviteTTL)) || e.Expires.After(after.Add(cfg.InviteTTL)) {
+		t.Fatalf("EventInviting.Expires %v, want %v after the Invite", e.Expires.Sub(before), cfg.InviteTTL)
+	}
+	in := b.wait(EventInvite, peerIs("ana"))
+	if in.Expires.IsZero() {
+		t.Fatal("EventInvite without Expires")
+	}
 	b.wait(EventInviteExpired, peerIs("ana"))
 	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonExpired })
 	if a.Chat("bob") != ChatNone || b.Chat("ana") != ChatNone {
@@ -213,10 +234,10 @@ func TestInviteDeclinedAndExpired(t *testing.T) {
 func TestRetryWindow(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	cfg := testConfig(ts.addr, "ana")
+	cfg := testConfig(ts.Addr, "ana")
 	cfg.RetryWindow = 200 * time.Millisecond
 	a := dial(t, cfg)
-	b := dial(t, testConfig(ts.addr, "bob"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitPeers("bob")
 	id, err := a.Send("bob", "nobody answers")
 	if err != nil {
@@ -247,10 +268,12 @@ func crash(c *tc) {
 func TestChatLostAndResent(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	b := dial(t, testConfig(ts.addr, "bob"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitPeers("bob")
 	b.waitPeers("ana")
+	a.waitCaps("bob") // acknowledged messages (a base peer's are never Delivered)
+	b.waitCaps("ana")
 	openChat(t, a, b)
 	crash(b)
 	a.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLost })
@@ -292,7 +315,7 @@ func TestServerRestart(t *testing.T) {
 	nicks := []string{"ana", "bob", "cy"}
 	var cs []*tc
 	for _, n := range nicks {
-		cs = append(cs, dial(t, testConfig(ts.addr, n)))
+		cs = append(cs, dial(t, testConfig(ts.Addr, n)))
 	}
 	others := func(i int) []string {
 		var o []string
@@ -315,20 +338,20 @@ func TestServerRestart(t *testing.T) {
 	// 2 s of the server being reachable, and see the same peers without
 	// any PeerLeft/PeerJoined in between.
 	for round, down := range []int{0, 3} {
-		ts.stop()
+		ts.Close()
 		for _, c := range cs {
 			c.wait(EventServerLost, nil)
 			c.wait(EventReconnecting, func(e Event) bool { return e.Attempt >= down })
 		}
-		ts.start(ts.addr)
+		ts.Restart()
 		start := time.Now()
 		for i, c := range cs {
 			c.wait(EventReconnected, nil)
 			c.waitPeers(others(i)...)
 		}
-		for deadline := time.Now().Add(waitTimeout); ts.srv.NumPeers() != len(nicks); {
+		for deadline := time.Now().Add(waitTimeout); ts.Server().NumPeers() != len(nicks); {
 			if time.Now().After(deadline) {
-				t.Fatalf("round %d: server has %d peers", round, ts.srv.NumPeers())
+				t.Fatalf("round %d: server has %d peers", round, ts.Server().NumPeers())
 			}
 			time.Sleep(5 * time.Millisecond) // polling the server
 		}
@@ -349,7 +372,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs[1].wait(EventChatMsg, nil)
-	if err := cs[2].Broadcast("back"); err != nil {
+	if _, err := cs[2].Broadcast("back"); err != nil {
 		t.Fatal(err)
 	}
 	cs[0].wait(EventBroadcast, nil)
@@ -358,65 +381,17 @@ func TestServerRestart(t *testing.T) {
 func TestNoGoroutineAfterClose(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	b := dial(t, testConfig(ts.addr, "bob"))
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	b := dial(t, testConfig(ts.Addr, "bob"))
 	a.waitPeers("bob")
 	openChat(t, a, b)
 	a.Invite("bob")
 	a.Close()
 	b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
 	b.Close()
-	if err := a.Broadcast("x"); !errors.Is(err, ErrClosed) {
+	if _, err := a.Broadcast("x"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Broadcast after Close: %v", err)
 	}
-}
-
-func TestHost(t *testing.T) {
-	checkGoroutines(t)
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // find a free UDP port
-	if err != nil {
-		t.Fatal(err)
-	}
-	discoAddr := pc.LocalAddr().String()
-	pc.Close()
-	h, err := Host(context.Background(), HostConfig{
-		Client:        testConfig("", "host"),
-		Name:          "test-host",
-		Addr:          busy.Addr().String(), // taken: Host falls back to a free port
-		DiscoveryAddr: discoAddr,
-		NoAnnounce:    true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	if h.Addr == busy.Addr().String() {
-		t.Fatalf("served on the busy address %s", h.Addr)
-	}
-	// The responder answers probes with the server's real port.
-	found, err := discovery.Probe(context.Background(), discovery.ProbeConfig{
-		Port: int(netip.MustParseAddrPort(discoAddr).Port()), NoBroadcast: true, Timeout: 200 * time.Millisecond,
-		Extra: []netip.AddrPort{netip.MustParseAddrPort(discoAddr)},
-	})
-	if err != nil || len(found) != 1 || found[0].Addr.String() != h.Addr || found[0].Name != "test-host" {
-		t.Fatalf("probe: %+v, %v; hosting on %s", found, err, h.Addr)
-	}
-	g := dial(t, testConfig(h.Addr, "guest"))
-	g.waitPeers("host")
-	if n := h.Server.NumPeers(); n != 2 {
-		t.Fatalf("server has %d peers", n)
-	}
-	hc := &tc{Client: h.Client, t: t}
-	hc.waitPeers("guest")
-	openChat(t, g, hc)
-	h.Close()
-	g.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
-	g.wait(EventServerLost, nil)
 }
 
 func TestBackoff(t *testing.T) {
@@ -447,8 +422,8 @@ func TestBackoff(t *testing.T) {
 func TestSeveralChats(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	peers := []*tc{dial(t, testConfig(ts.addr, "bob")), dial(t, testConfig(ts.addr, "cy")), dial(t, testConfig(ts.addr, "dee"))}
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	peers := []*tc{dial(t, testConfig(ts.Addr, "bob")), dial(t, testConfig(ts.Addr, "cy")), dial(t, testConfig(ts.Addr, "dee"))}
 	a.waitPeers("bob", "cy", "dee")
 	for _, p := range peers {
 		p.waitPeers(append([]string{"ana"}, others(p, peers)...)...)
@@ -505,7 +480,7 @@ func TestReconnectNowAndNotify(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
 	var notified atomic.Int32
-	cfg := testConfig(ts.addr, "ana")
+	cfg := testConfig(ts.Addr, "ana")
 	cfg.Notify = func() { notified.Add(1) }
 	a := dial(t, cfg)
 	a.wait(EventRegistered, nil)
@@ -515,10 +490,10 @@ func TestReconnectNowAndNotify(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling the counter
 	}
-	ts.stop()
+	ts.Close()
 	// Wait for a backoff at its cap (≥ 800 ms), restart, and skip the wait.
 	e := a.wait(EventReconnecting, func(e Event) bool { return e.RetryIn >= 800*time.Millisecond })
-	ts.start(ts.addr)
+	ts.Restart()
 	start := time.Now()
 	a.ReconnectNow()
 	a.wait(EventReconnected, nil)
@@ -532,8 +507,8 @@ func TestReconnectNowAndNotify(t *testing.T) {
 func TestServerErrorIsTheLossReason(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t)
-	a := dial(t, testConfig(ts.addr, "ana"))
-	ts.stop()
+	a := dial(t, testConfig(ts.Addr, "ana"))
+	ts.Close()
 	e := a.wait(EventServerLost, nil)
 	if !errors.Is(e.Err, ErrServer) || !strings.Contains(e.Err.Error(), "server shutting down") {
 		t.Fatalf("EventServerLost.Err = %v, want the server's reason", e.Err)

@@ -35,7 +35,8 @@ const (
 
 	// DefaultRegisterGrace is how long Dial waits for a refusal after
 	// registering with a server that never says WELCOME (a base server sends
-	// nothing on success when nobody else is registered).
+	// nothing on success when nobody else is registered). A port that stays
+	// silent that long is taken for such a server; see the package doc.
 	DefaultRegisterGrace = 300 * time.Millisecond
 
 	// DefaultPeerSettle is how long after a reconnection the old peer table is
@@ -74,9 +75,20 @@ const (
 	// reasonUnknownPeer starts the ERROR reason for such a refusal.
 	reasonUnknownPeer = "unknown peer "
 
-	// maxPending bounds the sockets waiting for their first frame or for
-	// our answer to a CHAT_REQUEST: more are closed at once.
-	maxPending = 64
+	// maxSilent bounds the sockets accepted on the chat port that have not
+	// sent their first frame yet. When it is reached, the oldest of them is
+	// closed to make room: a flood of silent connections costs each of them
+	// its place, never a real peer (whose first frame follows its connect at
+	// once) and never the server link, which is not counted here.
+	maxSilent = 64
+
+	// maxUnknownWaits bounds the sockets whose CHAT_REQUEST waits for the
+	// JOINED of its sender (unknownPeerWait); more are refused at once.
+	maxUnknownWaits = 64
+
+	// maxBroadcasts bounds our broadcasts waiting for the server's echo;
+	// beyond it the oldest is reported failed.
+	maxBroadcasts = 1024
 
 	// seenIDs is how many received message ids per peer are remembered to
 	// drop duplicates.
@@ -124,12 +136,21 @@ var (
 	ErrServer = errors.New("server error")
 	// ErrPeer wraps an ERROR a peer sent on a chat socket.
 	ErrPeer = errors.New("peer error")
+	// ErrNotPeerChat: the server address answered with something that is
+	// not the PeerChat protocol (another service on that port).
+	ErrNotPeerChat = errors.New("not a PeerChat server")
+	// ErrConfig: a Config field is invalid (Dial returns it before any
+	// network access).
+	ErrConfig = errors.New("invalid client configuration")
 )
 
-// NickError reports a nickname that was refused, locally or by the server.
+// NickError reports a nickname that breaks the nickname rules
+// (wire.ValidateNick); Dial checks them before any network access. A server's
+// refusal is never a NickError: NICKNAME_TAKEN wraps ErrNicknameTaken, and
+// any other refusal (ERROR <reason>) wraps ErrServer with the reason.
 type NickError struct {
 	Nick   string
-	Reason string // the server's reason, or the local rule that failed
+	Reason string // the rule that failed
 }
 
 func (e *NickError) Error() string { return "nickname " + quote(e.Nick) + " refused: " + e.Reason }

@@ -37,6 +37,8 @@ var serverSeeds = []string{
 	"ERROR nickname is too long",
 	"BROADCAST ana: hi\nBCAST 7 1700000000000 ana hi there\nBCAST x",
 	"PING 12\nPONG 3\nNOTICE rate_limited slow down\nCAPS",
+	"BROADCAST me: hi\nBROADCAST hi\nBCAST 1 1 me hi\nBCAST 2 2 ME other\nNOTICE too_long x",
+	"WELCOME 2 bcast\nBROADCAST me: me: hi\nBROADCAST ana: hi",
 	"JOINED a 999.1.1.1 1 2\nLEFT\nLEFT a b\nWELCOME 0\nWELCOME",
 }
 
@@ -63,6 +65,8 @@ func FuzzServerFrames(f *testing.F) {
 		c.confirm(sc)
 		c.mu.Unlock()
 		c.handleServer(sc, []byte("JOINED ana 127.0.0.1 4000 4001"))
+		c.Broadcast("hi") // waits for its echo (or refusal) among the frames
+		c.Broadcast("me: hi")
 		src := netip.MustParseAddrPort("127.0.0.1:4000")
 		for _, p := range bytes.Split(in, []byte("\n")) {
 			c.handleServer(sc, p)

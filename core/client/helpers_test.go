@@ -14,65 +14,17 @@ import (
 
 	"peerchat/core/wire"
 	"peerchat/server"
+	"peerchat/server/servertest"
 )
 
 // waitTimeout bounds every wait for an event in the tests.
 const waitTimeout = 5 * time.Second
 
-// testServer is a real server.Server on 127.0.0.1 that can be restarted on
-// the same address.
-type testServer struct {
-	t    testing.TB
-	addr string
-	srv  *server.Server
-	done chan error
-}
-
-func startServer(t testing.TB) *testServer {
+// startServer starts a real server on 127.0.0.1 for the test
+// (servertest: Close stops it, Restart brings it back on the same port).
+func startServer(t testing.TB) *servertest.Server {
 	t.Helper()
-	ts := &testServer{t: t}
-	ts.start("127.0.0.1:0")
-	t.Cleanup(ts.stop)
-	return ts
-}
-
-func (ts *testServer) start(addr string) {
-	ts.t.Helper()
-	var ln net.Listener
-	var err error
-	for deadline := time.Now().Add(waitTimeout); ; {
-		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // polling for the port to be free again
-	}
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	ts.addr = ln.Addr().String()
-	ts.srv, err = server.New(server.Config{Name: "test"})
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	ts.done = make(chan error, 1)
-	srv := ts.srv
-	go func() { ts.done <- srv.Serve(context.Background(), ln) }()
-}
-
-func (ts *testServer) stop() {
-	if ts.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	ts.srv.Shutdown(ctx)
-	<-ts.done
-	ts.srv = nil
-}
-
-func (ts *testServer) restart() {
-	ts.stop()
-	ts.start(ts.addr)
+	return servertest.NewServer(t, server.Config{Name: "test"})
 }
 
 // tc is a Client under test with the history of its events.
@@ -157,6 +109,21 @@ func (c *tc) count(kind EventKind) int {
 		}
 	}
 	return n
+}
+
+// kindsOf returns the kinds of the events seen so far that carry id, in
+// order ("sent delivered").
+func (c *tc) kindsOf(id uint64) string {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	c.all = c.Poll(c.all)
+	var ks []string
+	for _, e := range c.all {
+		if e.ID == id {
+			ks = append(ks, e.Kind.String())
+		}
+	}
+	return strings.Join(ks, " ")
 }
 
 func (c *tc) history() string {

@@ -23,6 +23,10 @@ type srvConn struct {
 	done      chan struct{}
 	err       error  // why the reader stopped; set before done is closed
 	said      string // the reason of the server's ERROR after registration; guarded by Client.mu
+	// spoke: the server has sent a well-formed server payload, so it speaks
+	// PeerChat. Until then, anything else proves it does not. Guarded by
+	// Client.mu.
+	spoke bool
 }
 
 // serverKeepAlive makes the kernel notice a dead server link within about
@@ -36,7 +40,8 @@ const (
 )
 
 // connect dials the server and registers. It returns once the server has
-// confirmed (WELCOME or any other frame), refused, or stayed silent for
+// confirmed (WELCOME or any other server payload), refused, answered
+// something that is not PeerChat (ErrNotPeerChat), or stayed silent for
 // DefaultRegisterGrace (a base server with nobody else registered).
 func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) {
 	d := net.Dialer{Timeout: c.cfg.ChatDialTimeout, KeepAliveConfig: serverKeepAlive}
@@ -44,6 +49,7 @@ func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err)
 	}
+	conn = c.cfg.wrap(conn)
 	if !c.track(conn) {
 		return nil, ErrClosed
 	}
@@ -67,7 +73,7 @@ func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) 
 	case <-grace.C:
 		c.mu.Lock()
 		c.confirm(sc)
-		c.mu.Unlock()
+		c.unlock()
 		select {
 		case err = <-sc.regc:
 		default:
@@ -130,30 +136,44 @@ func (c *Client) readServer(sc *srvConn) {
 		if p, err = sc.r.ReadFrame(); err != nil {
 			break
 		}
-		c.handleServer(sc, p)
+		if err = c.handleServer(sc, p); err != nil {
+			break
+		}
 	}
-	if wire.IsProtocolError(err) {
+	c.mu.Lock()
+	if !sc.spoke && wire.IsProtocolError(err) && !errors.Is(err, ErrNotPeerChat) {
+		err = fmt.Errorf("%w: %w", ErrNotPeerChat, err)
+	}
+	c.unlock()
+	switch {
+	case errors.Is(err, ErrNotPeerChat):
+		sc.l.close() // another protocol: say nothing more to it
+	case wire.IsProtocolError(err):
 		sc.l.closeAfter(wire.Error{Reason: errorReason(err)})
-	} else {
+	default:
 		sc.l.close()
 	}
 	<-sc.l.done
 	c.mu.Lock()
-	if c.closed || errors.Is(err, net.ErrClosed) {
+	switch {
+	case c.closed || errors.Is(err, net.ErrClosed):
 		sc.fail(ErrClosed)
-	} else {
+	case errors.Is(err, ErrNotPeerChat):
+		sc.fail(fmt.Errorf("register with %s: %w", c.cfg.Server, err))
+	default:
 		sc.fail(fmt.Errorf("register with %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err))
 	}
 	if c.srv == sc.l {
 		c.srv = nil
 		c.srvV2 = false
 		c.srvFeat = nil
+		c.failBroadcasts(len(c.bcasts), fmt.Errorf("%w: the server link was lost before its echo", ErrNotConnected))
 	}
 	sc.err = err
 	if sc.said != "" {
 		sc.err = fmt.Errorf("%w: %s", ErrServer, sc.said)
 	}
-	c.mu.Unlock()
+	c.unlock()
 	close(sc.done)
 }
 
@@ -213,49 +233,64 @@ func backoff(n int) time.Duration {
 	return time.Duration(float64(d) * j)
 }
 
+// serverVerbs are the payloads a PeerChat server sends to a client. The
+// first frame of a connection must be one of them (see spoke).
+var serverVerbs = []string{
+	wire.VerbNicknameTaken, wire.VerbJoined, wire.VerbLeft, wire.VerbBroadcast, wire.VerbError,
+	wire.VerbWelcome, wire.VerbPing, wire.VerbPong, wire.VerbBcast, wire.VerbCaps, wire.VerbNotice,
+}
+
 // handleServer handles one frame from the server. It runs on sc's reader
-// goroutine.
-func (c *Client) handleServer(sc *srvConn, p []byte) {
+// goroutine. A non-nil error ends the link: it wraps ErrNotPeerChat when the
+// server's first frame is not a PeerChat server payload.
+func (c *Client) handleServer(sc *srvConn, p []byte) error {
 	msg, err := wire.Parse(p)
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if c.closed {
-		return
+		return nil
+	}
+	if !sc.spoke {
+		if err == nil && !slices.Contains(serverVerbs, msg.Verb()) {
+			err = fmt.Errorf("unexpected %s", msg.Verb())
+		}
+		if err != nil {
+			return fmt.Errorf("%w: first frame: %w", ErrNotPeerChat, err)
+		}
+		sc.spoke = true
 	}
 	c.srvSeen = c.now()
 	if err != nil {
 		c.log.Debug("server frame dropped", "err", err)
-		c.confirm(sc)
-		return
+		return nil
 	}
 	switch m := msg.(type) {
 	case wire.NicknameTaken:
 		if !sc.fail(fmt.Errorf("register %q: %w", c.nick, ErrNicknameTaken)) {
 			c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %w", ErrServer, ErrNicknameTaken)})
 		}
-		return
+		return nil
 	case wire.Error:
-		var refused error = &NickError{Nick: c.nick, Reason: m.Reason}
-		if !strings.Contains(strings.ToLower(m.Reason), "nick") {
-			refused = fmt.Errorf("register %q: %w: %s", c.nick, ErrServer, m.Reason)
-		}
-		if !sc.fail(refused) {
+		// A refusal names no type that a client could rely on (see
+		// docs/PROTOCOL.md §2.4): whatever it says, it is the server's
+		// reason, never taken apart. Only NICKNAME_TAKEN is typed.
+		if !sc.fail(fmt.Errorf("register %q: %w: %s", c.nick, ErrServer, m.Reason)) {
 			// After registration an ERROR is the server's last word before it
 			// closes (protocol.md §4): it becomes the reason of the
 			// EventServerLost that follows, not an error of its own.
 			sc.said = m.Reason
 		}
-		return
+		return nil
 	}
 	c.confirm(sc)
 	if sc.state != regDone {
-		return
+		return nil
 	}
 	switch m := msg.(type) {
 	case wire.Welcome:
 		c.srvV2 = m.Version >= wire.Version
 		if !c.srvV2 {
-			return
+			return nil
 		}
 		c.srvFeat = nil
 		for _, f := range m.Features {
@@ -275,15 +310,30 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 		delete(c.stale, key)
 		c.peerLeft(key)
 	case wire.Broadcast:
-		from, text := "", m.Text
-		if f, t, ok := strings.Cut(m.Text, ": "); ok {
-			if key := foldKey(f); key == c.selfKey || c.peers[key] != nil {
-				from, text = f, t
+		e := Event{Kind: EventBroadcast, Text: m.Text}
+		if c.srvV2 {
+			// A v2 server sends this base form, "<sender>: <text>"
+			// (PROTOCOL.md §2.1), until our HELLO reaches it. A nick has no
+			// space, so the first ": " ends it.
+			if f, t, ok := strings.Cut(m.Text, ": "); ok && wire.ValidateNick(f) == nil {
+				e.From, e.Text = f, t
 			}
 		}
-		c.emit(Event{Kind: EventBroadcast, From: from, Text: text})
+		// A base server names nobody: the sender stays unknown and the text
+		// is kept as it came (anyone can type "gary: "), unless it is the
+		// echo of our own.
+		if e.From == "" || foldKey(e.From) == c.selfKey {
+			if id, ok := c.ownEcho(e.Text, e.From != ""); ok {
+				e.ID, e.From = id, c.nick
+			}
+		}
+		c.emit(e)
 	case wire.Bcast:
-		c.emit(Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq})
+		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq}
+		if foldKey(m.From) == c.selfKey {
+			e.ID, _ = c.ownEcho(m.Text, true)
+		}
+		c.emit(e)
 	case wire.Caps:
 		key := foldKey(m.Nick)
 		feats := slices.Clone(m.Features)
@@ -299,13 +349,21 @@ func (c *Client) handleServer(sc *srvConn, p []byte) {
 			c.caps[key] = feats
 		}
 	case wire.Notice:
-		c.emit(Event{Kind: EventError, Err: fmt.Errorf("%w: %s: %s", ErrServer, m.Code, m.Text)})
+		err := fmt.Errorf("%w: %s: %s", ErrServer, m.Code, m.Text)
+		if (m.Code == wire.NoticeRateLimited || m.Code == wire.NoticeTooLong) && len(c.bcasts) > 0 {
+			// Only broadcasts are refused so; the refusal takes the place
+			// of the echo of the oldest one.
+			c.failBroadcasts(1, err)
+			return nil
+		}
+		c.emit(Event{Kind: EventError, Err: err})
 	case wire.Ping:
 		sc.l.send(wire.Pong{Token: m.Token}, 0)
 	case wire.Pong:
 	default:
 		c.log.Debug("server frame ignored", "verb", msg.Verb())
 	}
+	return nil
 }
 
 // serverCaps reports whether the server relays peers' features. The caller

@@ -46,7 +46,7 @@ const (
 	// ReplyRate and ReplyBurst bound how many answers per second a
 	// Responder sends, so it cannot be used to flood a network.
 	ReplyRate  rate.Limit = 50
-	ReplyBurst            = 50
+	ReplyBurst int        = 50
 )
 
 // ErrNoRoute is returned by Probe when no probe could be sent at all.

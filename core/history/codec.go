@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"peerchat/core/delivery"
 )
 
 // Errors of the record codec.
@@ -60,11 +62,11 @@ func decodeMessage(b []byte) (Message, error) {
 	if len(b) < fixedPartLen {
 		return m, fmt.Errorf("%w: %d bytes", ErrCorrupt, len(b))
 	}
-	m.Kind, m.State = Kind(b[1]), State(b[2])
+	m.Kind, m.State = Kind(b[1]), delivery.State(b[2])
 	if !m.Kind.valid() {
 		return Message{}, fmt.Errorf("%w: kind %d", ErrCorrupt, b[1])
 	}
-	if !m.State.valid() {
+	if !m.State.Valid() {
 		return Message{}, fmt.Errorf("%w: state %d", ErrCorrupt, b[2])
 	}
 	d := decoder{b: b[fixedPartLen:]}

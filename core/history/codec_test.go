@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"peerchat/core/delivery"
 )
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -16,7 +18,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"zero", Message{}},
 		{"typical", msg(7)},
 		{"system", Message{Text: "bob joined", Time: t0, Kind: KindSystem}},
-		{"ours failed", Message{ID: 1<<64 - 1, From: "me", Text: "lost", Time: t0, State: StateFailed}},
+		{"ours failed", Message{ID: 1<<64 - 1, From: "me", Text: "lost", Time: t0, State: delivery.Failed}},
 		{"unicode", Message{From: "Zoë", Text: "héllo 👋\n\"quoted\"", Time: t0}},
 		{"before 1970", Message{Text: "old", Time: time.Date(1960, 1, 2, 3, 4, 5, 6, time.UTC)}},
 		{"long text", Message{Text: strings.Repeat("x", 1<<20), Time: t0}},
@@ -42,7 +44,7 @@ func TestCodecRoundTrip(t *testing.T) {
 // TestCodecLayout pins the version 1 record byte for byte: a change here
 // is a change of the file format and needs a new version.
 func TestCodecLayout(t *testing.T) {
-	m := Message{ID: 300, From: "ab", Text: "hi", Time: time.Unix(1, 2), Kind: KindSystem, State: StateDelivered}
+	m := Message{ID: 300, From: "ab", Text: "hi", Time: time.Unix(1, 2), Kind: KindSystem, State: delivery.Delivered}
 	want := []byte{
 		1,          // version
 		1,          // kind
@@ -105,7 +107,7 @@ func TestThreadRecord(t *testing.T) {
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(appendMessage(nil, Message{}))
 	f.Add(appendMessage(nil, msg(1)))
-	f.Add(appendMessage(nil, Message{ID: 1 << 63, From: "Zoë", Text: "👋", Time: t0, Kind: KindSystem, State: StateFailed}))
+	f.Add(appendMessage(nil, Message{ID: 1 << 63, From: "Zoë", Text: "👋", Time: t0, Kind: KindSystem, State: delivery.Failed}))
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 5, 'a'})
 	f.Add([]byte{2})
 	f.Add([]byte{})

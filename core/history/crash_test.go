@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"peerchat/core/delivery"
 )
 
 // crashEnv names the environment variable that turns the test binary into
@@ -19,7 +21,16 @@ import (
 const crashEnv = "PEERCHAT_HISTORY_CRASH_HELPER"
 
 // crashThreads are the threads the helper appends to, one goroutine each.
-var crashThreads = []string{Broadcasts, "bob"}
+var crashThreads = []string{Broadcasts, "bob", "carol"}
+
+// crashBatch is how many messages the helper appends to a thread at a time:
+// one per Append, or several per Store.Write, which must commit all or none.
+func crashBatch(thread string) int {
+	if thread == "carol" {
+		return 3
+	}
+	return 1
+}
 
 // crashMessage is the message that the helper stores as seq of thread. Its
 // size varies from a few bytes to several pages, so that a kill lands in
@@ -31,7 +42,7 @@ func crashMessage(thread string, seq uint64) Message {
 		From:  thread,
 		Text:  fmt.Sprintf("%s #%d %s", thread, seq, strings.Repeat(string(rune('a'+seq%26)), pad)),
 		Time:  t0.Add(time.Duration(seq) * time.Millisecond),
-		State: State(seq % uint64(numStates)),
+		State: delivery.State(seq % 5),
 	}
 }
 
@@ -60,6 +71,25 @@ func TestCrashHelper(t *testing.T) {
 			next := uint64(1)
 			if len(last) == 1 {
 				next = last[0].Seq + 1
+			}
+			if n := crashBatch(thread); n > 1 {
+				var b Batch
+				for ; ; next += uint64(n) {
+					b.Reset()
+					for i := range uint64(n) {
+						b.Append(thread, crashMessage(thread, next+i))
+					}
+					seqs, err := s.Write(&b)
+					if err != nil {
+						lines <- fmt.Sprint("error ", err)
+						return
+					}
+					if len(seqs) != n || seqs[0] != next || seqs[n-1] != next+uint64(n-1) {
+						lines <- fmt.Sprintf("error %q: seqs %v, want %d…", thread, seqs, next)
+						return
+					}
+					lines <- fmt.Sprintf("%q %d", thread, seqs[n-1])
+				}
 			}
 			for ; ; next++ {
 				seq, err := s.Append(thread, crashMessage(thread, next))
@@ -118,10 +148,14 @@ func TestCrash(t *testing.T) {
 			if uint64(len(all)) < reported[thread] {
 				t.Fatalf("round %d: %q has %d messages, %d were reported durable", round, thread, len(all), reported[thread])
 			}
-			// At most one append per thread can have committed without being
-			// reported: the one in flight when the kill came.
-			if uint64(len(all)) > reported[thread]+1 {
+			// At most one append (or batch) per thread can have committed
+			// without being reported: the one in flight when the kill came.
+			batch := crashBatch(thread)
+			if uint64(len(all)) > reported[thread]+uint64(batch) {
 				t.Fatalf("round %d: %q has %d messages, only %d reported", round, thread, len(all), reported[thread])
+			}
+			if len(all)%batch != 0 {
+				t.Fatalf("round %d: %q has %d messages: a batch of %d was half written", round, thread, len(all), batch)
 			}
 			if counts[thread] != len(all) {
 				t.Fatalf("round %d: Threads says %d messages in %q, Load finds %d", round, counts[thread], thread, len(all))

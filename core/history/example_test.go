@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"peerchat/core/delivery"
 	"peerchat/core/history"
 )
 
@@ -26,13 +27,13 @@ func Example() {
 
 	t := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 	for i := 1; i <= 5; i++ {
-		m := history.Message{From: "ana", Text: fmt.Sprint("hello ", i), Time: t, State: history.StateSending}
+		m := history.Message{From: "ana", Text: fmt.Sprint("hello ", i), Time: t, State: delivery.Sent}
 		seq, err := s.Append("ana", m)
 		if err != nil {
 			log.Fatal(err)
 		}
 		if i%2 == 1 { // the peer acknowledged it
-			s.SetState("ana", seq, history.StateDelivered)
+			s.SetState("ana", seq, delivery.Delivered)
 		}
 	}
 
@@ -46,9 +47,9 @@ func Example() {
 	threads, _ := s.Threads()
 	fmt.Println(threads[0].Name, threads[0].Count)
 	// Output:
-	// 4 hello 4 sending
+	// 4 hello 4 sent
 	// 5 hello 5 delivered
-	// 2 hello 2 sending
+	// 2 hello 2 sent
 	// 3 hello 3 delivered
 	// 1 hello 1 delivered
 	// ana 5

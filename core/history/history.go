@@ -6,7 +6,9 @@
 // for every target with CGO_ENABLED=0). Every call that writes is one bbolt
 // read-write transaction, which is atomic and fsync'ed before the call
 // returns: after a crash or a power cut the file holds every write that had
-// returned, and nothing of one that had not.
+// returned, and nothing of one that had not. Write applies a Batch (many
+// appends, state changes and deletes) in one such transaction: all of it or
+// none of it, for the cost of one fsync.
 //
 // # On-disk layout
 //
@@ -26,7 +28,8 @@
 //
 //	version  1 byte, 1
 //	kind     1 byte (Kind)
-//	state    1 byte (State)
+//	state    1 byte (delivery.State: 0 received, 1 pending,
+//	         2 delivered, 3 failed, 4 sent)
 //	id       uvarint
 //	time     varint Unix seconds, then uvarint nanoseconds (< 1e9)
 //	from     uvarint length, then that many bytes
@@ -37,6 +40,13 @@
 // seconds, uvarint nanoseconds). It is rewritten in the same transaction as
 // every Append, so it is never out of step with the messages.
 //
+// The state values are those of package peerchat/core/delivery and never
+// change. Values 0 to 3 are those of the first release; 4 (Sent: written to
+// the peer's connection, not yet acknowledged) was added later without a new
+// record version, so files written before it are read unchanged. A build
+// that predates it refuses a record in state 4 with ErrCorrupt (it never
+// misreads it as another state).
+//
 // Varints are those of encoding/binary. A record whose version byte is
 // unknown is refused with ErrVersion, so that an old build never misreads a
 // file written by a newer one.
@@ -46,6 +56,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"peerchat/core/delivery"
 )
 
 // Broadcasts is the name of the thread that holds the broadcast feed
@@ -79,7 +91,7 @@ var (
 	ErrLocked = errors.New("history: file in use by another process")
 	// ErrThreadName reports an empty or overlong thread name.
 	ErrThreadName = errors.New("history: invalid thread name")
-	// ErrInvalid reports a Kind or State out of range.
+	// ErrInvalid reports a Kind or delivery.State out of range.
 	ErrInvalid = errors.New("history: invalid message")
 )
 
@@ -106,45 +118,15 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
-// State is the delivery state of a message.
-type State uint8
-
-// Delivery states. Messages from others are StateReceived; our own go from
-// StateSending to StateDelivered or StateFailed.
-const (
-	StateReceived  State = iota // sent by someone else, or a system line
-	StateSending                // ours, not yet acknowledged
-	StateDelivered              // ours, acknowledged by the peer or echoed by the server
-	StateFailed                 // ours, given up
-	numStates
-)
-
-func (s State) valid() bool { return s < numStates }
-
-// String returns the state's name.
-func (s State) String() string {
-	switch s {
-	case StateReceived:
-		return "received"
-	case StateSending:
-		return "sending"
-	case StateDelivered:
-		return "delivered"
-	case StateFailed:
-		return "failed"
-	}
-	return fmt.Sprintf("State(%d)", uint8(s))
-}
-
 // Message is one stored line of a thread.
 type Message struct {
-	Seq   uint64    // assigned by Append: 1, 2, 3, … within a thread
-	ID    uint64    // the sender's message id, 0 if none
-	From  string    // the sender's nickname; empty for system lines
-	Text  string    // the text, as received
-	Time  time.Time // stored to the nanosecond, returned in the local zone
-	Kind  Kind      // message or system line
-	State State     // delivery state
+	Seq   uint64         // assigned by Append: 1, 2, 3, … within a thread
+	ID    uint64         // the sender's message id, 0 if none
+	From  string         // the sender's nickname; empty for system lines
+	Text  string         // the text, as received
+	Time  time.Time      // stored to the nanosecond, returned in the local zone
+	Kind  Kind           // message or system line
+	State delivery.State // delivery state
 }
 
 // ThreadInfo summarises one thread.

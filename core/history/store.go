@@ -11,6 +11,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"peerchat/core/delivery"
 )
 
 // Bucket and key names of the layout described in the package doc.
@@ -90,37 +92,13 @@ func (s *Store) Path() string { return s.db.Path() }
 // and increase by one with every Append, until Delete. When Append returns
 // without error the message is on disk.
 func (s *Store) Append(thread string, m Message) (uint64, error) {
-	if err := checkThread(thread); err != nil {
+	if err := checkAppend(thread, m); err != nil {
 		return 0, err
 	}
-	if !m.Kind.valid() || !m.State.valid() {
-		return 0, fmt.Errorf("append to %q: %w: kind %v, state %v", thread, ErrInvalid, m.Kind, m.State)
-	}
-	rec := appendMessage(make([]byte, 0, encodedLen(m)), m)
 	var seq uint64
-	err := s.update(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bucketThreads).CreateBucketIfNotExists([]byte(thread))
-		if err != nil {
-			return err
-		}
-		if seq, err = b.NextSequence(); err != nil {
-			return err
-		}
-		if err := b.Put(seqKey(seq), rec); err != nil {
-			return err
-		}
-		info := tx.Bucket(bucketInfo)
-		var r threadRecord
-		if v := info.Get([]byte(thread)); v != nil {
-			if r, err = decodeThread(v); err != nil {
-				return err
-			}
-		}
-		r.count++
-		if r.last.IsZero() || m.Time.After(r.last) {
-			r.last = m.Time
-		}
-		return info.Put([]byte(thread), appendThread(nil, r))
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		seq, err = appendTx(tx, thread, m)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("append to %q: %w", thread, err)
@@ -128,39 +106,189 @@ func (s *Store) Append(thread string, m Message) (uint64, error) {
 	return seq, nil
 }
 
-// SetState changes the delivery state of message seq of thread. It fails
-// with ErrNotFound if there is no such message.
-func (s *Store) SetState(thread string, seq uint64, st State) error {
+func checkAppend(thread string, m Message) error {
 	if err := checkThread(thread); err != nil {
 		return err
 	}
-	if !st.valid() {
-		return fmt.Errorf("set state of %q #%d: %w: state %v", thread, seq, ErrInvalid, st)
+	if !m.Kind.valid() || !m.State.Valid() {
+		return fmt.Errorf("append to %q: %w: kind %v, state %v", thread, ErrInvalid, m.Kind, m.State)
 	}
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketThreads).Bucket([]byte(thread))
-		if b == nil {
-			return ErrNotFound
+	return nil
+}
+
+// appendTx appends m to thread within tx and keeps the thread record in step.
+func appendTx(tx *bolt.Tx, thread string, m Message) (uint64, error) {
+	b, err := tx.Bucket(bucketThreads).CreateBucketIfNotExists([]byte(thread))
+	if err != nil {
+		return 0, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	if err := b.Put(seqKey(seq), appendMessage(make([]byte, 0, encodedLen(m)), m)); err != nil {
+		return 0, err
+	}
+	info := tx.Bucket(bucketInfo)
+	var r threadRecord
+	if v := info.Get([]byte(thread)); v != nil {
+		if r, err = decodeThread(v); err != nil {
+			return 0, err
 		}
-		k := seqKey(seq)
-		v := b.Get(k)
-		if v == nil {
-			return ErrNotFound
-		}
-		m, err := decodeMessage(v)
-		if err != nil {
-			return err
-		}
-		if m.State == st {
-			return nil
-		}
-		m.State = st
-		return b.Put(k, appendMessage(make([]byte, 0, encodedLen(m)), m))
-	})
+	}
+	r.count++
+	if r.last.IsZero() || m.Time.After(r.last) {
+		r.last = m.Time
+	}
+	return seq, info.Put([]byte(thread), appendThread(nil, r))
+}
+
+// SetState changes the delivery state of message seq of thread. It fails
+// with ErrNotFound if there is no such message.
+func (s *Store) SetState(thread string, seq uint64, st delivery.State) error {
+	if err := checkState(thread, seq, st); err != nil {
+		return err
+	}
+	err := s.update(func(tx *bolt.Tx) error { return setStateTx(tx, thread, seq, st) })
 	if err != nil {
 		return fmt.Errorf("set state of %q #%d: %w", thread, seq, err)
 	}
 	return nil
+}
+
+func checkState(thread string, seq uint64, st delivery.State) error {
+	if err := checkThread(thread); err != nil {
+		return err
+	}
+	if !st.Valid() {
+		return fmt.Errorf("set state of %q #%d: %w: state %v", thread, seq, ErrInvalid, st)
+	}
+	return nil
+}
+
+func setStateTx(tx *bolt.Tx, thread string, seq uint64, st delivery.State) error {
+	b := tx.Bucket(bucketThreads).Bucket([]byte(thread))
+	if b == nil {
+		return ErrNotFound
+	}
+	k := seqKey(seq)
+	v := b.Get(k)
+	if v == nil {
+		return ErrNotFound
+	}
+	m, err := decodeMessage(v)
+	if err != nil {
+		return err
+	}
+	if m.State == st {
+		return nil
+	}
+	m.State = st
+	return b.Put(k, appendMessage(make([]byte, 0, encodedLen(m)), m))
+}
+
+// Batch is a list of writes that Store.Write applies in one transaction, in
+// order. The zero Batch is empty and ready to use; a Batch is not safe for
+// concurrent use.
+type Batch struct {
+	ops     []batchOp
+	appends int
+}
+
+type batchOpKind uint8
+
+const (
+	batchAppend batchOpKind = iota
+	batchState
+	batchDelete
+)
+
+type batchOp struct {
+	kind   batchOpKind
+	thread string
+	m      Message        // batchAppend
+	seq    uint64         // batchState
+	st     delivery.State // batchState
+}
+
+// Append adds an Append of m to thread to the batch and returns its index
+// among the batch's appends: the index of its Seq in Write's result.
+func (b *Batch) Append(thread string, m Message) int {
+	b.ops = append(b.ops, batchOp{kind: batchAppend, thread: thread, m: m})
+	b.appends++
+	return b.appends - 1
+}
+
+// SetState adds a state change of message seq of thread to the batch. Unlike
+// Store.SetState, a message that does not exist when the batch runs (its
+// thread was deleted) is skipped, not an error.
+func (b *Batch) SetState(thread string, seq uint64, st delivery.State) {
+	b.ops = append(b.ops, batchOp{kind: batchState, thread: thread, seq: seq, st: st})
+}
+
+// Delete adds the deletion of thread to the batch.
+func (b *Batch) Delete(thread string) {
+	b.ops = append(b.ops, batchOp{kind: batchDelete, thread: thread})
+}
+
+// Len returns the number of writes in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Reset empties the batch, keeping its storage.
+func (b *Batch) Reset() {
+	clear(b.ops)
+	b.ops, b.appends = b.ops[:0], 0
+}
+
+// Write applies every write of b in one transaction, in order, and returns
+// the Seqs its appends were given, in the order they were added. Either all
+// of b is on disk when Write returns without error, or none of it is: a
+// Batch with an invalid write (a bad thread name, Kind or State) is refused
+// whole, before anything is written. An empty Batch writes nothing.
+func (s *Store) Write(b *Batch) ([]uint64, error) {
+	if len(b.ops) == 0 {
+		return nil, nil
+	}
+	for _, op := range b.ops {
+		var err error
+		switch op.kind {
+		case batchAppend:
+			err = checkAppend(op.thread, op.m)
+		case batchState:
+			err = checkState(op.thread, op.seq, op.st)
+		case batchDelete:
+			err = checkThread(op.thread)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write batch: %w", err)
+		}
+	}
+	seqs := make([]uint64, 0, b.appends)
+	err := s.update(func(tx *bolt.Tx) error {
+		for _, op := range b.ops {
+			switch op.kind {
+			case batchAppend:
+				seq, err := appendTx(tx, op.thread, op.m)
+				if err != nil {
+					return fmt.Errorf("append to %q: %w", op.thread, err)
+				}
+				seqs = append(seqs, seq)
+			case batchState:
+				if err := setStateTx(tx, op.thread, op.seq, op.st); err != nil && !errors.Is(err, ErrNotFound) {
+					return fmt.Errorf("set state of %q #%d: %w", op.thread, op.seq, err)
+				}
+			case batchDelete:
+				if err := deleteTx(tx, op.thread); err != nil {
+					return fmt.Errorf("delete %q: %w", op.thread, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write batch: %w", err)
+	}
+	return seqs, nil
 }
 
 // Load returns up to n messages of thread that come before beforeSeq
@@ -242,17 +370,18 @@ func (s *Store) Delete(thread string) error {
 	if err := checkThread(thread); err != nil {
 		return err
 	}
-	err := s.update(func(tx *bolt.Tx) error {
-		name := []byte(thread)
-		if err := tx.Bucket(bucketThreads).DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-			return err
-		}
-		return tx.Bucket(bucketInfo).Delete(name)
-	})
-	if err != nil {
+	if err := s.update(func(tx *bolt.Tx) error { return deleteTx(tx, thread) }); err != nil {
 		return fmt.Errorf("delete %q: %w", thread, err)
 	}
 	return nil
+}
+
+func deleteTx(tx *bolt.Tx, thread string) error {
+	name := []byte(thread)
+	if err := tx.Bucket(bucketThreads).DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+		return err
+	}
+	return tx.Bucket(bucketInfo).Delete(name)
 }
 
 // Check verifies the whole file: bbolt's page structure, then every record

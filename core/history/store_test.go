@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"peerchat/core/delivery"
 )
 
 // t0 is the time of the first message of the test threads.
@@ -30,7 +32,7 @@ func msg(i int) Message {
 		From:  "ana",
 		Text:  fmt.Sprintf("message %d", i),
 		Time:  t0.Add(time.Duration(i) * time.Second),
-		State: StateReceived,
+		State: delivery.Received,
 	}
 }
 
@@ -91,7 +93,7 @@ func TestRestart(t *testing.T) {
 	if _, err := s.Append("bob", sys); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetState("bob", 2, StateFailed); err != nil {
+	if err := s.SetState("bob", 2, delivery.Failed); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -111,7 +113,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Message{msg(1), msg(2), msg(3), sys}
-	want[1].State = StateFailed
+	want[1].State = delivery.Failed
 	for i := range want {
 		want[i].Seq = uint64(i + 1)
 	}
@@ -204,17 +206,17 @@ func TestSetState(t *testing.T) {
 		name   string
 		thread string
 		seq    uint64
-		st     State
+		st     delivery.State
 		err    error
 	}{
-		{"delivered", "bob", 1, StateDelivered, nil},
-		{"same again", "bob", 1, StateDelivered, nil},
-		{"failed", "bob", 2, StateFailed, nil},
-		{"no such seq", "bob", 3, StateFailed, ErrNotFound},
-		{"seq zero", "bob", 0, StateFailed, ErrNotFound},
-		{"no such thread", "carol", 1, StateFailed, ErrNotFound},
-		{"bad state", "bob", 1, State(200), ErrInvalid},
-		{"empty thread", "", 1, StateFailed, ErrThreadName},
+		{"delivered", "bob", 1, delivery.Delivered, nil},
+		{"same again", "bob", 1, delivery.Delivered, nil},
+		{"failed", "bob", 2, delivery.Failed, nil},
+		{"no such seq", "bob", 3, delivery.Failed, ErrNotFound},
+		{"seq zero", "bob", 0, delivery.Failed, ErrNotFound},
+		{"no such thread", "carol", 1, delivery.Failed, ErrNotFound},
+		{"bad state", "bob", 1, delivery.State(200), ErrInvalid},
+		{"empty thread", "", 1, delivery.Failed, ErrThreadName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,7 +335,7 @@ func TestClosed(t *testing.T) {
 	if _, err := s.Append("bob", msg(1)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Append = %v, want ErrClosed", err)
 	}
-	if err := s.SetState("bob", 1, StateFailed); !errors.Is(err, ErrClosed) {
+	if err := s.SetState("bob", 1, delivery.Failed); !errors.Is(err, ErrClosed) {
 		t.Errorf("SetState = %v, want ErrClosed", err)
 	}
 	if _, err := s.Load("bob", 0, 1); !errors.Is(err, ErrClosed) {
@@ -445,6 +447,118 @@ func BenchmarkLoad50of10000(b *testing.B) {
 		ms, err := s.Load("bob", before, 50)
 		if err != nil || len(ms) != 50 {
 			b.Fatal(len(ms), err)
+		}
+	}
+}
+
+// TestWriteBatch applies appends, state changes and deletes to several
+// threads in one Write and checks the Seqs it hands out and the result.
+func TestWriteBatch(t *testing.T) {
+	s := openTemp(t)
+	fill(t, s, "bob", 2)
+	fill(t, s, "dora", 1)
+
+	var b Batch
+	if seqs, err := s.Write(&b); err != nil || seqs != nil {
+		t.Fatalf("empty Write = %v, %v", seqs, err)
+	}
+	if i := b.Append("bob", msg(3)); i != 0 {
+		t.Fatalf("first Append index %d", i)
+	}
+	b.SetState("bob", 1, delivery.Delivered)
+	b.Append(Broadcasts, msg(1))
+	b.SetState("carol", 9, delivery.Failed) // no such thread: skipped
+	b.Delete("dora")
+	if i := b.Append("bob", msg(4)); i != 2 {
+		t.Fatalf("third Append index %d", i)
+	}
+	if b.Len() != 6 {
+		t.Fatalf("Len = %d", b.Len())
+	}
+	seqs, err := s.Write(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 3 || seqs[0] != 3 || seqs[1] != 1 || seqs[2] != 4 {
+		t.Fatalf("seqs %v, want [3 1 4]", seqs)
+	}
+	bob, err := s.Load("bob", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Message{msg(1), msg(2), msg(3), msg(4)}
+	want[0].State = delivery.Delivered
+	for i := range want {
+		want[i].Seq = uint64(i + 1)
+	}
+	if len(bob) != len(want) {
+		t.Fatalf("bob: %d messages", len(bob))
+	}
+	for i := range want {
+		if !sameMessage(bob[i], want[i]) {
+			t.Fatalf("bob #%d = %+v, want %+v", i+1, bob[i], want[i])
+		}
+	}
+	infos, err := s.Threads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 2 || infos[0].Name != "bob" || infos[0].Count != 4 || infos[1].Name != Broadcasts {
+		t.Fatalf("Threads = %+v", infos)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One invalid write refuses the whole batch.
+	b.Reset()
+	b.Append("bob", msg(5))
+	b.Append("bob", Message{State: 9})
+	if _, err := s.Write(&b); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Write with a bad state = %v, want ErrInvalid", err)
+	}
+	if got, _ := s.Load("bob", 0, 10); len(got) != 4 {
+		t.Fatalf("a refused batch wrote: %d messages", len(got))
+	}
+}
+
+// TestSentAcrossRestart stores the two states of our own messages, Sent
+// (✓) and Delivered (✓✓), and finds them apart after reopening the file.
+func TestSentAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	for _, st := range []delivery.State{delivery.Pending, delivery.Sent, delivery.Delivered, delivery.Failed, delivery.Sent} {
+		m := msg(1)
+		m.State = st
+		b.Append("bob", m)
+	}
+	b.SetState("bob", 5, delivery.Delivered)
+	if _, err := s.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Load("bob", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []delivery.State{delivery.Pending, delivery.Sent, delivery.Delivered, delivery.Failed, delivery.Delivered}
+	if len(got) != len(want) {
+		t.Fatalf("%d messages", len(got))
+	}
+	for i, m := range got {
+		if m.State != want[i] {
+			t.Errorf("#%d: %v, want %v", i+1, m.State, want[i])
 		}
 	}
 }

@@ -52,12 +52,14 @@ const (
 )
 
 // Register is `REGISTER "<nick>" <udp_port>`, the first frame a client sends.
+// Parse refuses a port outside 1..65535.
 type Register struct {
 	Nick    string
 	UDPPort int
 }
 
-// Port is `PORT <nick> <tcp_port>`, the client's second frame.
+// Port is `PORT <nick> <tcp_port>`, the client's second frame. Parse refuses
+// a port outside 1..65535.
 type Port struct {
 	Nick    string
 	TCPPort int
@@ -320,7 +322,7 @@ func Parse(p []byte) (Message, error) {
 		if err != nil {
 			return nil, malformed(VerbRegister, err.Error())
 		}
-		port, err := portField(tail)
+		port, err := listenPortField(tail)
 		if err != nil {
 			return nil, malformed(VerbRegister, "udp port: "+err.Error())
 		}
@@ -330,7 +332,7 @@ func Parse(p []byte) (Message, error) {
 		if err != nil {
 			return nil, malformed(VerbPort, err.Error())
 		}
-		port, err := portField(tail)
+		port, err := listenPortField(tail)
 		if err != nil {
 			return nil, malformed(VerbPort, "tcp port: "+err.Error())
 		}
@@ -552,6 +554,17 @@ func portField(s string) (int, error) {
 		return 0, fmt.Errorf("out of range: %d", n)
 	}
 	return n, nil
+}
+
+// listenPortField is portField for a port someone must be able to reach:
+// 1 to 65535 (REGISTER and PORT name the ports the client listens on, and
+// nobody can send to port 0).
+func listenPortField(s string) (int, error) {
+	n, err := portField(s)
+	if err == nil && n == 0 {
+		return 0, fmt.Errorf("out of range: %d", n)
+	}
+	return n, err
 }
 
 // idTime reads "<uint> <unix_ms> " from the start of s.

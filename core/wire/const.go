@@ -59,3 +59,15 @@ const (
 	// FeatureAck: on chat sockets, CHAT_MSG2 with ids and CHAT_ACK.
 	FeatureAck = "ack"
 )
+
+// Codes of NOTICE, the v2 server's non-fatal refusals (docs/PROTOCOL.md §2.4).
+const (
+	// NoticeRateLimited: a broadcast was dropped for going over the rate.
+	NoticeRateLimited = "rate_limited"
+	// NoticeTooLong: a broadcast was dropped for being too long.
+	NoticeTooLong = "too_long"
+	// NoticeUnknownCommand: a payload with an unknown verb was dropped.
+	NoticeUnknownCommand = "unknown_command"
+	// NoticeBadCommand: a malformed payload (or an empty broadcast) was dropped.
+	NoticeBadCommand = "bad_command"
+)

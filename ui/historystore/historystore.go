@@ -1,72 +1,51 @@
-// Package historystore implements ui.History over the on-disk history of
-// package peerchat/core/history. Writes go through a queue served by one
-// goroutine, so the UI never waits for the disk.
+// Package historystore keeps the UI's threads (package peerchat/ui/model)
+// in the on-disk history of package peerchat/core/history. It maps the
+// feed to history.Broadcasts and a private thread to its key (the folded
+// nickname, as model keys it), converts messages both ways, and writes a
+// list of changes in one transaction.
 package historystore
 
 import (
 	"fmt"
-	"log/slog"
 	"sync"
 
+	"peerchat/core/delivery"
 	"peerchat/core/history"
-	"peerchat/core/wire"
-	"peerchat/ui"
 	"peerchat/ui/model"
 )
 
-// Store is a ui.History. Its methods are safe for concurrent use.
+// Store is the history of the UI's threads. Its methods are safe for
+// concurrent use; Write is meant to be called by one goroutine (the session
+// service's), in order.
 type Store struct {
-	st  *history.Store
-	log *slog.Logger
+	st *history.Store
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []op
-	closing bool
-	seqs    map[uint64]uint64 // model key → history seq, for Update
-	done    chan struct{}
+	mu    sync.Mutex
+	seqs  map[uint64]seqRef // model key → history seq of our messages whose state may still change
+	batch history.Batch     // reused by Write, under mu
 }
 
-type op struct {
+type seqRef struct {
 	thread string
-	m      model.Message
-	kind   opKind
+	seq    uint64
 }
 
-type opKind int
-
-const (
-	opSave opKind = iota
-	opUpdate
-	opDelete
-)
-
-var _ ui.History = (*Store)(nil)
-
-// New returns a Store writing to st and starts its writer. The caller must
-// Close the Store, then st.
-func New(st *history.Store, log *slog.Logger) *Store {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s := &Store{st: st, log: log, seqs: map[uint64]uint64{}, done: make(chan struct{})}
-	s.cond = sync.NewCond(&s.mu)
-	go s.writer()
-	return s
+// New returns a Store over st. The caller closes st after the last call.
+func New(st *history.Store) *Store {
+	return &Store{st: st, seqs: map[uint64]seqRef{}}
 }
 
-// threadName maps a UI thread to a history thread: the feed to
-// history.Broadcasts, a private thread to the folded nickname, so that
-// "Ana" and "ana" are one thread.
-func threadName(thread string) string {
-	if thread == model.Everyone {
+// threadName maps a model thread key to a history thread: the feed to
+// history.Broadcasts, a private thread to its key (already folded).
+func threadName(key string) string {
+	if key == model.Everyone {
 		return history.Broadcasts
 	}
-	return wire.FoldNick(thread)
+	return key
 }
 
-// Threads lists the private threads that have history, most recent first,
-// by their folded nicknames.
+// Threads lists the keys of the private threads that have history, most
+// recent first.
 func (s *Store) Threads() ([]string, error) {
 	infos, err := s.st.Threads()
 	if err != nil {
@@ -82,7 +61,8 @@ func (s *Store) Threads() ([]string, error) {
 }
 
 // Load returns up to n messages of thread before beforeSeq (0: the newest),
-// oldest first.
+// oldest first, with their Seq set and Key 0 (the caller numbers them).
+// Mine is not set: the history does not record who we were.
 func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, error) {
 	hs, err := s.st.Load(threadName(thread), beforeSeq, n)
 	if err != nil {
@@ -90,122 +70,133 @@ func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, e
 	}
 	out := make([]model.Message, 0, len(hs))
 	for _, h := range hs {
-		m := model.Message{Seq: h.Seq, ID: h.ID, From: h.From, Text: h.Text, Time: h.Time}
+		m := model.Message{Seq: h.Seq, ID: h.ID, From: h.From, Text: h.Text, Time: h.Time, State: h.State}
 		if h.Kind == history.KindSystem {
 			m.Kind = model.KindSystem
-		}
-		switch h.State {
-		case history.StateSending:
-			m.State = model.Sending
-		case history.StateDelivered:
-			m.State = model.Delivered
-		case history.StateFailed:
-			m.State = model.Failed
 		}
 		out = append(out, m)
 	}
 	return out, nil
 }
 
-// Save queues m to be appended to thread. It never blocks.
-func (s *Store) Save(thread string, m model.Message) { s.push(op{thread: thread, m: m}) }
+// Op says what a Write does.
+type Op uint8
 
-// Update queues the new state of m. It never blocks.
-func (s *Store) Update(thread string, m model.Message) {
-	s.push(op{thread: thread, m: m, kind: opUpdate})
+// Write operations.
+const (
+	// Append adds Msg to the end of Thread. Msg.Key names it in later
+	// SetStates.
+	Append Op = iota + 1
+	// SetState stores Msg.State for the message Msg.Seq of Thread or, if
+	// Msg.Seq is 0, for the message appended with Msg.Key.
+	SetState
+	// Delete removes Thread and all its messages.
+	Delete
+)
+
+// Write is one change of the history.
+type Write struct {
+	Op     Op
+	Thread string // a model thread key
+	Msg    model.Message
 }
 
-// Delete queues the removal of thread, after the writes queued before. It
-// never blocks.
-func (s *Store) Delete(thread string) { s.push(op{thread: thread, kind: opDelete}) }
+// Write applies ws in one transaction, in order: all of them or none. A
+// SetState whose message is unknown (never appended through this Store,
+// or its thread deleted since) is skipped. A SetState of a message appended
+// earlier in the same ws is folded into its Append.
+func (s *Store) Write(ws []Write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	// Fold the SetStates of messages appended in this batch into their Append.
+	state := make([]delivery.State, len(ws))
+	folded := make([]bool, len(ws))
+	appendedAt := map[uint64]int{} // key → index in ws of its Append
+	for i, w := range ws {
+		switch w.Op {
+		case Append:
+			state[i] = w.Msg.State
+			if w.Msg.Key != 0 {
+				appendedAt[w.Msg.Key] = i
+			}
+		case SetState:
+			if j, ok := appendedAt[w.Msg.Key]; ok && w.Msg.Seq == 0 {
+				state[j], folded[i] = w.Msg.State, true
+			}
+		case Delete:
+			for k, j := range appendedAt {
+				if ws[j].Thread == w.Thread {
+					delete(appendedAt, k)
+				}
+			}
+		}
+	}
 
-func (s *Store) push(o op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
-		return
+	b := &s.batch
+	b.Reset()
+	type appended struct {
+		key   uint64 // 0: its state never changes, no need to remember its seq
+		name  string
+		index int // among b's appends
 	}
-	s.queue = append(s.queue, o)
-	s.cond.Signal()
-}
-
-// Close writes what is queued and stops the writer. It does not close the
-// underlying history.Store.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	s.closing = true
-	s.cond.Signal()
-	s.mu.Unlock()
-	<-s.done
-	return nil
-}
-
-func (s *Store) writer() {
-	defer close(s.done)
-	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closing {
-			s.cond.Wait()
-		}
-		q := s.queue
-		s.queue = nil
-		closing := s.closing
-		s.mu.Unlock()
-		for _, o := range q {
-			s.write(o)
-		}
-		if closing && len(q) == 0 {
-			return
+	var apps []appended
+	for i, w := range ws {
+		name := threadName(w.Thread)
+		switch w.Op {
+		case Append:
+			kind := history.KindMessage
+			if w.Msg.Kind == model.KindSystem {
+				kind = history.KindSystem
+			}
+			a := appended{name: name}
+			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: w.Msg.Text, Time: w.Msg.Time, Kind: kind, State: state[i]})
+			if w.Msg.Mine && w.Msg.Key != 0 && state[i] != delivery.Delivered {
+				a.key = w.Msg.Key
+			}
+			apps = append(apps, a)
+		case SetState:
+			if folded[i] {
+				continue
+			}
+			seq := w.Msg.Seq
+			if seq == 0 {
+				ref, ok := s.seqs[w.Msg.Key]
+				if !ok {
+					continue
+				}
+				seq = ref.seq
+			}
+			b.SetState(name, seq, w.Msg.State)
+			if w.Msg.State == delivery.Delivered {
+				delete(s.seqs, w.Msg.Key)
+			}
+		case Delete:
+			b.Delete(name)
+			for k, ref := range s.seqs {
+				if ref.thread == name {
+					delete(s.seqs, k)
+				}
+			}
+			for j := range apps {
+				if apps[j].name == name {
+					apps[j].key = 0
+				}
+			}
+		default:
+			return fmt.Errorf("history write: unknown op %d", w.Op)
 		}
 	}
-}
-
-func state(d model.Delivery) history.State {
-	switch d {
-	case model.Sending:
-		return history.StateSending
-	case model.Sent, model.Delivered:
-		// A base peer never acknowledges: transport acceptance is the most we learn.
-		return history.StateDelivered
-	case model.Failed:
-		return history.StateFailed
-	}
-	return history.StateReceived
-}
-
-func (s *Store) write(o op) {
-	name := threadName(o.thread)
-	switch o.kind {
-	case opDelete:
-		if err := s.st.Delete(name); err != nil {
-			s.log.Warn("history delete", "thread", name, "err", err)
-		}
-		return
-	case opUpdate:
-		seq := o.m.Seq
-		if seq == 0 {
-			s.mu.Lock()
-			seq = s.seqs[o.m.Key]
-			s.mu.Unlock()
-		}
-		if seq == 0 {
-			return
-		}
-		if err := s.st.SetState(name, seq, state(o.m.State)); err != nil {
-			s.log.Warn("history update", "thread", name, "err", err)
-		}
-		return
-	}
-	kind := history.KindMessage
-	if o.m.Kind == model.KindSystem {
-		kind = history.KindSystem
-	}
-	seq, err := s.st.Append(name, history.Message{ID: o.m.ID, From: o.m.From, Text: o.m.Text, Time: o.m.Time, Kind: kind, State: state(o.m.State)})
+	seqs, err := s.st.Write(b)
 	if err != nil {
-		s.log.Warn("history append", "thread", name, "err", err)
-		return
+		return fmt.Errorf("history write: %w", err)
 	}
-	s.mu.Lock()
-	s.seqs[o.m.Key] = seq
-	s.mu.Unlock()
+	for _, a := range apps {
+		if a.key != 0 {
+			s.seqs[a.key] = seqRef{thread: a.name, seq: seqs[a.index]}
+		}
+	}
+	return nil
 }

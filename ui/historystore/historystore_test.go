@@ -7,117 +7,111 @@ import (
 	"testing"
 	"time"
 
+	"peerchat/core/delivery"
 	"peerchat/core/history"
 	"peerchat/ui/model"
 )
 
-// TestRoundTrip saves messages the way the UI does, reopens the file, and
-// loads them back with their states.
-func TestRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "history.db")
-	t0 := time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
-	tests := []struct {
-		thread string
-		msgs   []model.Message
-		update map[int]model.Delivery // index → new state
-		want   []model.Delivery
-	}{
-		{model.Everyone, []model.Message{
-			{Key: 1, From: "bruno", Text: "hi all", Time: t0},
-			{Key: 2, From: "ana", Text: "hi 👋", Mine: true, State: model.Sending, Time: t0},
-			{Key: 3, Kind: model.KindSystem, Text: "chen joined", Time: t0},
-		}, map[int]model.Delivery{1: model.Delivered}, []model.Delivery{model.Received, model.Delivered, model.Received}},
-		{"bruno", []model.Message{
-			{Key: 4, From: "ana", Text: "psst", Mine: true, State: model.Sending, Time: t0},
-			{Key: 5, From: "ana", Text: "lost", Mine: true, State: model.Sending, Time: t0},
-		}, map[int]model.Delivery{0: model.Sent, 1: model.Failed}, []model.Delivery{model.Delivered, model.Failed}},
-	}
+var t0 = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
 
+func open(t *testing.T, path string) (*Store, *history.Store) {
+	t.Helper()
 	st, err := history.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(st, nil)
-	for _, tt := range tests {
-		for i, m := range tt.msgs {
-			s.Save(tt.thread, m)
-			if d, ok := tt.update[i]; ok {
-				m.State = d
-				s.Update(tt.thread, m)
-			}
-		}
+	return New(st), st
+}
+
+// TestRoundTrip writes messages and their later states the way the session
+// does, some in the batch that appends them, some in later batches, reopens
+// the file and finds every state, ✓ (Sent) apart from ✓✓ (Delivered).
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, st := open(t, path)
+	mine := func(key uint64, text string) model.Message {
+		return model.Message{Key: key, From: "ana", Text: text, Mine: true, State: delivery.Pending, Time: t0}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	state := func(thread string, key uint64, d delivery.State) Write {
+		return Write{Op: SetState, Thread: thread, Msg: model.Message{Key: key, State: d}}
+	}
+	batches := [][]Write{
+		{
+			{Op: Append, Thread: model.Everyone, Msg: model.Message{Key: 1, From: "bruno", Text: "hi all", Time: t0}},
+			{Op: Append, Thread: model.Everyone, Msg: mine(2, "hi 👋")},
+			{Op: Append, Thread: model.Everyone, Msg: model.Message{Key: 3, Kind: model.KindSystem, Text: "chen joined", Time: t0}},
+			{Op: Append, Thread: "bruno", Msg: mine(4, "psst")},
+			state("bruno", 4, delivery.Sent), // folded into its Append
+			{Op: Append, Thread: "bruno", Msg: mine(5, "lost")},
+			{Op: Append, Thread: "bruno", Msg: mine(6, "acked")},
+		},
+		{state(model.Everyone, 2, delivery.Delivered), state("bruno", 5, delivery.Failed), state("bruno", 6, delivery.Sent)},
+		{state("bruno", 6, delivery.Delivered), state("bruno", 99, delivery.Failed)}, // 99: unknown, skipped
+	}
+	for _, b := range batches {
+		if err := s.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st.Close()
 
-	st, err = history.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st = open(t, path)
 	defer st.Close()
-	s = New(st, nil)
-	defer s.Close()
 	threads, err := s.Threads()
-	if err != nil || len(threads) != 1 || threads[0] != "bruno" {
+	if err != nil || !slices.Equal(threads, []string{"bruno"}) {
 		t.Fatalf("threads %q, %v", threads, err)
 	}
-	for _, tt := range tests {
-		got, err := s.Load(tt.thread, 0, 10)
+	want := map[string][]string{
+		model.Everyone: {"hi all received", "hi 👋 delivered", "chen joined received"},
+		"bruno":        {"psst sent", "lost failed", "acked delivered"},
+	}
+	for thread, w := range want {
+		got, err := s.Load(thread, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(tt.msgs) {
-			t.Fatalf("%q: %d messages, want %d", tt.thread, len(got), len(tt.msgs))
-		}
-		for i, m := range got {
-			if m.Text != tt.msgs[i].Text || m.Kind != tt.msgs[i].Kind || m.State != tt.want[i] || m.Seq == 0 || !m.Time.Equal(t0) {
-				t.Errorf("%q #%d: %+v, want text %q state %v", tt.thread, i, m, tt.msgs[i].Text, tt.want[i])
+		var lines []string
+		for _, m := range got {
+			lines = append(lines, fmt.Sprint(m.Text, " ", m.State))
+			if m.Seq == 0 || !m.Time.Equal(t0) {
+				t.Errorf("%+v", m)
 			}
+		}
+		if !slices.Equal(lines, w) {
+			t.Errorf("%q: %q, want %q", thread, lines, w)
+		}
+		if thread == model.Everyone && got[2].Kind != model.KindSystem {
+			t.Error("system line lost its kind")
 		}
 	}
 }
 
-// TestFoldPageDelete stores a private thread under two spellings of one
-// nickname, pages through it, and deletes it after writes still queued.
-func TestFoldPageDelete(t *testing.T) {
-	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
+// TestPageDelete pages through a thread and deletes it in a batch between
+// writes to it.
+func TestPageDelete(t *testing.T) {
+	s, st := open(t, filepath.Join(t.TempDir(), "history.db"))
+	defer st.Close()
+	const n = 25
+	var ws []Write
+	for i := range n {
+		ws = append(ws, Write{Op: Append, Thread: "ana", Msg: model.Message{Key: uint64(i + 1), From: "Ana", Text: fmt.Sprint(i), Time: t0}})
+	}
+	ws = append(ws, Write{Op: Append, Thread: "bruno", Msg: model.Message{Key: 100, From: "bruno", Text: "other", Time: t0}})
+	if err := s.Write(ws); err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	s := New(st, nil)
-	defer s.Close()
-	t0 := time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
-	const n = 25
-	for i := range n {
-		nick := []string{"Ana", "ana", "ANA"}[i%3]
-		s.Save(nick, model.Message{Key: uint64(i + 1), From: nick, Text: fmt.Sprint(i), Time: t0})
-	}
-	s.Save("bruno", model.Message{Key: 100, From: "bruno", Text: "other", Time: t0})
-	waitFor(t, "writes", func() bool {
-		ths, _ := s.Threads()
-		return len(ths) == 2
-	})
-	waitFor(t, "all of ana", func() bool {
-		m, _ := s.Load("ana", 0, n+1)
-		return len(m) == n
-	})
 	tests := []struct {
-		thread string
 		before uint64
 		page   int
 		want   []string
 	}{
-		{"Ana", 0, 3, []string{"22", "23", "24"}},
-		{"aNa", 23, 3, []string{"19", "20", "21"}},
-		{"ana", 3, 10, []string{"0", "1"}},
-		{"ana", 1, 10, nil},
-		{"bruno", 0, 10, []string{"other"}},
+		{0, 3, []string{"22", "23", "24"}},
+		{23, 3, []string{"19", "20", "21"}},
+		{3, 10, []string{"0", "1"}},
+		{1, 10, nil},
 	}
 	for _, tt := range tests {
-		got, err := s.Load(tt.thread, tt.before, tt.page)
+		got, err := s.Load("ana", tt.before, tt.page)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,33 +120,25 @@ func TestFoldPageDelete(t *testing.T) {
 			texts = append(texts, m.Text)
 		}
 		if !slices.Equal(texts, tt.want) {
-			t.Errorf("Load(%q, %d, %d) = %q, want %q", tt.thread, tt.before, tt.page, texts, tt.want)
+			t.Errorf("Load(%d, %d) = %q, want %q", tt.before, tt.page, texts, tt.want)
 		}
 	}
-	// A delete queued behind saves removes them too.
-	s.Save("ANA", model.Message{Key: 200, From: "ana", Text: "late", Time: t0})
-	s.Delete("Ana")
-	s.Save("bruno", model.Message{Key: 201, From: "bruno", Text: "after", Time: t0})
-	waitFor(t, "the delete", func() bool {
-		m, _ := s.Load("bruno", 0, 10)
-		return len(m) == 2
+	err := s.Write([]Write{
+		{Op: Append, Thread: "ana", Msg: model.Message{Key: 200, From: "ana", Text: "late", Mine: true, Time: t0}},
+		{Op: Delete, Thread: "ana"},
+		{Op: SetState, Thread: "ana", Msg: model.Message{Key: 200, State: delivery.Failed}}, // deleted: skipped
+		{Op: Append, Thread: "bruno", Msg: model.Message{Key: 201, From: "bruno", Text: "after", Time: t0}},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if m, err := s.Load("ana", 0, 10); err != nil || len(m) != 0 {
 		t.Fatalf("ana after delete: %d messages, %v", len(m), err)
 	}
+	if m, _ := s.Load("bruno", 0, 10); len(m) != 2 {
+		t.Fatalf("bruno: %d messages", len(m))
+	}
 	if ths, _ := s.Threads(); !slices.Equal(ths, []string{"bruno"}) {
 		t.Fatalf("threads %q after delete, want bruno", ths)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
 }

@@ -3,36 +3,35 @@
 // the server connection. It has no drawing code and no Gio dependency, so it is
 // tested on its own; package ui lays it out.
 //
-// A Model is owned by one goroutine (the UI's) and is not safe for concurrent
-// use. It changes only through Apply (events from the client core) and the
-// methods that record what the user did.
+// The Model does not interpret the client core's events: the session service
+// (package peerchat/ui/session) does, on its own goroutine, and hands the UI
+// an ordered list of Changes, which the UI applies with Model.Apply at the
+// start of each frame. A Model is owned by one goroutine (the UI's) and is not
+// safe for concurrent use.
+//
+// Threads and people are keyed by the folded nickname (wire.FoldNick), so
+// that "Ana" and "ana" are one thread; the nickname as it is shown is a field
+// (Thread.Nick, Person.Nick). The broadcast feed is the thread Everyone.
 package model
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"peerchat/core/client"
+	"peerchat/core/delivery"
 	"peerchat/core/wire"
 )
 
 // Everyone is the thread key of the broadcast feed. Private threads are keyed
-// by the peer's nickname, which can never be empty.
+// by the peer's folded nickname (Key), which can never be empty.
 const Everyone = ""
 
-// Delivery is the delivery state of a message.
-type Delivery int
-
-// Delivery states.
-const (
-	Received  Delivery = iota // someone else's message
-	Sending                   // ours, not yet confirmed
-	Sent                      // ours, accepted by the transport (no acknowledgement from a base peer)
-	Delivered                 // ours, confirmed by the server's echo or the peer's acknowledgement
-	Failed                    // ours, not delivered and not retried
-)
+// Key returns the thread and person key of nick: wire.FoldNick(nick).
+func Key(nick string) string { return wire.FoldNick(nick) }
 
 // Kind separates messages from system lines.
 type Kind int
@@ -45,49 +44,66 @@ const (
 
 // Message is one line of a thread.
 type Message struct {
-	Key   uint64 // unique within the Model, stable: use it to key per-message widget state
-	Kind  Kind
-	From  string // the sender's nickname (ours for outgoing messages)
+	// Key is unique among the messages of one session, stable: use it to
+	// key per-message widget state.
+	Key  uint64
+	Kind Kind
+	// From is the sender's nickname (ours for outgoing messages). It is ""
+	// for system lines and for a broadcast relayed by a base server, which
+	// does not say who sent it (see UnknownSender).
+	From  string
 	Text  string
 	Time  time.Time
 	Mine  bool
-	State Delivery
-	ID    uint64 // the client's message id for private messages, 0 otherwise
+	State delivery.State
+	ID    uint64 // the client's id of our message (chat message or broadcast), 0 otherwise
 	Err   string // why a Failed message failed
-	Seq   uint64 // the message's number in the history store, 0 if it came from none
+	Seq   uint64 // the message's number in the history store, 0 while unknown
 }
 
-// ChatState is the state of a private chat as the UI shows it.
-type ChatState int
-
-// Chat states.
-const (
-	ChatNone     ChatState = iota // no chat: the thread offers to request one
-	ChatInviting                  // we asked the peer and wait
-	ChatInvited                   // the peer asked us (an Invite is pending)
-	ChatOpen                      // messages can be sent
-)
+// UnknownSender reports whether m is a message from someone the server did
+// not name (a base server's broadcast): draw it as such, never guess.
+func (m *Message) UnknownSender() bool { return m.Kind == KindText && !m.Mine && m.From == "" }
 
 // Thread is the broadcast feed or the private conversation with one peer.
 type Thread struct {
-	Peer     string // Everyone for the broadcast feed
+	Peer     string // the key: Everyone for the feed, else the peer's folded nickname
+	Nick     string // the peer's nickname as shown; "" for the feed
 	Messages []Message
 	Unread   int
-	Chat     ChatState
+	Chat     client.ChatState
 	Closed   client.CloseReason // why the last chat ended, "" if none did
 	LastSeen time.Time          // time of the newest message, for sorting
+	// Expires is when our pending chat request to the peer expires, as the
+	// client core reported it (Chat == client.ChatInviting); zero if unknown.
+	Expires time.Time
+	// More reports that the history store may hold messages older than
+	// Messages[0]: load them with the session's Load before Messages[0].Seq.
+	More bool
+}
+
+// Name returns how to show the thread's peer: Nick, or the key if no
+// nickname is known.
+func (t *Thread) Name() string {
+	if t.Nick != "" {
+		return t.Nick
+	}
+	return t.Peer
 }
 
 // Person is one peer the UI knows about.
 type Person struct {
-	Nick   string
+	Key    string // the folded nickname
+	Nick   string // as shown
 	Online bool
 }
 
 // Invite is a chat request waiting for the user's answer.
 type Invite struct {
-	From    string
-	Expires time.Time
+	From    string // the peer's nickname as shown
+	Key     string // the peer's thread key
+	Since   time.Time
+	Expires time.Time // as the client core reported it (client.Event.Expires)
 }
 
 // ConnState is the state of the server connection.
@@ -114,23 +130,82 @@ type Notice struct {
 	Time time.Time
 }
 
+// Op says what a Change does.
+type Op uint8
+
+// Change operations. The fields of Change each one uses are listed beside it.
+const (
+	// OpAdd appends Msg to Thread (Nick names its peer). An incoming
+	// message (KindText, not Mine) counts as unread.
+	OpAdd Op = iota + 1
+	// OpState sets State, Err, ID (and Seq if not 0) of message Msg.Key of
+	// Thread.
+	OpState
+	// OpSeed puts Msgs, older than what Thread shows, before them; More
+	// says whether older ones remain in the history store; Unread of them
+	// (the newest) are unread.
+	OpSeed
+	// OpPeer lists Nick (Thread is its key) as Online or offline (if
+	// listed: someone unknown who left is not listed).
+	OpPeer
+	// OpChat sets the chat state of Thread to Chat (and Closed to Reason,
+	// Expires to Time).
+	OpChat
+	// OpInvite adds Invite, replacing one from the same peer.
+	OpInvite
+	// OpDropInvite removes the invite from Thread, if any.
+	OpDropInvite
+	// OpConn sets the connection banner to Conn.
+	OpConn
+	// OpMe sets Model.Me to Nick and, if Text is not "", Model.Server to Text.
+	OpMe
+	// OpNotice adds the notice Text.
+	OpNotice
+	// OpClear empties Thread (its history was deleted).
+	OpClear
+	// OpReset forgets every thread's messages and chat state, the people
+	// and the invites, keeping only each thread's Unread count, and sets
+	// Me to Nick, Server to Text and the banner to Conn. The session sends
+	// it, followed by the whole state again (OpPeer, OpSeed, OpChat,
+	// OpInvite), in place of Changes the UI did not drain for long.
+	OpReset
+)
+
+// Change is one step of the Model, made by the session service and applied
+// in order by Model.Apply.
+type Change struct {
+	Op     Op
+	Thread string // a thread key
+	Nick   string // the peer's nickname as shown
+	Msg    Message
+	Msgs   []Message
+	More   bool
+	Unread int
+	Online bool
+	Chat   client.ChatState
+	Reason client.CloseReason
+	Time   time.Time
+	Invite Invite
+	Conn   Conn
+	Text   string
+}
+
 // Model is the whole UI state.
 type Model struct {
 	Me      string
 	Server  string
 	Conn    Conn
-	People  []Person // sorted by folded nickname
+	People  []Person // online first, then by key
 	Invites []Invite // oldest first
 	Notices []Notice // newest last; the UI shows and clears them
 
-	// OnAdd and OnChange, if set, are called after a message is added to a
-	// thread or its delivery state changes (to keep a history in step).
-	OnAdd    func(peer string, m Message)
-	OnChange func(peer string, m Message)
-
 	threads map[string]*Thread
-	nextKey uint64
 	now     func() time.Time
+	meKey   string // Key(meFor), cached: folding costs allocations
+	meFor   string
+
+	sorted int            // People[:sorted] is in order
+	tail   map[string]int // People[sorted:] by key
 }
 
 // New returns an empty Model for user me on server. now is the clock (nil means time.Now).
@@ -146,260 +221,288 @@ func New(me, server string, now func() time.Time) *Model {
 // Now returns the Model's clock reading.
 func (m *Model) Now() time.Time { return m.now() }
 
-// Thread returns the thread with peer (Everyone for the feed), creating it.
-func (m *Model) Thread(peer string) *Thread {
-	t := m.threads[peer]
+// Thread returns the thread with key (Everyone for the feed), creating it.
+func (m *Model) Thread(key string) *Thread {
+	t := m.threads[key]
 	if t == nil {
-		t = &Thread{Peer: peer}
-		m.threads[peer] = t
+		t = &Thread{Peer: key}
+		if i := m.person(key); i >= 0 {
+			t.Nick = m.People[i].Nick
+		}
+		m.threads[key] = t
 	}
 	return t
 }
 
-// Lookup returns the thread with peer, or nil.
-func (m *Model) Lookup(peer string) *Thread { return m.threads[peer] }
+// Lookup returns the thread with key, or nil.
+func (m *Model) Lookup(key string) *Thread { return m.threads[key] }
 
-// SetPeers replaces the people list with the given online nicknames; people
-// with a thread stay listed, offline.
-func (m *Model) SetPeers(nicks []string) {
-	online := map[string]bool{}
-	for _, n := range nicks {
-		online[n] = true
-	}
-	for i := range m.People {
-		m.People[i].Online = online[m.People[i].Nick]
-		delete(online, m.People[i].Nick)
-	}
-	for n := range online {
-		if n != m.Me {
-			m.People = append(m.People, Person{Nick: n, Online: true})
+// comparePeople is the order of Model.People: online first, then by key.
+func comparePeople(a, b Person) int {
+	if a.Online != b.Online {
+		if a.Online {
+			return -1
 		}
+		return 1
 	}
-	m.sortPeople()
+	return strings.Compare(a.Key, b.Key)
 }
 
-func (m *Model) sortPeople() {
-	slices.SortFunc(m.People, func(a, b Person) int {
-		if a.Online != b.Online {
-			if a.Online {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(wire.FoldNick(a.Nick), wire.FoldNick(b.Nick))
-	})
-}
-
-func (m *Model) person(nick string) int {
-	for i, p := range m.People {
-		if p.Nick == nick {
+// person returns the index of key in People, or -1. People is sorted up
+// to m.sorted (binary search) and holds after it the people added since the
+// last sortPeople (the tail map).
+func (m *Model) person(key string) int {
+	for _, on := range [2]bool{true, false} {
+		if i, ok := slices.BinarySearchFunc(m.People[:m.sorted], Person{Key: key, Online: on}, comparePeople); ok {
 			return i
 		}
+	}
+	if i, ok := m.tail[key]; ok {
+		return i
 	}
 	return -1
 }
 
-func (m *Model) setOnline(nick string, on bool) {
-	if nick == m.Me || nick == "" {
+// setPerson lists nick (key) online or offline. People is sorted again by
+// sortPeople, once for a whole batch of Changes. Someone unknown who goes
+// offline is listed only if list is true (a thread from the history).
+func (m *Model) setPerson(key, nick string, online, list bool) {
+	if key == "" || key == m.myKey() {
 		return
 	}
-	if i := m.person(nick); i >= 0 {
-		m.People[i].Online = on
-	} else if on {
-		m.People = append(m.People, Person{Nick: nick, Online: true})
+	if nick == "" {
+		nick = key
+	}
+	if t := m.threads[key]; t != nil {
+		t.Nick = nick
+	}
+	if i := m.person(key); i >= 0 {
+		m.People[i].Nick = nick
+		if m.People[i].Online == online {
+			return
+		}
+		m.People[i].Online = online
+		if i < m.sorted {
+			// Move it to its new place in the sorted part: one copy.
+			p, n := m.People[i], m.sorted
+			copy(m.People[i:n-1], m.People[i+1:n])
+			j, _ := slices.BinarySearchFunc(m.People[:n-1], p, comparePeople)
+			copy(m.People[j+1:n], m.People[j:n-1])
+			m.People[j] = p
+		}
+		return
+	}
+	if !online && !list {
+		return
+	}
+	if m.tail == nil {
+		m.tail = map[string]int{}
+	}
+	m.tail[key] = len(m.People)
+	m.People = append(m.People, Person{Key: key, Nick: nick, Online: online})
+}
+
+// sortPeople puts People in order after a batch of Changes: the few people
+// added are inserted where they belong (binary search, one copy each), many
+// are sorted in with one sort of precomputed keys; never a fold per
+// comparison.
+func (m *Model) sortPeople() {
+	n := len(m.People)
+	switch {
+	case m.sorted == n:
+		return
+	case n-m.sorted <= insertMax:
+		for i := m.sorted; i < n; i++ {
+			p := m.People[i]
+			j, _ := slices.BinarySearchFunc(m.People[:i], p, comparePeople)
+			copy(m.People[j+1:i+1], m.People[j:i])
+			m.People[j] = p
+		}
+	default:
+		slices.SortFunc(m.People, comparePeople)
+	}
+	m.sorted = n
+	clear(m.tail)
+}
+
+// insertMax is the most people added in one batch that sortPeople inserts
+// one by one rather than sorting the whole list.
+const insertMax = 16
+
+// myKey returns Key(m.Me).
+func (m *Model) myKey() string {
+	if m.meFor != m.Me || m.meKey == "" {
+		m.meFor, m.meKey = m.Me, Key(m.Me)
+	}
+	return m.meKey
+}
+
+// Online reports whether the peer with key is listed online.
+func (m *Model) Online(key string) bool {
+	i := m.person(key)
+	return i >= 0 && m.People[i].Online
+}
+
+// Apply changes the Model by the Changes of the session, in order. Pass
+// every Change drained for a frame in one call: the people list is sorted
+// once at the end.
+func (m *Model) Apply(cs ...Change) {
+	for i := range cs {
+		m.apply(&cs[i])
 	}
 	m.sortPeople()
 }
 
-// Online reports whether nick is listed online.
-func (m *Model) Online(nick string) bool {
-	i := m.person(nick)
-	return i >= 0 && m.People[i].Online
+func (m *Model) apply(c *Change) {
+	switch c.Op {
+	case OpAdd:
+		t := m.thread(c.Thread, c.Nick)
+		msg := c.Msg
+		if msg.Time.IsZero() {
+			msg.Time = m.now()
+		}
+		t.Messages = append(t.Messages, msg)
+		if msg.Kind == KindText {
+			t.LastSeen = msg.Time
+			if !msg.Mine {
+				t.Unread++
+			}
+		}
+	case OpState:
+		if msg := m.Message(c.Thread, c.Msg.Key); msg != nil {
+			msg.State, msg.Err, msg.ID = c.Msg.State, c.Msg.Err, c.Msg.ID
+			if c.Msg.Seq != 0 {
+				msg.Seq = c.Msg.Seq
+			}
+		}
+	case OpSeed:
+		m.seed(c.Thread, c.Nick, c.Msgs, c.More)
+		m.Thread(c.Thread).Unread += c.Unread
+	case OpReset:
+		unread := map[string]int{}
+		for k, t := range m.threads {
+			if t.Unread > 0 {
+				unread[k] = t.Unread
+			}
+		}
+		clear(m.threads)
+		for k, n := range unread {
+			m.Thread(k).Unread = n
+		}
+		m.Thread(Everyone)
+		m.People, m.sorted, m.Invites = m.People[:0], 0, nil
+		clear(m.tail)
+		m.Me, m.Server, m.Conn = c.Nick, c.Text, c.Conn
+	case OpPeer:
+		m.setPerson(c.Thread, c.Nick, c.Online, false)
+	case OpChat:
+		t := m.thread(c.Thread, c.Nick)
+		t.Chat, t.Expires = c.Chat, c.Time
+		if c.Chat == client.ChatOpen {
+			t.Closed = ""
+		}
+		if c.Reason != "" {
+			t.Closed = c.Reason
+		}
+	case OpInvite:
+		m.dropInvite(c.Invite.Key)
+		m.Invites = append(m.Invites, c.Invite)
+		m.thread(c.Invite.Key, c.Invite.From)
+	case OpDropInvite:
+		m.dropInvite(c.Thread)
+	case OpConn:
+		m.Conn = c.Conn
+	case OpMe:
+		if c.Nick != "" {
+			m.Me = c.Nick
+		}
+		if c.Text != "" {
+			m.Server = c.Text
+		}
+	case OpNotice:
+		m.Notify(c.Text)
+	case OpClear:
+		m.Clear(c.Thread)
+	}
 }
 
-func (m *Model) add(peer string, msg Message) *Message {
-	m.nextKey++
-	msg.Key = m.nextKey
-	if msg.Time.IsZero() {
-		msg.Time = m.now()
+// thread returns the thread with key, creating it, and records nick as its
+// peer's nickname if not "".
+func (m *Model) thread(key, nick string) *Thread {
+	t := m.Thread(key)
+	if nick != "" && key != Everyone {
+		t.Nick = nick
 	}
-	t := m.Thread(peer)
-	t.Messages = append(t.Messages, msg)
-	if msg.Kind == KindText {
-		t.LastSeen = msg.Time
-	}
-	if m.OnAdd != nil {
-		m.OnAdd(peer, msg)
-	}
-	return &t.Messages[len(t.Messages)-1]
+	return t
 }
 
-func (m *Model) changed(peer string, msg *Message) {
-	if m.OnChange != nil {
-		m.OnChange(peer, *msg)
-	}
+// Seed puts msgs, older than what the thread with key shows (a page of its
+// history), before them; more says whether the store holds older ones.
+// Seeding a private thread lists its peer, offline until the server says
+// otherwise.
+func (m *Model) Seed(key, nick string, msgs []Message, more bool) {
+	m.seed(key, nick, msgs, more)
+	m.sortPeople()
 }
 
-// Seed puts messages from an earlier run before the thread's messages. Our
-// messages that were still being sent are marked failed. Seeding a private
-// thread lists its peer (offline until the server says otherwise). OnAdd is
-// not called.
-func (m *Model) Seed(peer string, msgs []Message) {
+func (m *Model) seed(key, nick string, msgs []Message, more bool) {
+	t := m.thread(key, nick)
+	t.More = more
 	if len(msgs) == 0 {
 		return
 	}
-	t := m.Thread(peer)
-	old := make([]Message, 0, len(msgs)+len(t.Messages))
 	for _, msg := range msgs {
-		m.nextKey++
-		msg.Key = m.nextKey
-		if msg.Mine && msg.State == Sending {
-			msg.State = Failed
-			msg.Err = "PeerChat closed before it was sent"
-		}
 		if msg.Kind == KindText && msg.Time.After(t.LastSeen) {
 			t.LastSeen = msg.Time
 		}
-		old = append(old, msg)
 	}
-	t.Messages = append(old, t.Messages...)
-	if peer != Everyone && m.person(peer) < 0 && peer != m.Me {
-		m.People = append(m.People, Person{Nick: peer})
-		m.sortPeople()
+	t.Messages = append(slices.Clip(msgs), t.Messages...)
+	if key != Everyone && m.person(key) < 0 {
+		m.setPerson(key, t.Name(), false, true)
 	}
 }
 
-// Clear empties the thread with peer (its history was deleted): no
-// messages, nothing unread. The chat state is kept.
-func (m *Model) Clear(peer string) {
-	if t := m.threads[peer]; t != nil {
-		t.Messages, t.Unread, t.LastSeen = nil, 0, time.Time{}
+// Clear empties the thread with key (its history was deleted): no
+// messages, nothing unread, nothing more to load. The chat state is kept.
+func (m *Model) Clear(key string) {
+	if t := m.threads[key]; t != nil {
+		t.Messages, t.Unread, t.LastSeen, t.More = nil, 0, time.Time{}, false
 	}
 }
 
-// System appends a system line to the thread with peer.
-func (m *Model) System(peer, text string) {
-	m.add(peer, Message{Kind: KindSystem, Text: text})
-}
-
-// systemAt appends a system line dated at (now if zero).
-func (m *Model) systemAt(peer, text string, at time.Time) {
-	m.add(peer, Message{Kind: KindSystem, Text: text, Time: at})
-}
-
-// Incoming appends a message from someone else and counts it unread.
-func (m *Model) Incoming(peer, from, text string, at time.Time) {
-	m.add(peer, Message{From: from, Text: text, Time: at})
-	m.Thread(peer).Unread++
-}
-
-// Outgoing records a message the user is sending on thread peer and returns
-// its Key. Record the transport's answer with Sent or Fail.
-func (m *Model) Outgoing(peer, text string) uint64 {
-	return m.add(peer, Message{From: m.Me, Text: text, Mine: true, State: Sending}).Key
-}
-
-// Sent records that message key went out with the client's id (0 if none).
-func (m *Model) Sent(peer string, key, id uint64) {
-	if msg := m.find(peer, func(x *Message) bool { return x.Key == key }); msg != nil {
-		msg.ID = id
-		if peer != Everyone && msg.State == Sending {
-			msg.State = Sent
-			m.changed(peer, msg)
-		}
-	}
-}
-
-// Fail marks message key as failed with err.
-func (m *Model) Fail(peer string, key uint64, err error) {
-	if msg := m.find(peer, func(x *Message) bool { return x.Key == key }); msg != nil {
-		msg.State = Failed
-		if err != nil {
-			msg.Err = err.Error()
-		}
-		m.changed(peer, msg)
-	}
-}
-
-// Message returns the message with key in thread peer, or nil.
-func (m *Model) Message(peer string, key uint64) *Message {
-	return m.find(peer, func(x *Message) bool { return x.Key == key })
-}
-
-// Resend marks our failed message key as sending again, in place, and
-// returns its text; ok is false if there is no such failed message.
-func (m *Model) Resend(peer string, key uint64) (text string, ok bool) {
-	msg := m.Message(peer, key)
-	if msg == nil || !msg.Mine || msg.State != Failed {
-		return "", false
-	}
-	msg.State, msg.Err = Sending, ""
-	m.changed(peer, msg)
-	return msg.Text, true
-}
-
-func (m *Model) find(peer string, f func(*Message) bool) *Message {
-	t := m.threads[peer]
+// Message returns the message with key in thread, or nil.
+func (m *Model) Message(thread string, key uint64) *Message {
+	t := m.threads[thread]
 	if t == nil {
 		return nil
 	}
 	for i := len(t.Messages) - 1; i >= 0; i-- {
-		if f(&t.Messages[i]) {
+		if t.Messages[i].Key == key {
 			return &t.Messages[i]
 		}
 	}
 	return nil
 }
 
-// MarkRead clears the unread count of thread peer.
-func (m *Model) MarkRead(peer string) {
-	if t := m.threads[peer]; t != nil {
+// MarkRead clears the unread count of the thread with key.
+func (m *Model) MarkRead(key string) {
+	if t := m.threads[key]; t != nil {
 		t.Unread = 0
 	}
 }
 
-// Inviting records that the user asked peer for a chat.
-func (m *Model) Inviting(peer string) {
-	t := m.Thread(peer)
-	t.Chat = ChatInviting
-	m.System(peer, "Chat request sent to "+peer+"…")
+func (m *Model) dropInvite(key string) {
+	m.Invites = slices.DeleteFunc(m.Invites, func(iv Invite) bool { return iv.Key == key })
 }
 
-// Answered removes the pending invite from peer (the user accepted or declined).
-func (m *Model) Answered(peer string, accepted bool) {
-	m.dropInvite(peer)
-	t := m.Thread(peer)
-	if accepted {
-		t.Chat = ChatInviting
-		m.System(peer, "Accepted. Connecting to "+peer+"…")
-	} else {
-		t.Chat = ChatNone
-		m.System(peer, "You declined the chat request from "+peer+".")
-	}
-}
-
-func (m *Model) dropInvite(peer string) {
-	m.Invites = slices.DeleteFunc(m.Invites, func(iv Invite) bool { return iv.From == peer })
-}
-
-// Expire drops invites whose time is up and reports whether any were dropped.
+// Expire stops showing the invites whose time (from the client core's event)
+// is up, and reports whether any were dropped. The session reports the
+// expiry itself (a system line) when the client core does.
 func (m *Model) Expire() bool {
 	now := m.now()
 	n := len(m.Invites)
-	for _, iv := range m.Invites {
-		if !now.Before(iv.Expires) {
-			m.expired(iv.From)
-		}
-	}
 	m.Invites = slices.DeleteFunc(m.Invites, func(iv Invite) bool { return !now.Before(iv.Expires) })
 	return len(m.Invites) != n
-}
-
-func (m *Model) expired(peer string) {
-	if t := m.threads[peer]; t != nil && t.Chat == ChatInvited {
-		t.Chat = ChatNone
-	}
-	m.System(peer, "The chat request from "+peer+" expired.")
 }
 
 // Notify adds a transient notice.
@@ -412,160 +515,6 @@ func (m *Model) Notify(text string) {
 
 const maxNotices = 3
 
-// Apply changes the Model by one event of the client core. It returns the
-// thread the event concerns and whether it deserves the user's attention
-// (a message or request from someone else), for notifications.
-func (m *Model) Apply(ev client.Event) (thread string, attention bool) {
-	at := ev.Time
-	switch ev.Kind {
-	case client.EventRegistered:
-		if ev.Peer != "" {
-			m.Me = ev.Peer
-		}
-		if ev.Text != "" {
-			m.Server = ev.Text
-		}
-		m.Conn = Conn{State: Connected}
-	case client.EventPeerJoined:
-		m.setOnline(ev.Peer, true)
-		m.add(Everyone, Message{Kind: KindSystem, Text: ev.Peer + " joined", Time: at})
-	case client.EventPeerLeft:
-		m.setOnline(ev.Peer, false)
-		m.add(Everyone, Message{Kind: KindSystem, Text: ev.Peer + " left", Time: at})
-		if t := m.threads[ev.Peer]; t != nil && t.Chat != ChatNone {
-			m.System(ev.Peer, ev.Peer+" went offline")
-		}
-	case client.EventBroadcast:
-		from, text := ev.From, ev.Text
-		if from == "" {
-			// A base server names nobody: "<sender>: <text>" is the convention.
-			if i := strings.Index(text, ": "); i > 0 && wire.ValidateNick(text[:i]) == nil {
-				from, text = text[:i], text[i+2:]
-			}
-		}
-		if (from == m.Me || from == "") && (m.confirmBroadcast(text) || m.confirmBroadcast(ev.Text)) {
-			return Everyone, false
-		}
-		if from == m.Me {
-			// Our own broadcast from before a reconnect or another session.
-			m.add(Everyone, Message{From: m.Me, Text: text, Time: at, Mine: true, State: Delivered})
-			return Everyone, false
-		}
-		m.Incoming(Everyone, from, text, at)
-		return Everyone, true
-	case client.EventInvite:
-		m.dropInvite(ev.From)
-		m.Invites = append(m.Invites, Invite{From: ev.From, Expires: ev.Expires})
-		m.Thread(ev.From).Chat = ChatInvited
-		return ev.From, true
-	case client.EventInviteExpired:
-		for _, iv := range m.Invites {
-			if iv.From == ev.From {
-				m.expired(ev.From)
-			}
-		}
-		m.dropInvite(ev.From)
-	case client.EventChatOpen:
-		t := m.Thread(ev.Peer)
-		t.Chat = ChatOpen
-		t.Closed = ""
-		m.dropInvite(ev.Peer)
-		m.systemAt(ev.Peer, "Private chat with "+ev.Peer+" is open", at)
-	case client.EventChatMsg:
-		peer := ev.Peer
-		if peer == "" {
-			peer = ev.From
-		}
-		from := ev.From
-		if from == "" {
-			from = peer
-		}
-		m.Incoming(peer, from, ev.Text, at)
-		if t := m.Thread(peer); t.Chat != ChatOpen {
-			t.Chat = ChatOpen
-		}
-		return peer, true
-	case client.EventDelivered:
-		if msg := m.find(ev.Peer, func(x *Message) bool { return x.Mine && x.ID == ev.ID }); msg != nil {
-			msg.State = Delivered
-			m.changed(ev.Peer, msg)
-		}
-	case client.EventSendFailed:
-		msg := m.find(ev.Peer, func(x *Message) bool { return x.Mine && x.ID == ev.ID && x.State != Failed })
-		if msg == nil {
-			msg = m.add(ev.Peer, Message{From: m.Me, Text: ev.Text, Mine: true, ID: ev.ID})
-		}
-		msg.State = Failed
-		msg.Err = errText(ev.Err, "not delivered")
-		m.changed(ev.Peer, msg)
-	case client.EventChatClosed:
-		t := m.Thread(ev.Peer)
-		t.Chat = ChatNone
-		t.Closed = ev.Reason
-		m.dropInvite(ev.Peer)
-		m.systemAt(ev.Peer, closedText(ev.Peer, ev.Reason), at)
-		return ev.Peer, ev.Reason == client.ReasonLost
-	case client.EventServerLost:
-		m.Conn = Conn{State: Lost, Err: errText(ev.Err, "connection closed")}
-		m.System(Everyone, "Connection to the server lost")
-	case client.EventReconnecting:
-		m.Conn = Conn{State: Reconnecting, Attempt: ev.Attempt, RetryAt: m.now().Add(ev.RetryIn), Err: errText(ev.Err, "")}
-		if ev.Attempt <= 1 {
-			m.System(Everyone, "Reconnecting…")
-		}
-	case client.EventReconnected:
-		m.Conn = Conn{State: Connected}
-		if ev.Text != "" {
-			m.Server = ev.Text
-		}
-		m.System(Everyone, "Reconnected")
-	case client.EventError:
-		text := errText(ev.Err, "error")
-		if ev.Peer != "" {
-			m.System(ev.Peer, "Error: "+text)
-		}
-		m.Notify(text)
-	}
-	return "", false
-}
-
-// confirmBroadcast marks our oldest unconfirmed broadcast with text delivered.
-func (m *Model) confirmBroadcast(text string) bool {
-	t := m.Thread(Everyone)
-	for i := range t.Messages {
-		x := &t.Messages[i]
-		if x.Mine && x.State == Sending && x.Text == text {
-			x.State = Delivered
-			m.changed(Everyone, x)
-			return true
-		}
-	}
-	return false
-}
-
-func closedText(peer string, r client.CloseReason) string {
-	switch r {
-	case client.ReasonLeft:
-		return peer + " left the chat"
-	case client.ReasonLost:
-		return "Connection to " + peer + " lost"
-	case client.ReasonDeclined:
-		return peer + " declined your chat request"
-	case client.ReasonExpired:
-		return peer + " did not answer your chat request"
-	case client.ReasonClosed:
-		return "You left the chat"
-	}
-	return fmt.Sprintf("Chat with %s ended (%s)", peer, r)
-}
-
-func errText(err error, def string) string {
-	if err == nil {
-		return def
-	}
-	return err.Error()
-}
-
 // Threads returns the private threads, most recent first.
 func (m *Model) Threads() []*Thread {
 	var ts []*Thread
@@ -574,7 +523,12 @@ func (m *Model) Threads() []*Thread {
 			ts = append(ts, t)
 		}
 	}
-	slices.SortFunc(ts, func(a, b *Thread) int { return b.LastSeen.Compare(a.LastSeen) })
+	slices.SortFunc(ts, func(a, b *Thread) int {
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Peer, b.Peer)
+	})
 	return ts
 }
 
@@ -585,4 +539,38 @@ func (m *Model) UnreadTotal() int {
 		n += t.Unread
 	}
 	return n
+}
+
+// Mentions reports whether text mentions nick: "@nick", or nick as a word of
+// its own, compared after Unicode case folding (wire.FoldNick), so that
+// "@Ana", "ANA?" and "hi ana" mention ana but "banana" and "anab" do not.
+func Mentions(text, nick string) bool {
+	if nick == "" {
+		return false
+	}
+	t, n := wire.FoldNick(text), wire.FoldNick(nick)
+	if n == "" {
+		return false
+	}
+	for i := 0; i <= len(t)-len(n); {
+		j := strings.Index(t[i:], n)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(n)
+		before, _ := utf8.DecodeLastRuneInString(t[:start])
+		after, _ := utf8.DecodeRuneInString(t[end:])
+		if (start == 0 || !wordRune(before)) && (end == len(t) || !wordRune(after)) {
+			return true
+		}
+		_, size := utf8.DecodeRuneInString(t[start:])
+		i = start + size
+	}
+	return false
+}
+
+// wordRune reports whether r continues a word (a nickname next to it is
+// part of a longer word, not a mention).
+func wordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '_'
 }

@@ -1,189 +1,226 @@
 package model
 
 import (
-	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"peerchat/core/client"
+	"peerchat/core/delivery"
 )
 
 var t0 = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
 
 func newModel() *Model { return New("ana", "10.0.0.1:12345", func() time.Time { return t0 }) }
 
-func TestApply(t *testing.T) {
-	tests := []struct {
-		name  string
-		evs   []client.Event
-		check func(t *testing.T, m *Model)
-	}{
-		{"join and leave keep the person, offline", []client.Event{
-			{Kind: client.EventPeerJoined, Peer: "bruno"}, {Kind: client.EventPeerLeft, Peer: "bruno"},
-		}, func(t *testing.T, m *Model) {
-			if len(m.People) != 1 || m.People[0].Online {
-				t.Fatalf("people %+v", m.People)
-			}
-			if n := len(m.Thread(Everyone).Messages); n != 2 {
-				t.Fatalf("%d system lines, want 2", n)
-			}
-		}},
-		{"broadcast from someone counts unread", []client.Event{
-			{Kind: client.EventBroadcast, From: "bruno", Text: "hi"},
-		}, func(t *testing.T, m *Model) {
-			if u := m.Thread(Everyone).Unread; u != 1 {
-				t.Fatalf("unread %d", u)
-			}
-		}},
-		{"base server broadcast names the sender in the text", []client.Event{
-			{Kind: client.EventBroadcast, Text: "bruno: hi there"},
-		}, func(t *testing.T, m *Model) {
-			msg := m.Thread(Everyone).Messages[0]
-			if msg.From != "bruno" || msg.Text != "hi there" {
-				t.Fatalf("message %+v", msg)
-			}
-		}},
-		{"invite queues, chat open clears it", []client.Event{
-			{Kind: client.EventInvite, From: "bruno", Expires: t0.Add(time.Minute)},
-			{Kind: client.EventInvite, From: "chen", Expires: t0.Add(time.Minute)},
-			{Kind: client.EventChatOpen, Peer: "bruno"},
-		}, func(t *testing.T, m *Model) {
-			if len(m.Invites) != 1 || m.Invites[0].From != "chen" {
-				t.Fatalf("invites %+v", m.Invites)
-			}
-			if m.Thread("bruno").Chat != ChatOpen {
-				t.Fatal("chat not open")
-			}
-		}},
-		{"lost chat says so", []client.Event{
-			{Kind: client.EventChatOpen, Peer: "bruno"},
-			{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLost},
-		}, func(t *testing.T, m *Model) {
-			th := m.Thread("bruno")
-			if th.Chat != ChatNone || th.Closed != client.ReasonLost {
-				t.Fatalf("thread %+v", th)
-			}
-			if last := th.Messages[len(th.Messages)-1]; last.Kind != KindSystem || last.Text != "Connection to bruno lost" {
-				t.Fatalf("last %+v", last)
-			}
-		}},
-		{"send failure without a known message still shows it", []client.Event{
-			{Kind: client.EventSendFailed, Peer: "bruno", ID: 9, Text: "lost words", Err: errors.New("peer left")},
-		}, func(t *testing.T, m *Model) {
-			msg := m.Thread("bruno").Messages[0]
-			if msg.State != Failed || msg.Text != "lost words" || msg.Err != "peer left" {
-				t.Fatalf("message %+v", msg)
-			}
-		}},
-		{"reconnecting then reconnected", []client.Event{
-			{Kind: client.EventReconnecting, Attempt: 2, RetryIn: 3 * time.Second},
-		}, func(t *testing.T, m *Model) {
-			if m.Conn.State != Reconnecting || !m.Conn.RetryAt.Equal(t0.Add(3*time.Second)) {
-				t.Fatalf("conn %+v", m.Conn)
-			}
-			m.Apply(client.Event{Kind: client.EventReconnected})
-			if m.Conn.State != Connected {
-				t.Fatalf("conn %+v", m.Conn)
-			}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := newModel()
-			for _, ev := range tt.evs {
-				m.Apply(ev)
-			}
-			tt.check(t, m)
-		})
-	}
+func peer(nick string, online bool) Change {
+	return Change{Op: OpPeer, Thread: Key(nick), Nick: nick, Online: online}
 }
 
-func TestOutgoing(t *testing.T) {
+func add(thread string, msg Message) Change { return Change{Op: OpAdd, Thread: thread, Msg: msg} }
+
+// TestPeople lists people online first, then by folded nickname, keeps
+// them sorted through joins and leaves, and never lists us.
+func TestPeople(t *testing.T) {
 	m := newModel()
-	k := m.Outgoing(Everyone, "hello")
-	m.Apply(client.Event{Kind: client.EventBroadcast, From: "ana", Text: "hello"})
-	feed := m.Thread(Everyone)
-	if len(feed.Messages) != 1 || feed.Messages[0].State != Delivered || feed.Messages[0].Key != k {
-		t.Fatalf("feed %+v", feed.Messages)
+	for _, c := range []Change{
+		peer("Zoë", true), peer("bruno", true), peer("Ana", true), peer("chen", true),
+		peer("Bruno", false), peer("dora", false), peer("émile", true), peer("chen", true),
+		{Op: OpSeed, Thread: "dora", Nick: "dora", Msgs: []Message{{Key: 99, Text: "old"}}}, peer("gus", false),
+	} {
+		m.Apply(c)
 	}
-	k2 := m.Outgoing("bruno", "psst")
-	m.Sent("bruno", k2, 7)
-	m.Apply(client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 7})
-	if st := m.Message("bruno", k2).State; st != Delivered {
-		t.Fatalf("state %v", st)
+	var got []string
+	for _, p := range m.People {
+		got = append(got, fmt.Sprintf("%s/%v", p.Nick, p.Online))
+	}
+	want := []string{"chen/true", "Zoë/true", "émile/true", "Bruno/false", "dora/false"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("people %v, want %v", got, want)
+	}
+	if !m.Online(Key("ZOË")) || m.Online("bruno") || m.Online("nobody") {
+		t.Fatal("Online is wrong")
+	}
+	if !slices.IsSortedFunc(m.People, comparePeople) {
+		t.Fatal("not sorted")
 	}
 }
 
-func TestExpire(t *testing.T) {
+// TestPeopleBatches keeps People sorted and each person listed once through
+// batches that mix joins, leaves and returns, small and large.
+func TestPeopleBatches(t *testing.T) {
+	m := newModel()
+	online := map[string]bool{}
+	for round := range 40 {
+		var cs []Change
+		for i := range 1 + (round*37)%60 {
+			nick := fmt.Sprintf("P%03d", (round*53+i*31)%150)
+			on := (round+i)%3 != 0
+			if _, listed := online[Key(nick)]; on || listed {
+				online[Key(nick)] = on
+			}
+			cs = append(cs, peer(nick, on))
+		}
+		m.Apply(cs...)
+		if !slices.IsSortedFunc(m.People, comparePeople) {
+			t.Fatalf("round %d: not sorted", round)
+		}
+		if len(m.People) != len(online) {
+			t.Fatalf("round %d: %d people, want %d", round, len(m.People), len(online))
+		}
+		for _, p := range m.People {
+			if p.Online != online[p.Key] {
+				t.Fatalf("round %d: %s online %v", round, p.Key, p.Online)
+			}
+		}
+	}
+}
+
+// TestThreadKeys keys threads by folded nickname and shows the nickname.
+func TestThreadKeys(t *testing.T) {
+	m := newModel()
+	m.Apply(peer("Bruno", true))
+	m.Apply(add("bruno", Message{From: "Bruno", Text: "hi"}))
+	m.Apply(Change{Op: OpAdd, Thread: "bruno", Nick: "BRUNO", Msg: Message{From: "BRUNO", Text: "hi again"}})
+	th := m.Lookup("bruno")
+	if th == nil || len(th.Messages) != 2 || th.Unread != 2 || th.Name() != "BRUNO" {
+		t.Fatalf("thread %+v", th)
+	}
+	if len(m.Threads()) != 1 || m.UnreadTotal() != 2 {
+		t.Fatalf("threads %d, unread %d", len(m.Threads()), m.UnreadTotal())
+	}
+	m.MarkRead("bruno")
+	if m.UnreadTotal() != 0 {
+		t.Fatal("MarkRead")
+	}
+}
+
+// TestStateAndSeed changes delivery states by Key and puts history pages
+// before what a thread shows.
+func TestStateAndSeed(t *testing.T) {
+	m := newModel()
+	m.Apply(add(Everyone, Message{Key: 7, From: "ana", Text: "hi", Mine: true, State: delivery.Pending, ID: 3}))
+	m.Apply(Change{Op: OpState, Thread: Everyone, Msg: Message{Key: 7, ID: 3, State: delivery.Delivered, Seq: 12}})
+	feed := m.Thread(Everyone)
+	if got := feed.Messages[0]; got.State != delivery.Delivered || got.Seq != 12 || got.Text != "hi" || feed.Unread != 0 {
+		t.Fatalf("message %+v, unread %d", got, feed.Unread)
+	}
+	old := []Message{{Key: 1, From: "gus", Text: "old", Time: t0.Add(-time.Hour), Seq: 1}}
+	m.Apply(Change{Op: OpSeed, Thread: "gus", Nick: "Gus", Msgs: old, More: true})
+	th := m.Lookup("gus")
+	if th == nil || !th.More || th.Name() != "Gus" || len(th.Messages) != 1 || !th.LastSeen.Equal(old[0].Time) {
+		t.Fatalf("seeded %+v", th)
+	}
+	if i := m.person("gus"); i < 0 || m.People[i].Online {
+		t.Fatal("seeding a thread does not list its peer offline")
+	}
+	m.Apply(Change{Op: OpClear, Thread: "gus"})
+	if len(th.Messages) != 0 || th.More {
+		t.Fatal("Clear")
+	}
+}
+
+// TestInvites shows requests with the expiry the client core gave, and
+// stops showing them when it is past.
+func TestInvites(t *testing.T) {
 	now := t0
 	m := New("ana", "", func() time.Time { return now })
-	m.Apply(client.Event{Kind: client.EventInvite, From: "bruno", Expires: t0.Add(5 * time.Second)})
-	if m.Expire() {
-		t.Fatal("expired early")
-	}
-	now = t0.Add(5 * time.Second)
-	if !m.Expire() || len(m.Invites) != 0 || m.Thread("bruno").Chat != ChatNone {
+	m.Apply(Change{Op: OpInvite, Invite: Invite{From: "Bruno", Key: "bruno", Since: t0, Expires: t0.Add(30 * time.Second)}})
+	m.Apply(Change{Op: OpInvite, Invite: Invite{From: "chen", Key: "chen", Since: t0, Expires: t0.Add(5 * time.Second)}})
+	m.Apply(Change{Op: OpChat, Thread: "bruno", Chat: client.ChatInvited})
+	if len(m.Invites) != 2 || m.Lookup("bruno").Chat != client.ChatInvited || m.Lookup("bruno").Name() != "Bruno" {
 		t.Fatalf("invites %+v", m.Invites)
 	}
+	now = t0.Add(5 * time.Second)
+	if !m.Expire() || len(m.Invites) != 1 || m.Invites[0].From != "Bruno" {
+		t.Fatalf("after expiry %+v", m.Invites)
+	}
+	m.Apply(Change{Op: OpDropInvite, Thread: "bruno"})
+	m.Apply(Change{Op: OpChat, Thread: "bruno", Chat: client.ChatNone, Reason: client.ReasonLost})
+	if len(m.Invites) != 0 || m.Lookup("bruno").Closed != client.ReasonLost {
+		t.Fatal("drop invite, close chat")
+	}
+	m.Apply(Change{Op: OpChat, Thread: "bruno", Chat: client.ChatInviting, Time: t0.Add(time.Minute)})
+	if th := m.Lookup("bruno"); th.Chat != client.ChatInviting || !th.Expires.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("inviting %+v", th)
+	}
 }
 
-// FuzzApply feeds arbitrary events: the model must never panic and keep its
-// invariants (unique keys, invites only from distinct peers).
-func FuzzApply(f *testing.F) {
-	f.Add(uint8(client.EventBroadcast), "bruno", "", "hi", uint64(0))
-	f.Add(uint8(client.EventChatMsg), "", "bruno", "x", uint64(3))
-	f.Add(uint8(client.EventInvite), "", "chen", "", uint64(0))
-	f.Add(uint8(client.EventSendFailed), "bruno", "", "t", uint64(1))
-	f.Fuzz(func(t *testing.T, kind uint8, peer, from, text string, id uint64) {
-		m := newModel()
-		for i := 0; i < 3; i++ {
-			m.Apply(client.Event{Kind: client.EventKind(kind%16 + uint8(i)), Peer: peer, From: from, Text: text, ID: id, Expires: t0})
-		}
-		seen := map[uint64]bool{}
-		for _, th := range m.threads {
-			for _, msg := range th.Messages {
-				if seen[msg.Key] {
-					t.Fatalf("duplicate key %d", msg.Key)
-				}
-				seen[msg.Key] = true
-			}
-		}
-		inv := map[string]bool{}
-		for _, iv := range m.Invites {
-			if inv[iv.From] {
-				t.Fatalf("two invites from %q", iv.From)
-			}
-			inv[iv.From] = true
-		}
-	})
-}
-
-func TestHooksAndSeed(t *testing.T) {
+// TestUnknownSender keeps a base server's broadcast without a sender.
+func TestUnknownSender(t *testing.T) {
 	m := newModel()
-	var added, changed []Message
-	m.OnAdd = func(peer string, msg Message) { added = append(added, msg) }
-	m.OnChange = func(peer string, msg Message) { changed = append(changed, msg) }
-	m.Seed("bruno", []Message{
-		{From: "bruno", Text: "old", Time: t0.Add(-time.Hour)},
-		{From: "ana", Text: "unsent", Mine: true, State: Sending, Time: t0.Add(-time.Hour)},
+	m.Apply(add(Everyone, Message{Text: "gary: lunch?"}))
+	msg := m.Thread(Everyone).Messages[0]
+	if !msg.UnknownSender() || msg.Text != "gary: lunch?" {
+		t.Fatalf("message %+v", msg)
+	}
+}
+
+func TestMentions(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{
+		{"@ana can you look?", true}, {"thanks Ana!", true}, {"ANA?", true}, {"ana", true},
+		{"banana bread", false}, {"anab", false}, {"", false}, {"an", false},
+	} {
+		if got := Mentions(tt.text, "ana"); got != tt.want {
+			t.Errorf("Mentions(%q) = %v", tt.text, got)
+		}
+	}
+	if Mentions("ana", "") {
+		t.Error("empty nick mentioned")
+	}
+}
+
+// joins are the Changes of n peers joining: listed, and a line in the feed.
+func joins(n int) []Change {
+	cs := make([]Change, 0, 2*n)
+	for i := range n {
+		nick := fmt.Sprintf("peer%04d", (i*7919)%n) // not in order
+		cs = append(cs, peer(nick, true), add(Everyone, Message{Key: uint64(i + 1), Kind: KindSystem, Text: nick + " joined", Time: t0}))
+	}
+	return cs
+}
+
+// BenchmarkJoin1000 applies 1,000 joins in a row to a Model, drained in
+// one frame: the UI's part of a join storm.
+func BenchmarkJoin1000(b *testing.B) {
+	cs := joins(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newModel()
+		m.Apply(cs...)
+	}
+}
+
+// BenchmarkJoin1000Frames applies 1,000 joins, each in a frame of its own
+// (the people list is sorted after each).
+func BenchmarkJoin1000Frames(b *testing.B) {
+	cs := joins(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newModel()
+		for i := 0; i < len(cs); i += 2 {
+			m.Apply(cs[i : i+2]...)
+		}
+	}
+}
+
+// TestJoinAllocs checks that a join costs no allocation per peer already
+// listed: 1,000 joins allocate about as much as growing two slices.
+func TestJoinAllocs(t *testing.T) {
+	cs := joins(1000)
+	allocs := testing.AllocsPerRun(5, func() {
+		m := newModel()
+		for i := 0; i < len(cs); i += 2 {
+			m.Apply(cs[i : i+2]...)
+		}
 	})
-	if len(added) != 0 {
-		t.Fatal("Seed called OnAdd")
-	}
-	th := m.Thread("bruno")
-	if th.Messages[1].State != Failed || m.person("bruno") < 0 || m.Online("bruno") {
-		t.Fatalf("seeded %+v, people %+v", th.Messages, m.People)
-	}
-	k := m.Outgoing("bruno", "new")
-	m.Sent("bruno", k, 4)
-	m.Apply(client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 4})
-	if len(added) != 1 || len(changed) != 2 || changed[1].State != Delivered {
-		t.Fatalf("added %+v changed %+v", added, changed)
-	}
-	if txt, ok := m.Resend("bruno", th.Messages[1].Key); !ok || txt != "unsent" || m.Message("bruno", th.Messages[1].Key).State != Sending {
-		t.Fatalf("Resend: %q %v", txt, ok)
-	}
-	if _, ok := m.Resend("bruno", k); ok {
-		t.Fatal("Resend of a delivered message")
+	// The people index (a map with 1,000 keys) and the slices grow; nothing
+	// is allocated per join, let alone per peer listed.
+	if allocs > 150 {
+		t.Fatalf("%v allocations for 1,000 joins", allocs)
 	}
 }

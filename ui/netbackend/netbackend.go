@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
+	"strconv"
 	"syscall"
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
 	"peerchat/core/wire"
+	"peerchat/server"
+	"peerchat/server/host"
 	"peerchat/ui"
 )
 
@@ -63,13 +65,28 @@ func (b *Backend) Connect(ctx context.Context, server, nick string, notify func(
 	return c, nil
 }
 
-// Host starts a server in this process and connects to it as nick.
+// Host starts a server in this process (server/host: on the default port, or
+// a free one when it is taken, with discovery and mDNS) and connects to it
+// as nick. With Config.ListenAddr set, the server and its discovery
+// responder bind that IP too (on loopback, mDNS stays on loopback). Its
+// errors are classified as Connect's.
 func (b *Backend) Host(ctx context.Context, nick string, notify func()) (ui.Session, error) {
 	name := b.cfg.HostName
 	if name == "" {
 		name, _ = os.Hostname()
 	}
-	h, err := client.Host(ctx, client.HostConfig{Client: b.clientConfig("", nick, notify), Name: name})
+	cc := b.clientConfig("", nick, notify)
+	hc := host.Config{
+		Server:  server.Config{Name: name},
+		AnyPort: true,
+		Client:  &cc,
+		Logger:  b.cfg.Logger.With("part", "host"),
+	}
+	if ip := b.cfg.ListenAddr; ip != "" {
+		hc.Addr = net.JoinHostPort(ip, strconv.Itoa(wire.DefaultServerPort))
+		hc.DiscoveryAddr = net.JoinHostPort(ip, strconv.Itoa(wire.DiscoveryPort))
+	}
+	h, err := host.Start(ctx, hc)
 	if err != nil {
 		return nil, classify(fmt.Errorf("host as %q: %w", nick, err))
 	}
@@ -79,10 +96,10 @@ func (b *Backend) Host(ctx context.Context, nick string, notify func()) (ui.Sess
 // hosted is the session of a server we host: closing it stops the server.
 type hosted struct {
 	*client.Client
-	h *client.Hosted
+	h *host.Host
 }
 
-func (s *hosted) ServerAddr() string { return s.h.Addr }
+func (s *hosted) ServerAddr() string { return s.h.Addr() }
 func (s *hosted) Close() error       { return s.h.Close() }
 
 // Probe lists the PeerChat servers that answer on the LAN.
@@ -132,9 +149,6 @@ func classify(err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
 		return fmt.Errorf("%w: %w", ui.ErrTimeout, err)
 	case errors.Is(err, client.ErrServerUnreachable):
-		if strings.Contains(err.Error(), "refused") {
-			return fmt.Errorf("%w: %w", ui.ErrRefused, err)
-		}
 		return fmt.Errorf("%w: %w", ui.ErrUnreachable, err)
 	}
 	return err

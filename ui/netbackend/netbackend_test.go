@@ -3,13 +3,17 @@ package netbackend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"peerchat/core/client"
 	"peerchat/core/discovery"
 	"peerchat/ui"
 )
@@ -117,4 +121,39 @@ func TestProbeFindsHosted(t *testing.T) {
 		}
 	}
 	t.Fatalf("hosted server not found: %+v", found)
+}
+
+// TestClassify explains errors by their type and value (errors.Is), never by
+// their text: a refusal is recognised through any wrapping, and a message
+// that merely says "refused" is not one.
+func TestClassify(t *testing.T) {
+	dial := func(errno syscall.Errno) error {
+		return fmt.Errorf("connect to 127.0.0.1:1: %w: %w", client.ErrServerUnreachable,
+			&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)})
+	}
+	tests := []struct {
+		name string
+		err  error
+		want error // nil: returned unchanged
+	}{
+		{"refused", dial(syscall.ECONNREFUSED), ui.ErrRefused},
+		{"host unreachable", dial(syscall.EHOSTUNREACH), ui.ErrUnreachable},
+		{"unreachable, text says refused", fmt.Errorf("%w: peer refused to talk", client.ErrServerUnreachable), ui.ErrUnreachable},
+		{"text says refused", errors.New("connection refused"), nil},
+		{"nick taken", fmt.Errorf("register: %w", client.ErrNicknameTaken), ui.ErrNickTaken},
+		{"deadline", fmt.Errorf("dial: %w", context.DeadlineExceeded), ui.ErrTimeout},
+		{"net timeout", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, ui.ErrTimeout},
+	}
+	kinds := []error{ui.ErrRefused, ui.ErrUnreachable, ui.ErrNickTaken, ui.ErrTimeout}
+	for _, tt := range tests {
+		got := classify(tt.err)
+		if !errors.Is(got, tt.err) {
+			t.Errorf("%s: %v does not wrap the original error", tt.name, got)
+		}
+		for _, k := range kinds {
+			if errors.Is(got, k) != (k == tt.want) {
+				t.Errorf("%s: errors.Is(%v, %v) = %v", tt.name, got, k, !(k == tt.want))
+			}
+		}
+	}
 }

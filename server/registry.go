@@ -1,0 +1,209 @@
+package server
+
+import (
+	"sync"
+
+	"peerchat/core/wire"
+)
+
+// A frame for many recipients is queued to each under s.mu (which orders
+// it), and written after s.mu is released: the connections whose queue was
+// empty and idle are collected in a wakeList, and wake writes to them.
+
+// wakeList is the connections that a fan-out found idle.
+type wakeList []*conn
+
+// wakeLists recycles wakeLists, so that fan-outs do not allocate and no
+// connection keeps one of registry size.
+var wakeLists = sync.Pool{New: func() any { return new(wakeList) }}
+
+// fanOut queues b to every registered client, and returns the ones that
+// need waking (nil if none), for wake. s.mu must be held.
+func (s *Server) fanOut(b []byte) *wakeList {
+	var w *wakeList
+	for _, p := range s.list {
+		w = w.queue(p, &b)
+	}
+	return w
+}
+
+// queue queues b to p and adds p to w if p needs waking; it returns w,
+// taken from wakeLists if it was nil and is needed.
+func (w *wakeList) queue(p *conn, f *[]byte) *wakeList {
+	if _, wake := p.enqueue(f, false); wake {
+		if w == nil {
+			w = wakeLists.Get().(*wakeList)
+		}
+		*w = append(*w, p)
+	}
+	return w
+}
+
+// wake starts writing to the connections in w, and recycles w. Call it
+// without s.mu; it never blocks. It starts a writer for each (conn.kick),
+// unless direct is set and no other direct fan-out is being written: then it
+// writes a single queued frame to an idle connection from the caller's
+// goroutine (conn.flush), which is quicker for a lone broadcast. When
+// fan-outs follow each other (a burst, a join storm) writers, lagging
+// behind, batch several frames per write, which is cheaper.
+func (s *Server) wake(w *wakeList, direct bool) {
+	if w == nil {
+		return
+	}
+	if direct {
+		direct = s.flushing.Add(1) == 1
+		defer s.flushing.Add(-1)
+	}
+	for i, p := range *w {
+		if direct {
+			p.flush()
+		} else {
+			p.kick()
+		}
+		(*w)[i] = nil
+	}
+	if cap(*w) > 1<<16 {
+		return // let an outsized one go
+	}
+	*w = (*w)[:0]
+	wakeLists.Put(w)
+}
+
+// register makes c a registered client: it queues WELCOME and the JOINED
+// snapshot to c in one frame batch, then c's JOINED to everyone else, all
+// under s.mu. The snapshot is a shared prefix of s.snap, so the O(N) part
+// is queueing JOINED to the N peers. It returns the reason for a refusal,
+// or ClosedUnknown.
+func (s *Server) register(c *conn) ClosedState {
+	key := wire.FoldNick(c.nick)
+	joined := wire.Encode(wire.Joined{Nick: c.nick, IP: c.ip, UDPPort: c.udpPort, TCPPort: c.tcpPort})
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ClosedShutdown
+	}
+	if _, taken := s.peers[key]; taken {
+		s.mu.Unlock()
+		return ClosedNicknameTaken
+	}
+	if s.snap == nil {
+		n := len(s.welcome)
+		for _, p := range s.list {
+			n += len(p.joined)
+		}
+		s.snap = make([]byte, 0, max(n+len(joined), 4096))
+		s.snap = append(s.snap, s.welcome...)
+		for _, p := range s.list {
+			s.snap = append(s.snap, p.joined...)
+		}
+	}
+	c.key, c.joined, c.since = key, joined, s.cfg.Now()
+	c.send(s.snap[:len(s.snap):len(s.snap)], true)
+	s.snap = append(s.snap, joined...) // never writes into c's prefix
+	w := s.fanOut(joined)
+	s.delivered.Add(uint64(len(s.list) + 1))
+	c.idx = len(s.list)
+	s.list = append(s.list, c)
+	s.peers[key] = c
+	c.registered = true
+	s.joins.Add(1)
+	s.mu.Unlock()
+	s.wake(w, false)
+	return ClosedUnknown
+}
+
+// unregister removes c from the registry and sends its LEFT to everyone who
+// heard its JOINED; then it forgets the connection.
+func (s *Server) unregister(c *conn) {
+	var left []byte
+	if c.registered {
+		left = wire.Encode(wire.Left{Nick: c.nick})
+	}
+	var w *wakeList
+	s.mu.Lock()
+	defer func() { s.wake(w, false) }() // after the unlock
+	defer s.mu.Unlock()
+	if c.registered {
+		c.registered = false
+		last := len(s.list) - 1
+		s.list[c.idx] = s.list[last]
+		s.list[c.idx].idx = c.idx
+		s.list[last] = nil
+		s.list = s.list[:last]
+		delete(s.peers, c.key)
+		s.snap = nil
+		w = s.fanOut(left)
+		s.delivered.Add(uint64(len(s.list)))
+		s.leaves.Add(1)
+	}
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+}
+
+// broadcast relays text from c to every registered client, c included:
+// BCAST to clients that negotiated it, BROADCAST "<nick>: <text>" to others.
+func (s *Server) broadcast(c *conn, text string) {
+	base := wire.Encode(wire.Broadcast{Text: c.nick + ": " + text})
+	s.mu.Lock()
+	if !c.registered {
+		s.mu.Unlock()
+		return
+	}
+	s.seq++
+	var v2 []byte
+	var w *wakeList
+	for _, p := range s.list {
+		f := &base
+		if p.bcast {
+			if v2 == nil {
+				v2 = wire.Encode(wire.Bcast{Seq: s.seq, Time: s.cfg.Now(), From: c.nick, Text: text})
+			}
+			f = &v2
+		}
+		w = w.queue(p, f)
+	}
+	s.delivered.Add(uint64(len(s.list)))
+	s.broadcasts.Add(1)
+	s.mu.Unlock()
+	s.wake(w, true)
+}
+
+// hello records c's v2 features, sends c the CAPS of every v2 peer and
+// every CAPS client the CAPS of c.
+func (s *Server) hello(c *conn, feats []string) {
+	caps := wire.Encode(wire.Caps{Nick: c.nick, Features: feats})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.v2, c.feats, c.capsFrame = true, feats, caps
+	for _, f := range feats {
+		switch f {
+		case wire.FeatureBcast:
+			c.bcast = true
+		case wire.FeatureCaps:
+			c.caps = true
+		case wire.FeatureNotice:
+			c.notice = true
+		case wire.FeatureHeartbeat:
+			c.heartbeat = true
+		}
+	}
+	var snap []byte
+	for _, p := range s.list {
+		if p == c || !p.v2 {
+			continue
+		}
+		if c.caps {
+			snap = append(snap, p.capsFrame...)
+		}
+		if p.caps {
+			p.send(caps, false)
+			s.delivered.Add(1)
+		}
+	}
+	if len(snap) > 0 {
+		c.send(snap, true)
+		s.delivered.Add(1)
+	}
+}

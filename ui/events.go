@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"peerchat/ui/model"
+	"peerchat/ui/session"
+)
+
+// This file is the seam between the session and the drawing code. The
+// session service (package peerchat/ui/session) drains the client core on
+// its own goroutine, writes the history and raises notifications, whether
+// or not frames are drawn; the UI only applies the model Changes it hands
+// over, once per frame, and tells it what the user did and sees. The chat
+// screen reaches the service only through chatSession, made by
+// App.startSession; no layout code calls Session.Poll, History or
+// Platform.Notify.
+
+// chatSession is what the chat screen needs of its session:
+// *session.Service. Its methods never block for long (Load excepted, which
+// reads the disk and is called off the UI goroutine).
+type chatSession interface {
+	Nick() string
+	ServerAddr() string
+	// Drain appends the model Changes queued since the last call to dst.
+	Drain(dst []model.Change) []model.Change
+	// SetFocused, SetOpen and SetMuted tell the service what its
+	// notification policy needs: the window's focus, the thread on screen
+	// (shown false: none), the user's setting.
+	SetFocused(focused bool)
+	SetOpen(thread string, shown bool)
+	SetMuted(muted bool)
+	// Load returns up to n messages of thread before beforeSeq (0: the newest).
+	Load(thread string, beforeSeq uint64, n int) ([]model.Message, error)
+	Broadcast(text string)
+	Send(thread, text string)
+	Retry(thread string, msg model.Message) bool
+	Invite(thread string)
+	Accept(thread string)
+	Decline(thread string)
+	Leave(thread string)
+	DeleteHistory(thread string)
+	ReconnectNow()
+	Close() error
+}
+
+// startSession starts the session service over conn, the session that
+// Backend returned; sig must be the Signal whose Notify was given to
+// Backend as the session's notify callback.
+func (a *App) startSession(conn Session, sig *session.Signal) chatSession {
+	cfg := session.Config{
+		Conn:       conn,
+		Signal:     sig,
+		Invalidate: a.cfg.Invalidate,
+		Muted:      a.settings.MuteNotifications,
+		Page:       HistoryPage,
+		Logger:     a.log,
+		Now:        a.cfg.Now,
+	}
+	if a.cfg.History != nil {
+		cfg.Store = a.cfg.History
+	}
+	if p := a.cfg.Platform; p != nil {
+		cfg.Notify = p.Notify
+	}
+	return session.New(cfg)
+}
+
+// eventPump brings what the session did since the last frame into the
+// model, and tells the session what the frame shows. It is owned by the UI
+// goroutine.
+type eventPump struct {
+	sess    chatSession
+	m       *model.Model
+	changes []model.Change // reused by frame
+}
+
+// frame tells the session whether the window has the focus and which
+// thread is on screen (shown false: none is), then applies the session's
+// pending Changes. It never blocks.
+func (p *eventPump) frame(focused bool, open string, shown bool) {
+	p.sess.SetFocused(focused)
+	p.sess.SetOpen(open, shown)
+	p.drain()
+}
+
+// drain applies the session's pending Changes to the model, in order: at
+// the start of a frame, and after the user's actions so that what they did
+// shows in the same frame. It never blocks.
+func (p *eventPump) drain() {
+	p.changes = p.sess.Drain(p.changes[:0])
+	p.m.Apply(p.changes...) // one call: the people list is sorted once
+	clear(p.changes)
+}

@@ -1,0 +1,187 @@
+package ui
+
+import (
+	"time"
+
+	"gioui.org/layout"
+	"gioui.org/text"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+	"gioui.org/x/richtext"
+
+	"peerchat/ui/model"
+)
+
+// groupWindow is how close in time consecutive messages of one sender must
+// be to share one header.
+const groupWindow = 5 * time.Minute
+
+// messageStates holds the widget state of the messages on screen, by
+// model.Message.Key. State is made when a message is laid out and dropped
+// (prune) when it was not in the last frame, so that it does not grow with
+// the history.
+type messageStates struct {
+	states map[uint64]*messageState
+	shown  map[uint64]bool // keys laid out since the last prune
+}
+
+// get returns the state of message key, making it if needed, and marks it
+// shown.
+func (ms *messageStates) get(key uint64) *messageState {
+	if ms.states == nil {
+		ms.states, ms.shown = map[uint64]*messageState{}, map[uint64]bool{}
+	}
+	st := ms.states[key]
+	if st == nil {
+		st = new(messageState)
+		ms.states[key] = st
+	}
+	ms.shown[key] = true
+	return st
+}
+
+// prune drops the state of the messages not laid out since the last prune.
+func (ms *messageStates) prune() {
+	for k := range ms.states {
+		if !ms.shown[k] {
+			delete(ms.states, k)
+		}
+	}
+	clear(ms.shown)
+}
+
+// update handles the input of the messages: retry is called with the key of
+// a message whose Retry was clicked, open with a link that was clicked.
+func (ms *messageStates) update(gtx C, retry func(key uint64), open func(url string)) {
+	for key, st := range ms.states {
+		if st.retry.Clicked(gtx) {
+			retry(key)
+		}
+		for {
+			span, ev, ok := st.links.Update(gtx)
+			if !ok {
+				break
+			}
+			if ev.Type == richtext.Click {
+				if u, ok := span.Get("url").(string); ok {
+					open(u)
+				}
+			}
+		}
+	}
+}
+
+// messageListStyle draws the messages of a thread in a virtualised list,
+// grouped by sender, with day separators and system lines.
+type messageListStyle struct {
+	th     *Theme
+	ic     *iconSet
+	thread *model.Thread
+	list   *widget.List
+	states *messageStates
+	now    time.Time // for day names
+}
+
+func newMessageList(th *Theme, ic *iconSet, t *model.Thread, list *widget.List, states *messageStates, now time.Time) messageListStyle {
+	return messageListStyle{th: th, ic: ic, thread: t, list: list, states: states, now: now}
+}
+
+// Layout fills the constraints' maximum.
+func (l messageListStyle) Layout(gtx C) D {
+	th, t := l.th, l.thread
+	gtx.Constraints.Min = gtx.Constraints.Max
+	if len(t.Messages) == 0 {
+		return layout.Center.Layout(gtx, func(gtx C) D {
+			txt := "No messages yet. Say hello to everyone!"
+			if t.Peer != model.Everyone {
+				txt = "No messages with " + t.Name() + " yet."
+			}
+			return pill(gtx, th, txt)
+		})
+	}
+	ml := material.List(th.Theme, l.list)
+	ml.AnchorStrategy = material.Overlay
+	return ml.Layout(gtx, len(t.Messages), func(gtx C, i int) D {
+		msg := &t.Messages[i]
+		var prev *model.Message
+		if i > 0 {
+			prev = &t.Messages[i-1]
+		}
+		newDay := prev == nil || !sameDate(prev.Time, msg.Time)
+		first := newDay || prev.Kind != model.KindText || prev.From != msg.From || msg.Time.Sub(prev.Time) > groupWindow
+		top := unit.Dp(2)
+		if first {
+			top = 10
+		}
+		if i == 0 {
+			top = 12
+		}
+		return layout.Inset{Top: top, Left: 12, Right: 12, Bottom: bottomPad(i, len(t.Messages))}.Layout(gtx, func(gtx C) D {
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+				layout.Rigid(func(gtx C) D {
+					if !newDay {
+						return D{}
+					}
+					return layout.Inset{Top: 6, Bottom: 10}.Layout(gtx, func(gtx C) D {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return layout.Center.Layout(gtx, func(gtx C) D { return pill(gtx, th, dayLabel(l.now, msg.Time)) })
+					})
+				}),
+				layout.Rigid(func(gtx C) D {
+					if msg.Kind == model.KindSystem {
+						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						return layout.Center.Layout(gtx, func(gtx C) D {
+							return pill(gtx, th, msg.Text+" · "+msg.Time.Format("15:04"))
+						})
+					}
+					var st *messageState
+					if needsState(msg) {
+						st = l.states.get(msg.Key)
+					}
+					b := newBubble(th, l.ic, msg, st)
+					b.Avatar, b.First = t.Peer == model.Everyone, first
+					return b.Layout(gtx)
+				}),
+			)
+		})
+	})
+}
+
+func bottomPad(i, n int) unit.Dp {
+	if i == n-1 {
+		return 12
+	}
+	return 0
+}
+
+func sameDate(a, b time.Time) bool {
+	y1, m1, d1 := a.Date()
+	y2, m2, d2 := b.Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
+}
+
+// dayLabel names the day of t for separators, as seen at now.
+func dayLabel(now, t time.Time) string {
+	t = t.In(now.Location())
+	switch {
+	case sameDate(t, now):
+		return "Today"
+	case sameDate(t, now.AddDate(0, 0, -1)):
+		return "Yesterday"
+	case t.Year() == now.Year():
+		return t.Format("Monday, 2 January")
+	}
+	return t.Format("2 January 2006")
+}
+
+// pill draws a centered muted line (day separators, system lines).
+func pill(gtx C, th *Theme, txt string) D {
+	return background(gtx, th, th.Pal.System, 12, func(gtx C) D {
+		return layout.Inset{Left: 12, Right: 12, Top: 4, Bottom: 4}.Layout(gtx, func(gtx C) D {
+			l := th.label(sizeSmall, th.Pal.Muted, txt)
+			l.Alignment = text.Middle
+			return l.Layout(gtx)
+		})
+	})
+}

@@ -1,0 +1,349 @@
+package session
+
+import (
+	"fmt"
+	"time"
+
+	"peerchat/core/client"
+	"peerchat/core/delivery"
+	"peerchat/ui/historystore"
+	"peerchat/ui/model"
+)
+
+// journal turns the client core's events and the user's actions into model
+// Changes, history writes and notifications. It keeps only what that needs:
+// the state of each chat, the invites waiting, our messages whose delivery
+// state can still change. It belongs to a Service and is guarded by its mu.
+type journal struct {
+	s       *Service
+	me      string
+	nextKey uint64
+	nicks   map[string]string           // thread key → nickname as shown
+	chats   map[string]client.ChatState // thread key → chat state, absent: ChatNone
+	invites map[string]model.Invite     // the requests waiting for our answer, by thread key
+	own     map[ownRef]*ownMsg          // our chat messages and broadcasts that are not final
+
+	// What a snapshot (see Service.compact) needs besides the history.
+	server string
+	conn   model.Conn
+	online map[string]bool         // thread keys of the people online
+	shown  map[string]model.Change // thread key → its last OpChat
+	unread map[string]int          // incoming messages per thread queued since the last Drain
+}
+
+// ownRef names one of our messages as the client core does: the thread
+// (model.Everyone for broadcasts) and the client's id.
+type ownRef struct {
+	thread string
+	id     uint64
+}
+
+type ownMsg struct {
+	key   uint64
+	seq   uint64 // the history's, when it was loaded from there (a retry)
+	state delivery.State
+}
+
+func (j *journal) init(s *Service, me string) {
+	j.s, j.me = s, me
+	j.nicks = map[string]string{}
+	j.chats = map[string]client.ChatState{}
+	j.invites = map[string]model.Invite{}
+	j.online = map[string]bool{}
+	j.shown = map[string]model.Change{}
+	j.unread = map[string]int{}
+	j.own = map[ownRef]*ownMsg{}
+}
+
+func (j *journal) newKey() uint64 {
+	j.nextKey++
+	return j.nextKey
+}
+
+// nick returns how to name the peer of thread to the client core and the
+// user: as last seen, or the key itself.
+func (j *journal) nick(thread string) string {
+	if n, ok := j.nicks[thread]; ok {
+		return n
+	}
+	return thread
+}
+
+// displayNick is how to show the peer of a thread found in the history: as
+// the peer online now, or as they last wrote, or the key.
+func (j *journal) displayNick(key string, msgs []model.Message) string {
+	if n, ok := j.nicks[key]; ok {
+		return n
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Kind == model.KindText && !m.Mine && m.From != "" && model.Key(m.From) == key {
+			return m.From
+		}
+	}
+	return key
+}
+
+// peer records nick as the way to show its thread and returns the key.
+func (j *journal) peer(nick string) string {
+	key := model.Key(nick)
+	if nick != "" {
+		j.nicks[key] = nick
+	}
+	return key
+}
+
+// add appends msg to thread: a Change, and a history write.
+func (j *journal) add(thread string, msg model.Message) model.Message {
+	msg.Key = j.newKey()
+	if msg.Time.IsZero() {
+		msg.Time = j.s.now()
+	}
+	nick := ""
+	if thread != model.Everyone {
+		nick = j.nick(thread)
+	}
+	j.s.push(model.Change{Op: model.OpAdd, Thread: thread, Nick: nick, Msg: msg})
+	if msg.Kind == model.KindText && !msg.Mine {
+		j.unread[thread]++
+	}
+	j.s.write(historystore.Write{Op: historystore.Append, Thread: thread, Msg: msg})
+	return msg
+}
+
+// system appends a system line to thread.
+func (j *journal) system(thread, text string, at time.Time) {
+	j.add(thread, model.Message{Kind: model.KindSystem, Text: text, Time: at})
+}
+
+// setState moves our message o of thread to st (with err for Failed).
+func (j *journal) setState(thread string, ref ownRef, o *ownMsg, st delivery.State, err string) {
+	o.state = st
+	msg := model.Message{Key: o.key, Seq: o.seq, ID: ref.id, State: st, Err: err, Mine: true}
+	j.s.push(model.Change{Op: model.OpState, Thread: thread, Msg: msg})
+	j.s.write(historystore.Write{Op: historystore.SetState, Thread: thread, Msg: msg})
+	if st.Final() {
+		delete(j.own, ref)
+	}
+}
+
+// outgoing records our new message text on thread, which the client core
+// took with id, or refused with err.
+func (j *journal) outgoing(thread, text string, id uint64, err error) {
+	msg := model.Message{From: j.me, Text: text, Mine: true, State: delivery.Pending, ID: id}
+	if err != nil {
+		msg.State, msg.Err, msg.ID = delivery.Failed, err.Error(), 0
+	}
+	msg = j.add(thread, msg)
+	if err == nil {
+		j.own[ownRef{thread, id}] = &ownMsg{key: msg.Key, state: delivery.Pending}
+	}
+}
+
+// retry records that our failed message msg of thread was handed to the
+// client core again, as id (or refused with err).
+func (j *journal) retry(thread string, msg model.Message, id uint64, err error) {
+	ref := ownRef{thread, id}
+	o := &ownMsg{key: msg.Key, seq: msg.Seq}
+	if err != nil {
+		j.setState(thread, ref, o, delivery.Failed, err.Error())
+		return
+	}
+	j.own[ref] = o
+	j.setState(thread, ref, o, delivery.Pending, "")
+}
+
+// progress moves our message id of thread to st if that is progress.
+func (j *journal) progress(thread string, id uint64, st delivery.State, err string) bool {
+	ref := ownRef{thread, id}
+	o := j.own[ref]
+	if o == nil {
+		return false
+	}
+	if o.state.Advances(st) {
+		j.setState(thread, ref, o, st, err)
+	}
+	return true
+}
+
+func (j *journal) chat(thread string, st client.ChatState, reason client.CloseReason, expires time.Time) {
+	if st == client.ChatNone {
+		delete(j.chats, thread)
+	} else {
+		j.chats[thread] = st
+	}
+	c := model.Change{Op: model.OpChat, Thread: thread, Nick: j.nick(thread), Chat: st, Reason: reason, Time: expires}
+	j.shown[thread] = c
+	j.s.push(c)
+}
+
+func (j *journal) dropInvite(thread string) {
+	if _, ok := j.invites[thread]; ok {
+		delete(j.invites, thread)
+		j.s.push(model.Change{Op: model.OpDropInvite, Thread: thread})
+	}
+}
+
+// answered records that the user accepted or declined the request of thread.
+func (j *journal) answered(thread string, accepted bool) {
+	j.dropInvite(thread)
+	nick := j.nick(thread)
+	if accepted {
+		j.chat(thread, client.ChatInviting, "", time.Time{})
+		j.system(thread, "Accepted. Connecting to "+nick+"…", time.Time{})
+	} else {
+		j.chat(thread, client.ChatNone, "", time.Time{})
+		j.system(thread, "You declined the chat request from "+nick+".", time.Time{})
+	}
+}
+
+// setMe records our nickname and the server's address ("": unchanged).
+func (j *journal) setMe(nick, server string) {
+	if nick != "" {
+		j.me = nick
+	}
+	if server != "" {
+		j.server = server
+	}
+	j.s.push(model.Change{Op: model.OpMe, Nick: nick, Text: server})
+}
+
+func (j *journal) setConn(c model.Conn) {
+	j.conn = c
+	j.s.push(model.Change{Op: model.OpConn, Conn: c})
+}
+
+// apply turns one event of the client core into Changes, writes and
+// notifications.
+func (j *journal) apply(ev client.Event) {
+	s, at := j.s, ev.Time
+	switch ev.Kind {
+	case client.EventRegistered:
+		j.setMe(ev.Peer, ev.Text)
+		j.setConn(model.Conn{State: model.Connected})
+	case client.EventPeerJoined:
+		key := j.peer(ev.Peer)
+		j.online[key] = true
+		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: ev.Peer, Online: true})
+		j.system(model.Everyone, ev.Peer+" joined", at)
+	case client.EventPeerLeft:
+		key := j.peer(ev.Peer)
+		delete(j.online, key)
+		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: ev.Peer, Online: false})
+		j.system(model.Everyone, ev.Peer+" left", at)
+		if j.chats[key] != client.ChatNone {
+			j.system(key, ev.Peer+" went offline", at)
+		}
+	case client.EventBroadcast:
+		if ev.ID != 0 && j.progress(model.Everyone, ev.ID, delivery.Delivered, "") {
+			return // the echo of our own
+		}
+		if ev.From != "" && model.Key(ev.From) == model.Key(j.me) {
+			// Ours, from another session or from before a reconnection.
+			j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Mine: true, State: delivery.Delivered})
+			return
+		}
+		j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at})
+		if model.Mentions(ev.Text, j.me) {
+			title := "You were mentioned" // a base server does not say by whom
+			if ev.From != "" {
+				title = ev.From + " mentioned you"
+			}
+			s.attention(model.Everyone, title, ev.Text)
+		}
+	case client.EventInvite:
+		key := j.peer(ev.From)
+		iv := model.Invite{From: ev.From, Key: key, Since: at, Expires: ev.Expires}
+		j.invites[key] = iv
+		s.push(model.Change{Op: model.OpInvite, Invite: iv})
+		j.chat(key, client.ChatInvited, "", time.Time{})
+		s.attention(key, ev.From+" wants to chat", "Open PeerChat to accept or decline.")
+	case client.EventInviteExpired:
+		key := j.peer(ev.From)
+		if _, ok := j.invites[key]; ok {
+			j.dropInvite(key)
+			if j.chats[key] == client.ChatInvited {
+				j.chat(key, client.ChatNone, "", time.Time{})
+			}
+			j.system(key, "The chat request from "+ev.From+" expired.", at)
+		}
+	case client.EventInviting:
+		key := j.peer(ev.Peer)
+		j.chat(key, client.ChatInviting, "", ev.Expires)
+		j.system(key, "Chat request sent to "+ev.Peer+"…", at)
+	case client.EventChatOpen:
+		key := j.peer(ev.Peer)
+		j.dropInvite(key)
+		j.chat(key, client.ChatOpen, "", time.Time{})
+		j.system(key, "Private chat with "+ev.Peer+" is open", at)
+	case client.EventChatMsg:
+		nick := ev.Peer
+		if nick == "" {
+			nick = ev.From
+		}
+		key := j.peer(nick)
+		from := ev.From
+		if from == "" {
+			from = nick
+		}
+		if j.chats[key] != client.ChatOpen {
+			j.chat(key, client.ChatOpen, "", time.Time{})
+		}
+		j.add(key, model.Message{From: from, Text: ev.Text, Time: at, ID: ev.ID})
+		s.attention(key, nick, ev.Text)
+	case client.EventSent:
+		j.progress(model.Key(ev.Peer), ev.ID, delivery.Sent, "")
+	case client.EventDelivered:
+		j.progress(model.Key(ev.Peer), ev.ID, delivery.Delivered, "")
+	case client.EventSendFailed:
+		thread := model.Everyone
+		if ev.Peer != "" {
+			thread = j.peer(ev.Peer)
+		}
+		why := errText(ev.Err, "not delivered")
+		if !j.progress(thread, ev.ID, delivery.Failed, why) {
+			j.add(thread, model.Message{From: j.me, Text: ev.Text, Mine: true, ID: ev.ID, State: delivery.Failed, Err: why})
+		}
+	case client.EventChatClosed:
+		key := j.peer(ev.Peer)
+		j.dropInvite(key)
+		j.chat(key, client.ChatNone, ev.Reason, time.Time{})
+		j.system(key, closedText(ev.Peer, ev.Reason), at)
+		if ev.Reason == client.ReasonLost {
+			s.attention(key, "Chat with "+ev.Peer+" lost", "The connection to "+ev.Peer+" broke.")
+		}
+	case client.EventServerLost:
+		j.setConn(model.Conn{State: model.Lost, Err: errText(ev.Err, "connection closed")})
+		j.system(model.Everyone, "Connection to the server lost", at)
+	case client.EventReconnecting:
+		j.setConn(model.Conn{State: model.Reconnecting, Attempt: ev.Attempt, RetryAt: at.Add(ev.RetryIn), Err: errText(ev.Err, "")})
+		if ev.Attempt <= 1 {
+			j.system(model.Everyone, "Reconnecting…", at)
+		}
+	case client.EventReconnected:
+		j.setConn(model.Conn{State: model.Connected})
+		j.setMe("", ev.Text)
+		j.system(model.Everyone, "Reconnected", at)
+	case client.EventError:
+		text := errText(ev.Err, "error")
+		if ev.Peer != "" {
+			j.system(j.peer(ev.Peer), "Error: "+text, at)
+		}
+		s.push(model.Change{Op: model.OpNotice, Text: text})
+	}
+}
+
+func closedText(peer string, r client.CloseReason) string {
+	switch r {
+	case client.ReasonLeft:
+		return peer + " left the chat"
+	case client.ReasonLost:
+		return "Connection to " + peer + " lost"
+	case client.ReasonDeclined:
+		return peer + " declined your chat request"
+	case client.ReasonExpired:
+		return peer + " did not answer your chat request"
+	case client.ReasonClosed:
+		return "You left the chat"
+	}
+	return fmt.Sprintf("Chat with %s ended (%s)", peer, r)
+}

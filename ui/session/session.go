@@ -1,0 +1,538 @@
+// Package session is the PeerChat app's session service: it owns one
+// connection to a server (a client core) for as long as the chat screen
+// exists, independently of the frames the window draws.
+//
+// A Service drains the client core on its own goroutine, turns every event
+// into the Changes of the UI's model (package peerchat/ui/model), writes the
+// messages and their delivery states to the history in one transaction per
+// batch of events, and raises notifications. The UI only draws: at the start
+// of each frame it applies what Drain returns, in order, and it tells the
+// Service what it needs to know (the window's focus, the open thread) and
+// what the user did (Send, Invite, …). With no frame drawn at all (a
+// minimised window, Android in the background), messages are still saved and
+// notified, once each, in the order they arrived.
+//
+// # Notifications
+//
+// A notification is raised for a private message, a broadcast that mentions
+// the user, a chat request and a private chat that was lost, unless the user
+// turned them off (SetMuted), and only while the window is not focused or the
+// thread concerned is not the open one.
+package session
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"peerchat/core/client"
+	"peerchat/core/delivery"
+	"peerchat/ui/historystore"
+	"peerchat/ui/model"
+)
+
+// MaxQueue is the most Changes the Service keeps for Drain: beyond it, with
+// a Store, they are replaced by a snapshot of the same state (see OpReset).
+const MaxQueue = 4096
+
+// DefaultPage is how many messages of a thread the Service loads from the
+// history when it starts; the UI loads older pages with Load.
+const DefaultPage = 200
+
+// Conn is what the Service needs of the client core; *client.Client
+// implements it. Its methods must be safe for concurrent use and must not
+// wait for the network (Close excepted).
+type Conn interface {
+	// Poll appends the events that happened since the last call to dst.
+	Poll(dst []client.Event) []client.Event
+	Nick() string
+	ServerAddr() string
+	Peers() []client.Peer
+	// Broadcast queues text for everyone and returns the id that the echo
+	// (EventBroadcast) or EventSendFailed will carry.
+	Broadcast(text string) (uint64, error)
+	Invite(nick string) error
+	Accept(nick string) error
+	Decline(nick string) error
+	// Send queues text on the chat with nick and returns the message id
+	// that later EventSent, EventDelivered or EventSendFailed events name.
+	Send(nick, text string) (uint64, error)
+	LeaveChat(nick string) error
+	ReconnectNow()
+	Close() error
+}
+
+// Store is where the Service keeps the history; *historystore.Store
+// implements it. Its methods must be safe for concurrent use.
+type Store interface {
+	// Threads lists the keys of the private threads that have history.
+	Threads() ([]string, error)
+	// Load returns up to n messages of thread before beforeSeq (0: the
+	// newest), oldest first, with their Seq set.
+	Load(thread string, beforeSeq uint64, n int) ([]model.Message, error)
+	// Write applies ws in one transaction, in order.
+	Write(ws []historystore.Write) error
+}
+
+// Signal wakes a Service when the client core has events. Pass its Notify as
+// the client core's notify callback (client.Config.Notify, the notify
+// argument of ui.Backend.Connect), then the Signal to New.
+type Signal struct{ c chan struct{} }
+
+// NewSignal returns a Signal.
+func NewSignal() *Signal { return &Signal{c: make(chan struct{}, 1)} }
+
+// Notify wakes the Service. It never blocks and is safe for concurrent use;
+// calls are coalesced.
+func (s *Signal) Notify() {
+	select {
+	case s.c <- struct{}{}:
+	default:
+	}
+}
+
+// Config configures a Service.
+type Config struct {
+	Conn   Conn    // required; the Service closes it
+	Signal *Signal // required; its Notify is Conn's notify callback
+	Store  Store   // nil: no history
+	// Notify raises a system notification; nil: none. It is called from
+	// the Service's goroutine and must not block for long.
+	Notify func(title, text string)
+	// Invalidate asks the window for a new frame after Changes were
+	// queued. It is called from any goroutine and must not block. nil: none.
+	Invalidate func()
+	Muted      bool             // notifications start turned off
+	Page       int              // messages per thread loaded at start; 0 means DefaultPage
+	Logger     *slog.Logger     // nil: discard
+	Now        func() time.Time // nil: time.Now
+}
+
+// Service is one session: see the package doc. Its methods are safe for
+// concurrent use and never wait for the network or the disk, except New
+// (which does not either, the history is read on the Service's goroutine)
+// and Close.
+type Service struct {
+	cfg  Config
+	log  *slog.Logger
+	conn Conn
+	st   Store
+	now  func() time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	kick   chan struct{} // actions of the UI wrote something to flush
+
+	mu      sync.Mutex
+	queue   []model.Change       // for Drain
+	writes  []historystore.Write // for the history, flushed by run
+	notes   [][2]string          // notifications to raise, by run
+	focused bool                 // the window has the focus; false until the UI says so
+	open    string               // the thread the UI shows
+	openSet bool                 // open is set: a thread pane is visible
+	muted   bool
+	j       journal
+}
+
+// New starts a Service over cfg.Conn. It first queues the newest page of
+// every thread of the history (OpSeed) and the people online, then what
+// happens.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Page <= 0 {
+		cfg.Page = DefaultPage
+	}
+	if cfg.Invalidate == nil {
+		cfg.Invalidate = func() {}
+	}
+	s := &Service{
+		cfg: cfg, log: cfg.Logger, conn: cfg.Conn, st: cfg.Store, now: cfg.Now,
+		done: make(chan struct{}), kick: make(chan struct{}, 1),
+		muted: cfg.Muted,
+	}
+	s.j.init(s, cfg.Conn.Nick())
+	s.j.server = cfg.Conn.ServerAddr()
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.run()
+	return s
+}
+
+// Nick returns our nickname as registered at start.
+func (s *Service) Nick() string { return s.conn.Nick() }
+
+// ServerAddr returns the server's address as dialled.
+func (s *Service) ServerAddr() string { return s.conn.ServerAddr() }
+
+// Drain appends the Changes queued since the last call to dst, in order,
+// and returns it. The UI calls it at the start of every frame and applies
+// them with model.Model.Apply. It never blocks for long.
+func (s *Service) Drain(dst []model.Change) []model.Change {
+	s.mu.Lock()
+	dst = append(dst, s.queue...)
+	clear(s.queue)
+	s.queue = s.queue[:0]
+	clear(s.j.unread)
+	s.mu.Unlock()
+	return dst
+}
+
+// SetFocused tells the Service whether the window has the input focus.
+func (s *Service) SetFocused(focused bool) {
+	s.mu.Lock()
+	s.focused = focused
+	s.mu.Unlock()
+}
+
+// SetOpen tells the Service which thread the UI shows (model.Everyone for
+// the feed); shown false means no thread pane is visible.
+func (s *Service) SetOpen(thread string, shown bool) {
+	s.mu.Lock()
+	s.open, s.openSet = thread, shown
+	s.mu.Unlock()
+}
+
+// SetMuted turns notifications off (true) or on.
+func (s *Service) SetMuted(muted bool) {
+	s.mu.Lock()
+	s.muted = muted
+	s.mu.Unlock()
+}
+
+// Close stops the Service: it writes what is still queued for the history
+// (events that arrived since the last batch too, without notifying them),
+// closes the connection and returns once its goroutine has ended. Methods
+// called after Close do nothing visible. Closing
+// twice is harmless. It does not close the Store.
+func (s *Service) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run is the Service's goroutine.
+func (s *Service) run() {
+	defer close(s.done)
+	s.seed()
+	var evs []client.Event
+	for {
+		evs = s.conn.Poll(evs[:0])
+		s.mu.Lock()
+		for _, ev := range evs {
+			s.j.apply(ev)
+		}
+		s.mu.Unlock()
+		clear(evs)
+		s.flush()
+		s.compact()
+		select {
+		case <-s.ctx.Done():
+			// Save what arrived until now; what Close itself causes (our
+			// own chats ending) is not news to the user.
+			evs = s.conn.Poll(evs[:0])
+			s.mu.Lock()
+			for _, ev := range evs {
+				s.j.apply(ev)
+			}
+			s.notes = nil // the user closed the session: nothing to notify
+			s.mu.Unlock()
+			s.flush()
+			if err := s.conn.Close(); err != nil {
+				s.log.Debug("close session", "err", err)
+			}
+			return
+		case <-s.cfg.Signal.c:
+		case <-s.kick:
+		}
+	}
+}
+
+// flush writes the queued history writes in one transaction, raises the
+// queued notifications, and invalidates the window if Changes wait.
+func (s *Service) flush() {
+	s.mu.Lock()
+	ws, notes, changed := s.writes, s.notes, len(s.queue) > 0
+	s.writes, s.notes = nil, nil
+	s.mu.Unlock()
+	if len(ws) > 0 && s.st != nil {
+		if err := s.st.Write(ws); err != nil {
+			s.log.Warn("history", "err", err)
+		}
+	}
+	if s.cfg.Notify != nil {
+		for _, n := range notes {
+			s.cfg.Notify(n[0], n[1])
+		}
+	}
+	if changed {
+		s.cfg.Invalidate()
+	}
+}
+
+// compact replaces the queue for Drain by a snapshot when it holds more
+// than MaxQueue Changes (no frame drawn for long: the app is in the
+// background), so that it never grows without bound: OpReset, then the
+// people online, the newest page of every thread from the history, the
+// chats and the invites. Without a Store the queue is left as it is.
+func (s *Service) compact() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st == nil || len(s.queue) <= MaxQueue {
+		return
+	}
+	// The history must hold everything the snapshot replaces. This is the
+	// one write made under s.mu: the UI is not drawing, so not waiting.
+	if ws := s.writes; len(ws) > 0 {
+		s.writes = nil
+		if err := s.st.Write(ws); err != nil {
+			s.log.Warn("history", "err", err)
+		}
+	}
+	threads, err := s.st.Threads()
+	if err != nil {
+		s.log.Warn("history", "err", err)
+		return // keep the queue: better late than wrong
+	}
+	clear(s.queue)
+	s.queue = s.queue[:0]
+	j := &s.j
+	s.push(model.Change{Op: model.OpReset, Nick: j.me, Text: j.server, Conn: j.conn})
+	for key := range j.online {
+		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: j.nick(key), Online: true})
+	}
+	for _, key := range append([]string{model.Everyone}, threads...) {
+		msgs, err := s.st.Load(key, 0, s.cfg.Page)
+		if err != nil {
+			s.log.Warn("history", "thread", key, "err", err)
+			continue
+		}
+		s.number(msgs)
+		nick := ""
+		if key != model.Everyone {
+			nick = j.displayNick(key, msgs)
+		}
+		s.push(model.Change{Op: model.OpSeed, Thread: key, Nick: nick, Msgs: msgs, More: len(msgs) == s.cfg.Page, Unread: j.unread[key]})
+	}
+	for _, c := range j.shown {
+		s.push(c)
+	}
+	ivs := make([]model.Invite, 0, len(j.invites))
+	for _, iv := range j.invites {
+		ivs = append(ivs, iv)
+	}
+	slices.SortFunc(ivs, func(a, b model.Invite) int { return a.Since.Compare(b.Since) })
+	for _, iv := range ivs {
+		s.push(model.Change{Op: model.OpInvite, Invite: iv})
+	}
+	s.log.Debug("session queue compacted", "threads", len(threads)+1)
+}
+
+// seed queues the newest page of every thread of the history and the
+// people online.
+func (s *Service) seed() {
+	peers := s.conn.Peers()
+	s.mu.Lock()
+	for _, p := range peers {
+		s.j.nicks[model.Key(p.Nick)] = p.Nick
+		s.j.online[model.Key(p.Nick)] = true
+		s.push(model.Change{Op: model.OpPeer, Thread: model.Key(p.Nick), Nick: p.Nick, Online: true})
+	}
+	s.mu.Unlock()
+	if s.st == nil {
+		return
+	}
+	threads, err := s.st.Threads()
+	if err != nil {
+		s.log.Warn("history", "err", err)
+	}
+	for _, key := range append([]string{model.Everyone}, threads...) {
+		msgs, err := s.Load(key, 0, s.cfg.Page)
+		if err != nil {
+			s.log.Warn("history", "thread", key, "err", err)
+			continue
+		}
+		s.mu.Lock()
+		nick := ""
+		if key != model.Everyone {
+			nick = s.j.displayNick(key, msgs)
+		}
+		s.push(model.Change{Op: model.OpSeed, Thread: key, Nick: nick, Msgs: msgs, More: len(msgs) == s.cfg.Page})
+		s.mu.Unlock()
+	}
+}
+
+// Load returns up to n messages of thread from the history that come before
+// the message numbered beforeSeq (0: the newest n), oldest first, with their
+// Key, Seq and Mine set; our messages that were still pending when PeerChat
+// last stopped are Failed. The UI calls it off its goroutine to page
+// through older messages (then model.Model.Seed). It reads the disk.
+func (s *Service) Load(thread string, beforeSeq uint64, n int) ([]model.Message, error) {
+	if s.st == nil {
+		return nil, nil
+	}
+	msgs, err := s.st.Load(thread, beforeSeq, n)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.number(msgs)
+	s.mu.Unlock()
+	return msgs, nil
+}
+
+// number gives messages loaded from the history their Key and Mine, and
+// fails those of ours that were pending when PeerChat last stopped. s.mu
+// is held.
+func (s *Service) number(msgs []model.Message) {
+	me := model.Key(s.j.me)
+	for i := range msgs {
+		m := &msgs[i]
+		m.Key = s.j.newKey()
+		m.Mine = m.Kind == model.KindText && m.From != "" && model.Key(m.From) == me
+		if m.Mine && m.State == delivery.Pending {
+			m.State, m.Err = delivery.Failed, "PeerChat closed before it was sent"
+		}
+	}
+}
+
+// push queues c for Drain. s.mu is held.
+func (s *Service) push(c model.Change) { s.queue = append(s.queue, c) }
+
+// write queues w for the history. s.mu is held.
+func (s *Service) write(w historystore.Write) {
+	if s.st != nil {
+		s.writes = append(s.writes, w)
+	}
+}
+
+// attention queues a notification about thread, under the policy of the
+// package doc. s.mu is held.
+func (s *Service) attention(thread, title, text string) {
+	if s.muted || (s.focused && s.openSet && s.open == thread) {
+		return
+	}
+	s.notes = append(s.notes, [2]string{title, text})
+}
+
+// Broadcast sends text to everyone: it appears in the feed at once, pending
+// until the server's echo (delivered) or failed. It never blocks.
+func (s *Service) Broadcast(text string) {
+	s.mu.Lock()
+	id, err := s.conn.Broadcast(text)
+	s.j.outgoing(model.Everyone, text, id, err)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Send sends text on the private chat of thread: it appears at once,
+// pending until the client core reports it sent, delivered or failed. It
+// never blocks.
+func (s *Service) Send(thread, text string) {
+	s.mu.Lock()
+	id, err := s.conn.Send(s.j.nick(thread), text)
+	s.j.outgoing(thread, text, id, err)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Retry sends our failed message msg of thread again, in place, and reports
+// whether it did (msg must be ours and Failed).
+func (s *Service) Retry(thread string, msg model.Message) bool {
+	if !msg.Mine || msg.State != delivery.Failed || msg.Kind != model.KindText {
+		return false
+	}
+	s.mu.Lock()
+	var id uint64
+	var err error
+	if thread == model.Everyone {
+		id, err = s.conn.Broadcast(msg.Text)
+	} else {
+		id, err = s.conn.Send(s.j.nick(thread), msg.Text)
+	}
+	s.j.retry(thread, msg, id, err)
+	s.mu.Unlock()
+	s.wake()
+	return true
+}
+
+// Invite asks the peer of thread for a private chat. The client core
+// reports the request (the thread shows it) or its failure.
+func (s *Service) Invite(thread string) {
+	s.mu.Lock()
+	if err := s.conn.Invite(s.j.nick(thread)); err != nil {
+		s.j.system(thread, "Could not send the chat request: "+err.Error(), time.Time{})
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Accept accepts the chat request of the peer of thread.
+func (s *Service) Accept(thread string) {
+	s.mu.Lock()
+	nick := s.j.nick(thread)
+	if err := s.conn.Accept(nick); err != nil {
+		s.push(model.Change{Op: model.OpNotice, Text: "Could not accept " + nick + ": " + err.Error()})
+	}
+	s.j.answered(thread, true)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Decline declines the chat request of the peer of thread.
+func (s *Service) Decline(thread string) {
+	s.mu.Lock()
+	nick := s.j.nick(thread)
+	if err := s.conn.Decline(nick); err != nil {
+		s.push(model.Change{Op: model.OpNotice, Text: "Could not decline " + nick + ": " + err.Error()})
+	}
+	s.j.answered(thread, false)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Leave leaves the private chat of thread; the client core reports it
+// closed.
+func (s *Service) Leave(thread string) {
+	s.mu.Lock()
+	if err := s.conn.LeaveChat(s.j.nick(thread)); err != nil {
+		s.push(model.Change{Op: model.OpNotice, Text: err.Error()})
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// ReconnectNow makes the client core reconnect (or check its link) at once:
+// the UI calls it when the window comes back to the foreground.
+func (s *Service) ReconnectNow() { s.conn.ReconnectNow() }
+
+// DeleteHistory deletes the history of thread and empties it (OpClear),
+// after every write queued before.
+func (s *Service) DeleteHistory(thread string) {
+	s.mu.Lock()
+	s.write(historystore.Write{Op: historystore.Delete, Thread: thread})
+	s.push(model.Change{Op: model.OpClear, Thread: thread})
+	s.mu.Unlock()
+	s.wake()
+}
+
+// errText is err's text, or def for nil.
+func errText(err error, def string) string {
+	if err == nil {
+		return def
+	}
+	return err.Error()
+}

@@ -1,0 +1,502 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"peerchat/core/client"
+	"peerchat/core/delivery"
+	"peerchat/core/history"
+	"peerchat/ui/historystore"
+	"peerchat/ui/model"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
+
+// fakeConn is a Conn without a network: the test pushes events, and it
+// records what the Service asked.
+type fakeConn struct {
+	sig *Signal
+
+	mu     sync.Mutex
+	nick   string
+	peers  []string
+	queue  []client.Event
+	calls  []string
+	nextID uint64
+	err    error // returned by the next Send or Broadcast
+	closed int
+}
+
+func (c *fakeConn) push(evs ...client.Event) {
+	c.mu.Lock()
+	c.queue = append(c.queue, evs...)
+	c.mu.Unlock()
+	c.sig.Notify()
+}
+
+func (c *fakeConn) call(format string, args ...any) {
+	c.mu.Lock()
+	c.calls = append(c.calls, fmt.Sprintf(format, args...))
+	c.mu.Unlock()
+}
+
+func (c *fakeConn) Poll(dst []client.Event) []client.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dst = append(dst, c.queue...)
+	c.queue = nil
+	return dst
+}
+func (c *fakeConn) Nick() string       { return c.nick }
+func (c *fakeConn) ServerAddr() string { return "127.0.0.1:1" }
+func (c *fakeConn) Peers() []client.Peer {
+	var ps []client.Peer
+	for _, n := range c.peers {
+		ps = append(ps, client.Peer{Nick: n})
+	}
+	return ps
+}
+func (c *fakeConn) id(format string, args ...any) (uint64, error) {
+	c.call(format, args...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.err; err != nil {
+		c.err = nil
+		return 0, err
+	}
+	c.nextID++
+	return c.nextID, nil
+}
+func (c *fakeConn) Broadcast(text string) (uint64, error) { return c.id("broadcast %s", text) }
+func (c *fakeConn) Send(nick, text string) (uint64, error) {
+	return c.id("send %s %s", nick, text)
+}
+func (c *fakeConn) Invite(nick string) error    { c.call("invite %s", nick); return nil }
+func (c *fakeConn) Accept(nick string) error    { c.call("accept %s", nick); return nil }
+func (c *fakeConn) Decline(nick string) error   { c.call("decline %s", nick); return nil }
+func (c *fakeConn) LeaveChat(nick string) error { c.call("leave %s", nick); return nil }
+func (c *fakeConn) ReconnectNow()               { c.call("reconnect") }
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed++
+	return nil
+}
+
+// rig is a Service over a fakeConn, with its notifications and the UI's
+// model, applied by frame.
+type rig struct {
+	t    *testing.T
+	conn *fakeConn
+	svc  *Service
+	m    *model.Model
+	buf  []model.Change
+
+	mu    sync.Mutex
+	notes []string
+	inval chan struct{}
+}
+
+func newRig(t *testing.T, store Store, peers ...string) *rig {
+	t.Helper()
+	r := &rig{t: t, inval: make(chan struct{}, 1)}
+	r.conn = &fakeConn{sig: NewSignal(), nick: "ana", peers: peers}
+	r.svc = New(Config{
+		Conn: r.conn, Signal: r.conn.sig, Store: store,
+		Notify: func(title, text string) {
+			r.mu.Lock()
+			r.notes = append(r.notes, title+": "+text)
+			r.mu.Unlock()
+		},
+		Invalidate: func() {
+			select {
+			case r.inval <- struct{}{}:
+			default:
+			}
+		},
+		Now: func() time.Time { return t0 },
+	})
+	t.Cleanup(func() { r.svc.Close() })
+	r.m = model.New("ana", "127.0.0.1:1", func() time.Time { return t0 })
+	return r
+}
+
+// sync waits until the Service has handled everything pushed so far, and
+// applies its Changes to the model as a frame would: it pushes a marker
+// event (an error notice) and applies Changes until the marker comes.
+func (r *rig) sync() {
+	r.t.Helper()
+	marker := fmt.Sprintf("marker %d", time.Now().UnixNano())
+	r.conn.push(client.Event{Kind: client.EventError, Err: errors.New(marker)})
+	deadline := time.After(5 * time.Second)
+	for {
+		found := false
+		r.buf = r.svc.Drain(r.buf[:0])
+		for _, c := range r.buf {
+			if c.Op == model.OpNotice && c.Text == marker {
+				found = true
+				continue
+			}
+			r.m.Apply(c)
+		}
+		if found {
+			return
+		}
+		select {
+		case <-r.inval:
+		case <-deadline:
+			r.t.Fatal("the service did not handle the events within 5s")
+		}
+	}
+}
+
+func (r *rig) calls() []string {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return slices.Clone(r.conn.calls)
+}
+
+func (r *rig) lastMsg(thread string) model.Message {
+	r.t.Helper()
+	th := r.m.Lookup(thread)
+	if th == nil || len(th.Messages) == 0 {
+		r.t.Fatalf("thread %q has no messages", thread)
+	}
+	return th.Messages[len(th.Messages)-1]
+}
+
+func (r *rig) takeNotes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.notes
+	r.notes = nil
+	return n
+}
+
+// TestBroadcastEcho recognises our own broadcast by the id the core gives,
+// never by its text, and shows a base server's broadcast without a sender.
+func TestBroadcastEcho(t *testing.T) {
+	r := newRig(t, nil, "bruno")
+	r.svc.Broadcast("same words")
+	r.sync()
+	if m := r.lastMsg(model.Everyone); !m.Mine || m.State != delivery.Pending || m.ID != 1 {
+		t.Fatalf("pending broadcast %+v", m)
+	}
+	// Someone else says the same words: not our echo.
+	r.conn.push(client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "same words", Time: t0})
+	r.sync()
+	feed := r.m.Thread(model.Everyone)
+	if n := len(feed.Messages); n != 2 || feed.Messages[0].State != delivery.Pending || feed.Messages[1].Mine {
+		t.Fatalf("feed %+v", feed.Messages)
+	}
+	r.conn.push(client.Event{Kind: client.EventBroadcast, From: "ana", Text: "same words", ID: 1, Time: t0})
+	r.sync()
+	if n := len(feed.Messages); n != 2 || feed.Messages[0].State != delivery.Delivered {
+		t.Fatalf("after the echo: %+v", feed.Messages)
+	}
+	// A base server names nobody: the text stays whole, the sender unknown.
+	r.conn.push(client.Event{Kind: client.EventBroadcast, Text: "gary: lunch?", Time: t0})
+	r.sync()
+	if m := r.lastMsg(model.Everyone); !m.UnknownSender() || m.Text != "gary: lunch?" {
+		t.Fatalf("base broadcast %+v", m)
+	}
+	// Ours from before a reconnection.
+	r.conn.push(client.Event{Kind: client.EventBroadcast, From: "Ana", Text: "earlier", Time: t0})
+	r.sync()
+	// A broadcast the server refused.
+	r.svc.Broadcast("refused")
+	r.conn.push(client.Event{Kind: client.EventSendFailed, ID: 2, Text: "refused", Err: errors.New("rate limited")})
+	r.sync()
+	var got []string
+	for _, m := range feed.Messages[3:] {
+		got = append(got, fmt.Sprintf("%s/%v/%v/%s", m.Text, m.Mine, m.State, m.Err))
+	}
+	want := []string{"earlier/true/delivered/", "refused/true/failed/rate limited"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("feed %q, want %q", got, want)
+	}
+}
+
+// TestDelivery follows our private message through the states the core
+// reports, ignores a late ✓ after ✓✓, and retries a failed one in place.
+func TestDelivery(t *testing.T) {
+	r := newRig(t, nil, "Bruno")
+	r.conn.push(client.Event{Kind: client.EventChatOpen, Peer: "Bruno"})
+	r.sync()
+	th := r.m.Lookup("bruno")
+	if th == nil || th.Chat != client.ChatOpen || th.Name() != "Bruno" {
+		t.Fatalf("thread %+v", th)
+	}
+	r.svc.Send("bruno", "psst")
+	r.sync()
+	if c := r.calls(); !slices.Equal(c, []string{"send Bruno psst"}) {
+		t.Fatalf("calls %q (the core is given the nickname as shown)", c)
+	}
+	for _, step := range []struct {
+		ev   client.Event
+		want delivery.State
+	}{
+		{client.Event{Kind: client.EventSent, Peer: "bruno", ID: 1}, delivery.Sent},
+		{client.Event{Kind: client.EventDelivered, Peer: "BRUNO", ID: 1}, delivery.Delivered},
+		{client.Event{Kind: client.EventSent, Peer: "bruno", ID: 1}, delivery.Delivered},
+	} {
+		r.conn.push(step.ev)
+		r.sync()
+		if m := r.lastMsg("bruno"); m.State != step.want || m.Text != "psst" {
+			t.Fatalf("after %v: %+v, want %v", step.ev.Kind, m, step.want)
+		}
+	}
+	r.svc.Send("bruno", "again")
+	r.conn.push(client.Event{Kind: client.EventSendFailed, Peer: "bruno", ID: 2, Text: "again", Err: errors.New("peer left")})
+	r.sync()
+	failed := r.lastMsg("bruno")
+	if failed.State != delivery.Failed || failed.Err != "peer left" {
+		t.Fatalf("failed %+v", failed)
+	}
+	if !r.svc.Retry("bruno", failed) {
+		t.Fatal("Retry refused a failed message")
+	}
+	r.conn.push(client.Event{Kind: client.EventSent, Peer: "bruno", ID: 3})
+	r.sync()
+	if m := r.lastMsg("bruno"); m.Key != failed.Key || m.State != delivery.Sent || m.Err != "" {
+		t.Fatalf("retried %+v", m)
+	}
+	if n := len(th.Messages); n != 3 { // the open line, psst, again
+		t.Fatalf("%d messages", n)
+	}
+	if r.svc.Retry("bruno", r.lastMsg("bruno")) {
+		t.Fatal("Retry of a message that did not fail")
+	}
+}
+
+// TestInviteFlow takes a chat request through the session: the countdown
+// comes from the event, answering it drops it.
+func TestInviteFlow(t *testing.T) {
+	r := newRig(t, nil, "Dana", "chen")
+	r.conn.push(
+		client.Event{Kind: client.EventInvite, From: "Dana", Time: t0, Expires: t0.Add(25 * time.Second)},
+		client.Event{Kind: client.EventInvite, From: "chen", Time: t0, Expires: t0.Add(25 * time.Second)},
+	)
+	r.sync()
+	if len(r.m.Invites) != 2 || !r.m.Invites[0].Expires.Equal(t0.Add(25*time.Second)) || r.m.Lookup("dana").Chat != client.ChatInvited {
+		t.Fatalf("invites %+v", r.m.Invites)
+	}
+	r.svc.Accept("dana")
+	r.svc.Decline("chen")
+	r.svc.Invite("emil")
+	r.conn.push(client.Event{Kind: client.EventInviting, Peer: "emil", Time: t0, Expires: t0.Add(30 * time.Second)})
+	r.sync()
+	if len(r.m.Invites) != 0 {
+		t.Fatalf("invites %+v after answers", r.m.Invites)
+	}
+	if th := r.m.Lookup("dana"); th.Chat != client.ChatInviting || r.lastMsg("dana").Text != "Accepted. Connecting to Dana…" {
+		t.Fatalf("dana %+v", th)
+	}
+	if th := r.m.Lookup("chen"); th.Chat != client.ChatNone {
+		t.Fatalf("chen %+v", th)
+	}
+	if th := r.m.Lookup("emil"); th.Chat != client.ChatInviting || !th.Expires.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("emil %+v", th)
+	}
+	if c := r.calls(); !slices.Equal(c, []string{"accept Dana", "decline chen", "invite emil"}) {
+		t.Fatalf("calls %q", c)
+	}
+	r.conn.push(client.Event{Kind: client.EventInvite, From: "chen", Time: t0, Expires: t0.Add(time.Second)},
+		client.Event{Kind: client.EventInviteExpired, From: "chen"})
+	r.sync()
+	if len(r.m.Invites) != 0 || r.lastMsg("chen").Text != "The chat request from chen expired." {
+		t.Fatalf("expired: invites %+v, last %+v", r.m.Invites, r.lastMsg("chen"))
+	}
+}
+
+// TestNotificationPolicy raises notifications for private messages,
+// mentions, chat requests and lost chats, only while the window is not
+// focused or the thread is not open, and never when muted.
+func TestNotificationPolicy(t *testing.T) {
+	msg := client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "psst", Time: t0}
+	mention := client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "@ana can you look?", Time: t0}
+	word := client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "thanks Ana!", Time: t0}
+	baseMention := client.Event{Kind: client.EventBroadcast, Text: "bruno: ana, lunch?", Time: t0}
+	plain := client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "lunch at noon, banana bread", Time: t0}
+	invite := client.Event{Kind: client.EventInvite, From: "bruno", Expires: t0.Add(30 * time.Second)}
+	lost := client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLost}
+	left := client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLeft}
+	tests := []struct {
+		name    string
+		focused bool
+		open    string // "-" for no thread shown
+		mute    bool
+		ev      client.Event
+		want    string
+	}{
+		{"focused, thread open", true, "bruno", false, msg, ""},
+		{"focused, feed open", true, model.Everyone, false, mention, ""},
+		{"focused, other thread open", true, model.Everyone, false, msg, "bruno: psst"},
+		{"focused, no thread shown", true, "-", false, msg, "bruno: psst"},
+		{"focused, request from the open thread", true, "bruno", false, invite, ""},
+		{"unfocused, thread open", false, "bruno", false, msg, "bruno: psst"},
+		{"@mention", false, "-", false, mention, "bruno mentioned you: @ana can you look?"},
+		{"mention as a word", false, "-", false, word, "bruno mentioned you: thanks Ana!"},
+		{"mention through a base server", false, "-", false, baseMention, "You were mentioned: bruno: ana, lunch?"},
+		{"request", false, "-", false, invite, "bruno wants to chat: Open PeerChat to accept or decline."},
+		{"lost chat", false, "-", false, lost, "Chat with bruno lost: The connection to bruno broke."},
+		{"left chat", false, "-", false, left, ""},
+		{"broadcast without mention", false, "-", false, plain, ""},
+		{"muted private message", false, "-", true, msg, ""},
+		{"muted mention", false, "-", true, mention, ""},
+		{"muted request", false, "-", true, invite, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil, "bruno")
+			r.svc.SetFocused(tt.focused)
+			r.svc.SetOpen(tt.open, tt.open != "-")
+			r.svc.SetMuted(tt.mute)
+			r.conn.push(tt.ev)
+			r.sync()
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if got := r.takeNotes(); !slices.Equal(got, want) {
+				t.Fatalf("notifications %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestRestart keeps ✓ (Sent) and ✓✓ (Delivered) apart across a restart,
+// and shows a message that was still pending when the app stopped as failed.
+func TestRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	st, err := history.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, historystore.New(st), "bruno")
+	r.conn.push(client.Event{Kind: client.EventChatOpen, Peer: "bruno"})
+	r.svc.Send("bruno", "sent only")
+	r.svc.Send("bruno", "acknowledged")
+	r.svc.Send("bruno", "never written")
+	r.conn.push(client.Event{Kind: client.EventSent, Peer: "bruno", ID: 1},
+		client.Event{Kind: client.EventSent, Peer: "bruno", ID: 2})
+	r.sync()
+	r.conn.push(client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 2})
+	r.svc.Broadcast("to all")
+	r.sync()
+	r.svc.Close()
+	st.Close()
+
+	st, err = history.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r = newRig(t, historystore.New(st), "bruno")
+	r.sync()
+	var got []string
+	for _, thread := range []string{"bruno", model.Everyone} {
+		for _, m := range r.m.Lookup(thread).Messages {
+			if m.Kind == model.KindText {
+				got = append(got, fmt.Sprintf("%s/%v/%v", m.Text, m.Mine, m.State))
+			}
+		}
+	}
+	want := []string{"sent only/true/sent", "acknowledged/true/delivered", "never written/true/failed", "to all/true/failed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after restart %q, want %q", got, want)
+	}
+	if th := r.m.Lookup("bruno"); th.Name() != "bruno" || th.More {
+		t.Fatalf("thread %+v", th)
+	}
+}
+
+// BenchmarkJoin1000 is a join storm through the session and the UI's
+// model: 1,000 EventPeerJoined in a row turned into Changes (without a
+// history store) and applied.
+func BenchmarkJoin1000(b *testing.B) {
+	evs := make([]client.Event, 1000)
+	for i := range evs {
+		evs[i] = client.Event{Kind: client.EventPeerJoined, Peer: fmt.Sprintf("Peer%04d", (i*7919)%1000), Time: t0}
+	}
+	b.ReportAllocs()
+	var buf []model.Change
+	for b.Loop() {
+		s := &Service{now: func() time.Time { return t0 }}
+		s.j.init(s, "ana")
+		m := model.New("ana", "", nil)
+		for _, ev := range evs {
+			s.j.apply(ev)
+		}
+		buf = s.Drain(buf[:0])
+		m.Apply(buf...)
+		if len(m.People) != 1000 {
+			b.Fatal(len(m.People))
+		}
+	}
+}
+
+// TestCompact leaves the queue undrained through a join storm: the Service
+// replaces it with a snapshot, and the model built from the snapshot shows
+// the same state, unread counts and invites included.
+func TestCompact(t *testing.T) {
+	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := newRig(t, historystore.New(st), "bruno")
+	r.sync()
+	r.m.Apply(model.Change{Op: model.OpAdd, Thread: "bruno", Msg: model.Message{Key: 1 << 40, From: "bruno", Text: "drained before"}})
+	const n = MaxQueue // each join is two Changes
+	evs := []client.Event{{Kind: client.EventChatMsg, Peer: "bruno", From: "bruno", Text: "psst", Time: t0},
+		{Kind: client.EventInvite, From: "Dana", Time: t0, Expires: t0.Add(time.Minute)}}
+	for i := range n {
+		evs = append(evs, client.Event{Kind: client.EventPeerJoined, Peer: fmt.Sprintf("p%05d", i), Time: t0})
+	}
+	evs = append(evs, client.Event{Kind: client.EventPeerLeft, Peer: "p00007", Time: t0},
+		client.Event{Kind: client.EventBroadcast, From: "p00001", Text: "last words", Time: t0})
+	r.conn.push(evs...)
+	deadline := time.After(10 * time.Second)
+	for compacted := false; !compacted; {
+		select {
+		case <-r.inval:
+		case <-deadline:
+			t.Fatal("no compaction")
+		}
+		r.svc.mu.Lock()
+		compacted = len(r.svc.queue) > 0 && r.svc.queue[0].Op == model.OpReset && len(r.svc.queue) < n
+		r.svc.mu.Unlock()
+	}
+	r.sync()
+	if got := len(r.m.People); got != n+1 { // bruno and the n who joined, one of them offline
+		t.Fatalf("%d people", got)
+	}
+	if r.m.Online("p00007") || !r.m.Online("p00008") || !r.m.Online("bruno") {
+		t.Fatal("online flags")
+	}
+	feed := r.m.Thread(model.Everyone)
+	if len(feed.Messages) != DefaultPage || !feed.More || feed.Messages[DefaultPage-1].Text != "last words" || feed.Unread != 1 {
+		t.Fatalf("feed: %d messages, more %v, unread %d", len(feed.Messages), feed.More, feed.Unread)
+	}
+	th := r.m.Lookup("bruno")
+	if th == nil || th.Unread != 2 || th.Chat != client.ChatOpen || r.lastMsg("bruno").Text != "psst" {
+		t.Fatalf("bruno: %+v", th)
+	}
+	if len(r.m.Invites) != 1 || r.m.Invites[0].From != "Dana" || r.m.Lookup("dana").Chat != client.ChatInvited {
+		t.Fatalf("invites %+v", r.m.Invites)
+	}
+	if r.m.Me != "ana" || r.m.Server != "127.0.0.1:1" {
+		t.Fatalf("me %q on %q", r.m.Me, r.m.Server)
+	}
+}

@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"gioui.org/layout"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+)
+
+// settingsPanel is the widget state of the settings panel, which opens
+// under the people pane's header.
+type settingsPanel struct {
+	open     bool
+	notifyOn widget.Bool // the notifications setting
+}
+
+// update reports whether the user changed a setting.
+func (p *settingsPanel) update(gtx C) (changed bool) {
+	return p.notifyOn.Update(gtx)
+}
+
+// apply writes the panel's values into s.
+func (p *settingsPanel) apply(s *Settings) {
+	s.MuteNotifications = !p.notifyOn.Value
+}
+
+// settingsPanelStyle draws the settings panel, or nothing when it is closed.
+type settingsPanelStyle struct {
+	th    *Theme
+	state *settingsPanel
+}
+
+func (p settingsPanelStyle) Layout(gtx C) D {
+	if !p.state.open {
+		return D{}
+	}
+	th := p.th
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return layout.Inset{Left: pad, Right: pad, Top: 12, Bottom: 12}.Layout(gtx, func(gtx C) D {
+				return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+					layout.Flexed(1, func(gtx C) D {
+						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+							layout.Rigid(th.bold(sizeBody, th.Pal.Text, "Notifications").Layout),
+							layout.Rigid(th.label(sizeCaption, th.Pal.Muted, "Private messages, mentions and chat requests while PeerChat is in the background").Layout),
+						)
+					}),
+					layout.Rigid(layout.Spacer{Width: 12}.Layout),
+					layout.Rigid(func(gtx C) D {
+						sw := material.Switch(th.Theme, &p.state.notifyOn, "Notifications")
+						sw.Color.Enabled = th.Pal.Accent
+						return sw.Layout(gtx)
+					}),
+				)
+			})
+		}),
+		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
+	)
+}
