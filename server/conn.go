@@ -15,10 +15,12 @@ import (
 // conn is one client connection. Its serve goroutine (protocol.go) reads and
 // handles frames for the connection's whole life. Writing follows ergo's
 // socket model: send never blocks, it queues frames that were encoded once
-// for all their recipients; a writer goroutine runs only while the queue
-// holds something (or a broadcast writes a single frame itself, see flush),
-// so an idle connection holds one goroutine; a last frame (ERROR,
-// NICKNAME_TAKEN) is flushed before the connection closes.
+// for all their recipients; a writer runs only while the queue holds
+// something, so an idle connection holds one goroutine; a last frame
+// (ERROR, NICKNAME_TAKEN) is flushed before the connection closes. The
+// writer is one of the server's writerPool goroutines, or a lone broadcast
+// itself (flush), and a goroutine of the connection's own (writeLoop) only
+// while its socket is full.
 //
 // At most one goroutine writes to nc at a time: the one that set busy (the
 // writer, or a flush). Whoever clears busy first looks at the queue again
@@ -154,7 +156,7 @@ func (c *conn) kick() {
 	start := c.claim()
 	c.qmu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.s.writers.start(c)
 	}
 }
 
@@ -173,7 +175,7 @@ func (c *conn) flush() {
 		start := c.claim()
 		c.qmu.Unlock()
 		if start {
-			go c.writeLoop()
+			c.s.writers.start(c)
 		}
 		return
 	}
@@ -203,7 +205,7 @@ func (c *conn) flush() {
 	start := c.claim()
 	c.qmu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.s.writers.start(c)
 	}
 }
 
@@ -248,7 +250,7 @@ func (c *conn) closeAfter(reason ClosedState, final []byte) {
 	start := c.claim()
 	c.qmu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.s.writers.start(c)
 	}
 }
 
@@ -273,11 +275,18 @@ func (c *conn) closeReason() ClosedState {
 	return c.reason
 }
 
-// writeLoop is the writer: its caller has claimed busy. It writes
-// everything queued, several frames per write when several are queued, and
-// ends when the queue is empty (clearing busy), or, when the connection is
-// closing, once nothing more will be written (closing writerDone).
-func (c *conn) writeLoop() {
+// writeLoop is a dedicated writer goroutine: its caller has claimed busy.
+// It writes everything queued, waiting for the socket when it is full, and
+// ends as drain does.
+func (c *conn) writeLoop() { c.drain(false) }
+
+// drain writes everything queued, several frames per write when several are
+// queued. Its caller has claimed busy. It returns when the queue is empty
+// (clearing busy), or, when the connection is closing, once nothing more will
+// be written (closing writerDone). With shared set (a writerPool worker) it
+// never waits for a full socket: it leaves what is left to a dedicated
+// writer goroutine, which it starts.
+func (c *conn) drain(shared bool) {
 	var batch []*[]byte
 	for {
 		c.qmu.Lock()
@@ -313,7 +322,23 @@ func (c *conn) writeLoop() {
 			c.deadline = now.Add(c.s.cfg.WriteTimeout)
 			c.nc.SetWriteDeadline(c.deadline)
 		}
-		err := c.writeBatch(batch)
+		rest, off, err := c.writeBatch(batch, shared)
+		if err == errWouldBlock { // shared: hand the rest over
+			left := len(*rest[0]) - off
+			for _, f := range rest[1:] {
+				left += len(*f)
+			}
+			first := (*rest[0])[off:]
+			c.qmu.Lock()
+			q := make([]*[]byte, 0, len(rest)+len(c.q))
+			q = append(append(append(q, &first), rest[1:]...), c.q...)
+			c.q = q
+			c.qbytes += left
+			c.qmu.Unlock()
+			c.s.bytesOut.Add(uint64(n - left))
+			go c.writeLoop() // busy passes to it
+			return
+		}
 		clear(batch)
 		if cap(batch) > 64 {
 			batch = nil
@@ -347,15 +372,16 @@ var writeBufs = sync.Pool{New: func() any { return new([writeBufSize]byte) }}
 // per connection at the largest size it reached, up to 16 KiB each.) With
 // fastWrite the writes are non-blocking and the pooled buffer is not held
 // while waiting for a slow client's socket to drain, so that slow clients
-// hold no more memory than their queued frames.
-func (c *conn) writeBatch(batch []*[]byte) error {
+// hold no more memory than their queued frames. With noWait set, it returns
+// errWouldBlock instead of waiting, with the frames not written yet and the
+// bytes of the first of them that were.
+func (c *conn) writeBatch(batch []*[]byte, noWait bool) (rest []*[]byte, off int, err error) {
 	if len(batch) == 1 && c.raw == nil {
 		_, err := c.nc.Write(*batch[0])
-		return err
+		return nil, 0, err
 	}
 	pooled := writeBufs.Get().(*[writeBufSize]byte)
 	defer writeBufs.Put(pooled)
-	off := 0 // bytes of *batch[0] written already
 	for len(batch) > 0 {
 		buf, i := (*batch[0])[off:], 1 // a large frame goes as it is
 		if len(buf) <= writeBufSize/4 {
@@ -366,7 +392,7 @@ func (c *conn) writeBatch(batch []*[]byte) error {
 		}
 		if c.raw == nil {
 			if _, err := c.nc.Write(buf); err != nil {
-				return err
+				return nil, 0, err
 			}
 			batch, off = batch[i:], 0
 			continue
@@ -374,13 +400,16 @@ func (c *conn) writeBatch(batch []*[]byte) error {
 		n, err := writeNow(c.raw, buf)
 		batch, off = advance(batch, off, n)
 		if err == errWouldBlock {
+			if noWait {
+				return batch, off, err
+			}
 			err = waitWritable(c.raw) // bounded by the write deadline
 		}
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
-	return nil
+	return nil, 0, nil
 }
 
 // advance moves past n more bytes of the frames in batch, of which off

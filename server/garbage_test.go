@@ -79,9 +79,10 @@ func TestGarbageConnections(t *testing.T) {
 	// Only the server's own goroutines and the holder's remain.
 	var left []string
 	deadline := time.Now().Add(waitDeadline)
-	for left = serverGoroutines(); len(left) > 3+1; left = serverGoroutines() {
+	want := 3 + s.writers.n + 1
+	for left = serverGoroutines(); len(left) > want; left = serverGoroutines() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d server goroutines, want 4 (Serve, heartbeat, its watcher, the holder's reader):\n%s", len(left), strings.Join(left, "\n\n"))
+			t.Fatalf("%d server goroutines, want %d (Serve, heartbeat, its watcher, the writer pool, the holder's reader):\n%s", len(left), want, strings.Join(left, "\n\n"))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -79,7 +79,8 @@ func serverGoroutines() []string {
 		if strings.Contains(g, "serverGoroutines(") {
 			continue // the caller
 		}
-		if strings.Contains(g, "peerchat/server.(*Server)") || strings.Contains(g, "peerchat/server.(*conn)") {
+		if strings.Contains(g, "peerchat/server.(*Server)") || strings.Contains(g, "peerchat/server.(*conn)") ||
+			strings.Contains(g, "peerchat/server.(*writerPool)") {
 			out = append(out, g)
 		}
 	}

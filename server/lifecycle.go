@@ -32,6 +32,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.wg.Add(2)
 	s.mu.Unlock()
 
+	s.writers.run()
 	go s.heartbeat()
 	go func() { // ends at ctx done or at shutdown, whichever comes first
 		defer s.wg.Done()
@@ -76,7 +77,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		backoff = 0
 		s.accept(nc)
 	}
-	s.wg.Wait()
+	s.wg.Wait() // every connection finished: nothing more to write
+	s.writers.stop()
 	return err
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"io"
-	"net"
 	"sync"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 //
 // A frameReader is owned by the connection's serve goroutine.
 type frameReader struct {
-	nc  net.Conn
+	nc  readConn
 	max int // payload limit
 
 	// IdleTimeout bounds the wait for the first byte of a frame; zero means
@@ -31,9 +30,15 @@ type frameReader struct {
 
 	buf   []byte // nil while idle; buf[r:w] is unread
 	r, w  int
-	timed bool // the FrameTimeout of the frame being read is set
+	timed bool   // the FrameTimeout of the frame being read is set
+	last  []byte // a copy of the last payload read, when it emptied buf
 	one   [1]byte
 }
+
+// maxLastCopy is the longest payload ReadFrame copies out of the buffer to
+// give the buffer back before the payload is handled (registration can wait
+// for the registry): a chat's frames are short.
+const maxLastCopy = 256
 
 // readBufSize is the size of the pooled read buffers: enough for every
 // frame of a chat, which is short; a longer frame gets a buffer of its own.
@@ -41,7 +46,13 @@ const readBufSize = wire.MinReaderSize
 
 var readBufs = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 
-func newFrameReader(nc net.Conn, max int) *frameReader {
+// readConn is the part of a net.Conn a frameReader uses.
+type readConn interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}
+
+func newFrameReader(nc readConn, max int) *frameReader {
 	return &frameReader{nc: nc, max: max}
 }
 
@@ -63,6 +74,13 @@ func (fr *frameReader) ReadFrame() ([]byte, error) {
 				fr.timed = false
 				if len(p) == 0 {
 					continue // an empty frame: skipped, as by wire.Reader
+				}
+				if fr.r == fr.w && len(p) <= maxLastCopy {
+					// The buffer is empty: give it back now, not at
+					// the next call, which may come much later.
+					fr.last = append(fr.last[:0], p...)
+					fr.release()
+					return fr.last, nil
 				}
 				return p, nil
 			}

@@ -15,6 +15,7 @@
 //
 // Files: lifecycle.go (Serve, Shutdown, accept, heartbeats), registry.go
 // (registration and fan-out), conn.go (a connection's queue and writer),
+// writers.go (the pool of writer goroutines), reader.go (frames in),
 // protocol.go (the per-connection protocol state machine), replace.go
 // (replacing a silent holder of a nick), closed.go (why connections end).
 //
@@ -160,6 +161,7 @@ type Server struct {
 	// refusing holds a token per refused connection in its lingering close.
 	refusing chan struct{}
 	wg       sync.WaitGroup
+	writers  writerPool // started by Serve, stopped when it returns
 
 	nextID                        atomic.Uint64
 	flushing                      atomic.Int32 // broadcasts writing to their recipients now
@@ -192,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 		refusing: make(chan struct{}, maxRefusing),
 		dropped:  make(map[string]uint64),
 	}
+	s.writers.n = numWriters()
 	return s, nil
 }
 

@@ -404,12 +404,12 @@ func TestDeadMidFrame(t *testing.T) {
 	}
 }
 
-// TestIdleConnOneGoroutine: a connection holds a writer goroutine only
-// while it has something to write, so once the frames are out each idle
-// client costs the server one goroutine, its reader.
+// TestIdleConnOneGoroutine: a connection has a writer only while it has
+// something to write, so once the frames are out each idle client costs the
+// server one goroutine, its reader.
 func TestIdleConnOneGoroutine(t *testing.T) {
 	const n = 20
-	_, addr := startServer(t, testConfig())
+	s, addr := startServer(t, testConfig())
 	cs := make([]*client, n)
 	for i := range cs {
 		cs[i] = dial(t, addr)
@@ -428,8 +428,9 @@ func TestIdleConnOneGoroutine(t *testing.T) {
 			c.expect("BROADCAST c00: x")
 		}
 	}
-	// Serve, heartbeat, Serve's watcher, and one reader per client.
-	const want = 3 + n
+	// Serve, heartbeat, Serve's watcher, the writer pool, and one reader
+	// per client.
+	want := 3 + s.writers.n + n
 	waitFor(t, "writers to end", func() bool { return len(serverGoroutines()) == want })
 	for _, g := range serverGoroutines() {
 		if strings.Contains(g, "writeLoop") {

@@ -12,10 +12,7 @@ import (
 	"unicode/utf8"
 
 	"gioui.org/layout"
-	"gioui.org/text"
-	"gioui.org/unit"
 	"gioui.org/widget"
-	"gioui.org/widget/material"
 
 	"peerchat/core/wire"
 	"peerchat/ui/session"

@@ -261,4 +261,3 @@ func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
 		)
 	})
 }
-

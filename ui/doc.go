@@ -36,7 +36,8 @@
 // (app.go); the App asks a screen only through small interfaces, never by
 // its type.
 //
-//   - app.go: App, the screen stack; connect.go: the connect screen.
+//   - app.go: App, the screen stack; connect.go: the connect screen, its
+//     probing and connecting; connectview.go: its form.
 //   - chat.go: the chat screen, which routes input to the session and
 //     composes the panes below; events.go: the seam to the session service;
 //     history.go: paging older history.

@@ -430,6 +430,14 @@ func (cl *cli) event(e client.Event) {
 	case client.EventChatMsg:
 		cl.print(map[string]any{"type": "chat_msg", "from": e.From, "text": e.Text, "ts": ts(e.Time), "id": e.ID},
 			"[%s] <%s> %s", clock, e.From, e.Text)
+	case client.EventSent:
+		if !e.Final {
+			break // EventDelivered or EventSendFailed follows
+		}
+		if cl.pending != nil {
+			delete(cl.pending, e.ID)
+		}
+		cl.print(map[string]any{"type": "sent", "peer": e.Peer, "id": e.ID}, "(to %s #%d sent; this peer does not acknowledge)", e.Peer, e.ID)
 	case client.EventDelivered:
 		if cl.pending != nil {
 			delete(cl.pending, e.ID)

@@ -181,7 +181,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A broadcast reaches the app's feed.
-	if err := bruno.Broadcast("hello everyone, from bruno 👋"); err != nil {
+	if _, err := bruno.Broadcast("hello everyone, from bruno 👋"); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, bruno, "the broadcast echo", func(ev client.Event) bool { return ev.Kind == client.EventBroadcast && ev.From == "bruno" })

@@ -107,7 +107,7 @@ const (
 	EventReconnecting                       // Attempt, RetryIn
 	EventReconnected                        // Text (server address)
 	EventError                              // Err (and Peer when it concerns a chat)
-	EventSent                               // Peer, ID: message ID was written to the chat socket (✓, delivery.Sent)
+	EventSent                               // Peer, ID, Final: message ID was written to the chat socket (✓, delivery.Sent)
 	EventInviting                           // Peer, Expires: we invited Peer (Invite, or Send to a peer without a chat)
 )
 
@@ -130,7 +130,7 @@ const (
 // Delivery of chat messages: Send returns an ID, then EventSent when the
 // message was written to the chat socket, then, for a peer that acknowledges
 // (both announced "ack"), EventDelivered when its CHAT_ACK arrives. A base
-// peer never acknowledges: EventSent is its last event. EventSent always
+// peer never acknowledges: EventSent is its last event, with Final set. EventSent always
 // comes before EventDelivered for the same ID, and at most once per ID, even
 // when the message is resent after a lost chat; EventSendFailed can follow
 // EventSent (an acknowledged message that was written but never
@@ -163,6 +163,10 @@ type Event struct {
 	Attempt int
 	RetryIn time.Duration
 	Expires time.Time
+	// Final, on EventSent, says that no EventDelivered or EventSendFailed
+	// will follow for that ID: the peer does not acknowledge (a base peer,
+	// or one whose CAPS had not arrived when the message was written).
+	Final bool
 }
 
 // Peer is one registered user as the server listed it.

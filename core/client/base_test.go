@@ -201,7 +201,9 @@ func TestBasePeer(t *testing.T) {
 		if m := f.next(t); wire.Payload(m) != `CHAT_MSG "ana" hello old` {
 			t.Fatalf("got %q", wire.Payload(m))
 		}
-		a.wait(EventSent, func(e Event) bool { return e.ID == id })
+		if e := a.wait(EventSent, func(e Event) bool { return e.ID == id }); !e.Final {
+			t.Fatalf("EventSent to a base peer without Final: %+v", e)
+		}
 		f.Write(wire.AppendFrame(nil, []byte(`CHAT_MSG "old" hi ana`)))
 		if e := a.wait(EventChatMsg, nil); e.Text != "hi ana" || e.From != "old" {
 			t.Fatalf("got %+v", e)
@@ -320,7 +322,9 @@ func TestBaseServer(t *testing.T) {
 	}
 	// Written (✓), never acknowledged: a base peer's message is Sent, not
 	// Delivered.
-	a.wait(EventSent, func(e Event) bool { return e.ID == id })
+	if e := a.wait(EventSent, func(e Event) bool { return e.ID == id }); !e.Final {
+		t.Fatalf("EventSent to a base peer without Final: %+v", e)
+	}
 	if _, err := b.Send("ana", "reply"); err != nil {
 		t.Fatal(err)
 	}

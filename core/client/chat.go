@@ -311,7 +311,7 @@ func (c *Client) written(ch *chat, id uint64) {
 	m := &ch.outbox[i]
 	if !m.sent {
 		m.sent = true
-		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id})
+		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id, Final: !m.acked})
 	}
 	if !m.acked {
 		c.removeOut(ch, i)

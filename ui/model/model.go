@@ -145,8 +145,8 @@ const (
 	// says whether older ones remain in the history store; Unread of them
 	// (the newest) are unread.
 	OpSeed
-	// OpPeer lists Nick (Thread is its key) as Online or offline (if
-	// listed: someone unknown who left is not listed).
+	// OpPeer lists Nick (Thread is its key) as Online or offline; someone
+	// not listed who goes offline is listed only if List is set.
 	OpPeer
 	// OpChat sets the chat state of Thread to Chat (and Closed to Reason,
 	// Expires to Time).
@@ -182,6 +182,7 @@ type Change struct {
 	More   bool
 	Unread int
 	Online bool
+	List   bool
 	Chat   client.ChatState
 	Reason client.CloseReason
 	Time   time.Time
@@ -394,7 +395,7 @@ func (m *Model) apply(c *Change) {
 		clear(m.tail)
 		m.Me, m.Server, m.Conn = c.Nick, c.Text, c.Conn
 	case OpPeer:
-		m.setPerson(c.Thread, c.Nick, c.Online, false)
+		m.setPerson(c.Thread, c.Nick, c.Online, c.List)
 	case OpChat:
 		t := m.thread(c.Thread, c.Nick)
 		t.Chat, t.Expires = c.Chat, c.Time

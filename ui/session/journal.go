@@ -26,7 +26,7 @@ type journal struct {
 	// What a snapshot (see Service.compact) needs besides the history.
 	server string
 	conn   model.Conn
-	online map[string]bool         // thread keys of the people online
+	online map[string]bool         // thread keys of the people listed → online
 	shown  map[string]model.Change // thread key → its last OpChat
 	unread map[string]int          // incoming messages per thread queued since the last Drain
 }
@@ -227,7 +227,9 @@ func (j *journal) apply(ev client.Event) {
 		j.system(model.Everyone, ev.Peer+" joined", at)
 	case client.EventPeerLeft:
 		key := j.peer(ev.Peer)
-		delete(j.online, key)
+		if _, ok := j.online[key]; ok {
+			j.online[key] = false
+		}
 		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: ev.Peer, Online: false})
 		j.system(model.Everyone, ev.Peer+" left", at)
 		if j.chats[key] != client.ChatNone {

@@ -126,15 +126,16 @@ type Service struct {
 	done   chan struct{}
 	kick   chan struct{} // actions of the UI wrote something to flush
 
-	mu      sync.Mutex
-	queue   []model.Change       // for Drain
-	writes  []historystore.Write // for the history, flushed by run
-	notes   [][2]string          // notifications to raise, by run
-	focused bool                 // the window has the focus; false until the UI says so
-	open    string               // the thread the UI shows
-	openSet bool                 // open is set: a thread pane is visible
-	muted   bool
-	j       journal
+	mu        sync.Mutex
+	queue     []model.Change       // for Drain
+	compactAt int                  // compact beyond this many Changes (and MaxQueue)
+	writes    []historystore.Write // for the history, flushed by run
+	notes     [][2]string          // notifications to raise, by run
+	focused   bool                 // the window has the focus; false until the UI says so
+	open      string               // the thread the UI shows
+	openSet   bool                 // open is set: a thread pane is visible
+	muted     bool
+	j         journal
 }
 
 // New starts a Service over cfg.Conn. It first queues the newest page of
@@ -180,6 +181,7 @@ func (s *Service) Drain(dst []model.Change) []model.Change {
 	clear(s.queue)
 	s.queue = s.queue[:0]
 	clear(s.j.unread)
+	s.compactAt = 0
 	s.mu.Unlock()
 	return dst
 }
@@ -237,8 +239,8 @@ func (s *Service) run() {
 		}
 		s.mu.Unlock()
 		clear(evs)
-		s.flush()
 		s.compact()
+		s.flush()
 		select {
 		case <-s.ctx.Done():
 			// Save what arrived until now; what Close itself causes (our
@@ -291,7 +293,7 @@ func (s *Service) flush() {
 func (s *Service) compact() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st == nil || len(s.queue) <= MaxQueue {
+	if s.st == nil || len(s.queue) <= max(MaxQueue, s.compactAt) {
 		return
 	}
 	// The history must hold everything the snapshot replaces. This is the
@@ -311,8 +313,8 @@ func (s *Service) compact() {
 	s.queue = s.queue[:0]
 	j := &s.j
 	s.push(model.Change{Op: model.OpReset, Nick: j.me, Text: j.server, Conn: j.conn})
-	for key := range j.online {
-		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: j.nick(key), Online: true})
+	for key, on := range j.online {
+		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: j.nick(key), Online: on, List: true})
 	}
 	for _, key := range append([]string{model.Everyone}, threads...) {
 		msgs, err := s.st.Load(key, 0, s.cfg.Page)
@@ -338,7 +340,10 @@ func (s *Service) compact() {
 	for _, iv := range ivs {
 		s.push(model.Change{Op: model.OpInvite, Invite: iv})
 	}
-	s.log.Debug("session queue compacted", "threads", len(threads)+1)
+	// A snapshot of many people is long itself: let the queue grow to
+	// twice it before the next one.
+	s.compactAt = 2 * len(s.queue)
+	s.log.Debug("session queue compacted", "threads", len(threads)+1, "changes", len(s.queue))
 }
 
 // seed queues the newest page of every thread of the history and the
