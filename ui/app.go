@@ -79,6 +79,9 @@ type (
 	resumer interface{ Resume() }
 	// unreadCounter counts the unread messages it holds (App.Unread).
 	unreadCounter interface{ Unread() int }
+	// focusWatcher is told when the window gains or loses the focus, also
+	// while no frame is drawn (App.SetFocused).
+	focusWatcher interface{ SetFocused(bool) }
 )
 
 // App is the PeerChat UI. Its methods must be called from one goroutine, the
@@ -202,6 +205,24 @@ func (a *App) Resume() {
 	}
 }
 
+// SetFocused tells the App whether its window has the input focus (false
+// also when Android has put the app in the background). The notification
+// policy, which runs in the session service and not in frames, learns it
+// at once, so a message that arrives while no frame is drawn is notified.
+// Layout's Env says the same each frame. Getting the focus back resumes
+// the App, as in Layout. It must be called from the window's goroutine.
+func (a *App) SetFocused(focused bool) {
+	if focused && !a.env.Focused && a.framed {
+		a.Resume()
+	}
+	a.env.Focused = focused
+	for _, s := range a.stack {
+		if w, ok := s.(focusWatcher); ok {
+			w.SetFocused(focused)
+		}
+	}
+}
+
 func (a *App) openURL(u string) {
 	if p := a.cfg.Platform; p != nil {
 		p.OpenURL(u)
@@ -226,6 +247,7 @@ func (a *App) Layout(gtx C, env Env) D {
 		a.Resume()
 	}
 	a.env, a.framed = env, true
+	a.th.ringed = nil
 	if a.th.Dark != env.Dark {
 		a.th.setDark(env.Dark)
 	}

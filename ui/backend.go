@@ -48,7 +48,9 @@ var (
 type Platform interface {
 	// DataDir is where the UI keeps its settings.
 	DataDir() (string, error)
-	// Notify shows a system notification (when the window is not focused).
+	// Notify shows a system notification. The session service calls it
+	// from its own goroutine, whether or not frames are drawn (it decides
+	// when a notification is due), so it must be safe for concurrent use.
 	Notify(title, text string)
 	// OpenURL opens a link in the system's browser.
 	OpenURL(url string)

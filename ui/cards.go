@@ -179,7 +179,7 @@ func (c inviteCardStyle) Layout(gtx C) D {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 			layout.Rigid(func(gtx C) D {
 				return st.open.Layout(gtx, func(gtx C) D {
-					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+					d := layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 						layout.Rigid(func(gtx C) D { return avatar(gtx, th, iv.From, avatarSize) }),
 						layout.Rigid(layout.Spacer{Width: 12}.Layout),
 						layout.Flexed(1, func(gtx C) D {
@@ -189,6 +189,9 @@ func (c inviteCardStyle) Layout(gtx C) D {
 							)
 						}),
 					)
+					g := gtx.Dp(4)
+					focusRing(gtx, th, &st.open, outset(image.Rectangle{Max: d.Size}, g), gtx.Dp(8)+g)
+					return d
 				})
 			}),
 			layout.Rigid(func(gtx C) D {

@@ -67,17 +67,34 @@ func (s *chatScreen) view(peer string) *threadState {
 	return ts
 }
 
-// CanBack reports whether a thread is shown over the people list (narrow layout).
-func (s *chatScreen) CanBack() bool { return s.showThread && s.narrow }
+// CanBack reports whether Back would close something: the question of ✕,
+// the settings panel, or a thread shown over the people list (narrow
+// layout).
+func (s *chatScreen) CanBack() bool {
+	return s.people.confirmLeave || s.settings.open || s.showThread && s.narrow
+}
 
-// Back returns from the thread to the people list.
-func (s *chatScreen) Back() { s.showThread = false }
+// Back closes the question of ✕, else the settings panel, else returns from
+// the thread to the people list.
+func (s *chatScreen) Back() {
+	switch {
+	case s.people.confirmLeave:
+		s.people.confirmLeave = false
+	case s.settings.open:
+		s.settings.open = false
+	default:
+		s.showThread = false
+	}
+}
 
 // Resume makes a session whose server link is down reconnect at once.
 func (s *chatScreen) Resume() { s.sess.ReconnectNow() }
 
 // Unread returns the number of unread messages in all threads.
 func (s *chatScreen) Unread() int { return s.m.UnreadTotal() }
+
+// SetFocused passes the window's focus to the session's notification policy.
+func (s *chatScreen) SetFocused(focused bool) { s.sess.SetFocused(focused) }
 
 func (s *chatScreen) Close() {
 	s.cancel()
@@ -133,6 +150,29 @@ func (s *chatScreen) canSend(peer string) bool {
 	return t != nil && t.Chat == client.ChatOpen
 }
 
+// updateLeave handles ✕ and the question it asks, and reports whether the
+// user left the server (the screen is closed). Leaving asks first, so that
+// no single key or click ends every chat; when ✕ was reached with the
+// keyboard, the question takes the focus on Cancel.
+func (s *chatScreen) updateLeave(gtx C) (left bool) {
+	p := s.people
+	if p.disconnect.Clicked(gtx) {
+		p.confirmLeave = !p.confirmLeave
+		if p.confirmLeave && gtx.Focused(&p.disconnect.Clickable) {
+			gtx.Execute(focusCmd(&p.leaveCancel))
+		}
+	}
+	if p.leaveCancel.Clicked(gtx) {
+		p.confirmLeave = false
+		gtx.Execute(focusCmd(&p.disconnect.Clickable))
+	}
+	if p.leaveOK.Clicked(gtx) && p.confirmLeave {
+		s.a.pop()
+		return true
+	}
+	return false
+}
+
 // update brings in what happened since the last frame and handles the input.
 func (s *chatScreen) update(gtx C) {
 	s.narrow = gtx.Constraints.Max.X < gtx.Dp(narrowWidth)
@@ -151,8 +191,7 @@ func (s *chatScreen) update(gtx C) {
 	if s.reconnect.Clicked(gtx) {
 		s.sess.ReconnectNow()
 	}
-	if s.people.disconnect.Clicked(gtx) {
-		s.a.pop()
+	if s.updateLeave(gtx) {
 		return
 	}
 	if s.pane.request.Clicked(gtx) && s.current != model.Everyone {

@@ -66,7 +66,7 @@ func (c composerStyle) Layout(gtx C) D {
 					return layout.Flex{Alignment: layout.End}.Layout(gtx,
 						layout.Flexed(1, func(gtx C) D {
 							gtx.Constraints.Max.Y = min(gtx.Constraints.Max.Y, gtx.Dp(160))
-							return field(gtx, th, ed, hint, gtx.Focused(ed), false)
+							return field(gtx, th, ed, hint, false)
 						}),
 						layout.Rigid(layout.Spacer{Width: 4}.Layout),
 						layout.Rigid(func(gtx C) D {

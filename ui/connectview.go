@@ -2,8 +2,10 @@ package ui
 
 import (
 	"fmt"
+	"image"
 	"strings"
 
+	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/text"
 	"gioui.org/unit"
@@ -49,7 +51,7 @@ func (s *connectScreen) layout(gtx C) D {
 
 	// Nickname.
 	add(s.heading("Your nickname"), space(6), func(gtx C) D {
-		return field(gtx, th, &s.nick, "e.g. ana", gtx.Focused(&s.nick), nickText != "" && nickErr != nil)
+		return field(gtx, th, &s.nick, "e.g. ana", nickText != "" && nickErr != nil)
 	}, func(gtx C) D {
 		msg, c := fmt.Sprintf("Up to %d characters, no spaces or quotes.", wire.MaxNickLen), th.Pal.Muted
 		if nickText != "" && nickErr != nil {
@@ -110,7 +112,7 @@ func (s *connectScreen) layout(gtx C) D {
 		})
 	}
 	add(space(20), s.heading("Or enter an address"), space(6), func(gtx C) D {
-		return field(gtx, th, &s.addr, "host:port, e.g. 192.168.1.20:12345", gtx.Focused(&s.addr), false)
+		return field(gtx, th, &s.addr, "host:port, e.g. 192.168.1.20:12345", false)
 	}, space(16))
 
 	// Error.
@@ -210,7 +212,8 @@ func (s *connectScreen) card(gtx C, w layout.Widget) D {
 func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
 	th := s.a.th
 	return click.Layout(gtx, func(gtx C) D {
-		return layout.Stack{}.Layout(gtx,
+		semantic.Button.Add(gtx.Ops)
+		d := layout.Stack{}.Layout(gtx,
 			layout.Expanded(func(gtx C) D {
 				if click.Hovered() {
 					return fill(gtx, th.Pal.Hover)
@@ -259,5 +262,8 @@ func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
 				})
 			}),
 		)
+		in := gtx.Dp(3)
+		focusRing(gtx, th, click, image.Rectangle{Min: image.Pt(in, in), Max: d.Size.Sub(image.Pt(in, in))}, gtx.Dp(10))
+		return d
 	})
 }

@@ -169,6 +169,24 @@ func (h *harness) key(name key.Name, mods key.Modifiers) {
 	h.frame()
 }
 
+// tab presses Tab (Shift+Tab with key.ModShift) the way a window does: a
+// Tab that no widget handles moves the focus.
+func (h *harness) tab(mods key.Modifiers) {
+	h.frame()
+	h.router.WakeupTime() // forget the frame's own wakeup
+	h.router.Queue(input.SystemEvent{Event: key.Event{Name: key.NameTab, Modifiers: mods, State: key.Press}})
+	if _, handled := h.router.WakeupTime(); !handled {
+		dir := key.FocusForward
+		if mods == key.ModShift {
+			dir = key.FocusBackward
+		}
+		h.router.MoveFocus(dir)
+		h.router.RevealFocus(image.Rectangle{Max: h.px()})
+	}
+	h.router.Queue(key.Event{Name: key.NameTab, Modifiers: mods, State: key.Release})
+	h.frame()
+}
+
 // typeText sends text input to the focused editor, which must be ed, at its caret.
 func (h *harness) typeText(ed *widget.Editor, s string) {
 	start, end := ed.Selection()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image"
+	"slices"
 	"testing"
 	"time"
 
@@ -134,5 +135,34 @@ func TestResume(t *testing.T) {
 				t.Fatalf("calls %q after resuming, want reconnect", s.Calls())
 			}
 		})
+	}
+}
+
+// TestNotifyInBackground: the window had the focus with bruno's thread open,
+// then lost it (Android put the app in the background) and no frame is drawn
+// after that; bruno's message is notified all the same.
+func TestNotifyInBackground(t *testing.T) {
+	h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 1280, 800)
+	s := h.connect("ana")
+	h.chat().open("bruno")
+	h.env.Focused = true
+	h.frame()
+	h.a.SetFocused(false) // no frame follows: h.frame is not called again
+	s.push(client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "psst", Time: fixedNow})
+	notes := func() []string {
+		h.plat.mu.Lock()
+		defer h.plat.mu.Unlock()
+		return slices.Clone(h.plat.notes)
+	}
+	deadline := time.After(10 * time.Second)
+	for len(notes()) == 0 {
+		select {
+		case <-h.inv: // the service invalidated the window after its turn
+		case <-deadline:
+			t.Fatal("no notification without frames")
+		}
+	}
+	if got, want := notes(), []string{"bruno: psst"}; !slices.Equal(got, want) {
+		t.Fatalf("notifications %q, want %q", got, want)
 	}
 }

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"image"
 	"strings"
 	"time"
 
+	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
@@ -26,7 +28,10 @@ type peoplePane struct {
 	rows       map[string]*widget.Clickable // by thread key
 	filter     widget.Editor
 	menu       iconButtonState // opens the settings panel
-	disconnect iconButtonState
+	disconnect iconButtonState // ✕: asks to leave the server
+	// confirmLeave shows the question under the header: Cancel or Leave.
+	confirmLeave         bool
+	leaveCancel, leaveOK widget.Clickable
 }
 
 func newPeoplePane() *peoplePane {
@@ -97,13 +102,14 @@ func (p peoplePaneStyle) Layout(gtx C) D {
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(p.header),
+		layout.Rigid(p.confirmLeave),
 		layout.Rigid(p.Settings),
 		layout.Rigid(func(gtx C) D {
 			if !showFilter {
 				return D{}
 			}
 			return layout.Inset{Left: 12, Right: 12, Top: 10, Bottom: 4}.Layout(gtx, func(gtx C) D {
-				return field(gtx, th, &st.filter, "Filter people", gtx.Focused(&st.filter), false)
+				return field(gtx, th, &st.filter, "Filter people", false)
 			})
 		}),
 		layout.Flexed(1, func(gtx C) D {
@@ -211,12 +217,48 @@ func (p peoplePaneStyle) header(gtx C) D {
 				return iconButton(gtx, th, &p.state.menu, p.ic.more, th.Pal.Muted, colorT{}, "Settings")
 			}),
 			layout.Rigid(func(gtx C) D {
-				b := newIconButton(th, &p.state.disconnect, p.ic.close, th.Pal.Muted, colorT{}, "Disconnect")
+				b := newIconButton(th, &p.state.disconnect, p.ic.close, th.Pal.Muted, colorT{}, "Leave the server")
 				b.Tip = tipEnd
 				return b.Layout(gtx)
 			}),
 		)
 	})
+}
+
+// confirmLeave asks whether to leave the server, when ✕ was pressed.
+func (p peoplePaneStyle) confirmLeave(gtx C) D {
+	st := p.state
+	if !st.confirmLeave {
+		return D{}
+	}
+	th := p.th
+	q := "Leave " + p.m.Server + "?"
+	if p.m.Server == "" {
+		q = "Leave the server?"
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return background(gtx, th, th.Pal.Panel, 0, func(gtx C) D {
+				gtx.Constraints.Min.X = gtx.Constraints.Max.X
+				return layout.Inset{Left: pad, Right: 8, Top: 10, Bottom: 4}.Layout(gtx, func(gtx C) D {
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+						layout.Rigid(th.bold(sizeSmall, th.Pal.Text, q).Layout),
+						layout.Rigid(th.label(sizeSmall, th.Pal.Muted, "Your private chats will close.").Layout),
+						layout.Rigid(func(gtx C) D {
+							gtx.Constraints.Min.X = gtx.Constraints.Max.X
+							return layout.E.Layout(gtx, func(gtx C) D {
+								return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+									layout.Rigid(func(gtx C) D { return smallButton(gtx, th, &st.leaveCancel, "Cancel", th.Pal.Accent) }),
+									layout.Rigid(func(gtx C) D { return smallButton(gtx, th, &st.leaveOK, "Leave", th.Pal.Danger) }),
+								)
+							})
+						}),
+					)
+				})
+			})
+		}),
+		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),
+	)
 }
 
 // personRowStyle draws one entry of the people list: the feed or a person,
@@ -242,7 +284,8 @@ func (r personRowStyle) Layout(gtx C) D {
 	th, t, key, name, online := r.th, r.thread, r.key, r.name, r.online
 	selected := r.Current && (r.ThreadShown || gtx.Constraints.Max.X <= gtx.Dp(sidebarWidth)+1)
 	return r.click.Layout(gtx, func(gtx C) D {
-		return layout.Stack{}.Layout(gtx,
+		semantic.Button.Add(gtx.Ops)
+		d := layout.Stack{}.Layout(gtx,
 			layout.Expanded(func(gtx C) D {
 				switch {
 				case selected:
@@ -320,6 +363,9 @@ func (r personRowStyle) Layout(gtx C) D {
 				})
 			}),
 		)
+		in := gtx.Dp(3)
+		focusRing(gtx, th, r.click, image.Rectangle{Min: image.Pt(in, in), Max: d.Size.Sub(image.Pt(in, in))}, gtx.Dp(8))
+		return d
 	})
 }
 

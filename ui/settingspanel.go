@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image"
+
 	"gioui.org/layout"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
@@ -48,7 +50,9 @@ func (p settingsPanelStyle) Layout(gtx C) D {
 					layout.Rigid(func(gtx C) D {
 						sw := material.Switch(th.Theme, &p.state.notifyOn, "Notifications")
 						sw.Color.Enabled = th.Pal.Accent
-						return sw.Layout(gtx)
+						d := sw.Layout(gtx)
+						focusRing(gtx, th, &p.state.notifyOn, image.Rectangle{Max: d.Size}, d.Size.Y/2)
+						return d
 					}),
 				)
 			})

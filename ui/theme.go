@@ -5,6 +5,7 @@ import (
 	"image/color"
 
 	"gioui.org/font"
+	"gioui.org/io/event"
 	"gioui.org/op/paint"
 	"gioui.org/text"
 	"gioui.org/unit"
@@ -34,6 +35,7 @@ type Palette struct {
 	OnWarn   color.NRGBA
 	Success  color.NRGBA // online dot, delivered ticks
 	Scrim    color.NRGBA
+	Focus    color.NRGBA // the ring around the element with the keyboard focus
 }
 
 func rgb(v uint32) color.NRGBA {
@@ -55,6 +57,7 @@ var (
 		Field: rgb(0xffffff), System: rgb(0xe1e6ec),
 		Danger: rgb(0xd43c3c), Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
 		Success: rgb(0x2ea043), Scrim: argb(0x66000000),
+		Focus: rgb(0x1747a6),
 	}
 	DarkPalette = Palette{
 		Bg: rgb(0x0f1419), Panel: rgb(0x182029), Hover: rgb(0x243140),
@@ -64,6 +67,7 @@ var (
 		Field: rgb(0x222c37), System: rgb(0x1c252f),
 		Danger: rgb(0xff6b6b), Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
 		Success: rgb(0x3fb950), Scrim: argb(0x99000000),
+		Focus: rgb(0xa8c7ff),
 	}
 )
 
@@ -99,6 +103,7 @@ const (
 	narrowWidth  = unit.Dp(600) // below: one pane at a time
 	maxBubble    = unit.Dp(560)
 	maxForm      = unit.Dp(440)
+	focusWidth   = unit.Dp(2) // of the focus ring
 )
 
 // Theme is the palette plus the material theme holding the shaper.
@@ -111,6 +116,9 @@ type Theme struct {
 	Touch bool
 
 	corners map[cornerKey]paint.ImageOp // see fillRRect
+	// ringed is the widget whose focus ring the frame drew (focusRing), nil
+	// for none; App.Layout clears it at the start of each frame.
+	ringed event.Tag
 }
 
 func newTheme() *Theme {

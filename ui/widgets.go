@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"gioui.org/io/key"
 	"image"
 	"image/color"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"gioui.org/font"
+	"gioui.org/io/event"
+	"gioui.org/io/key"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
@@ -33,6 +34,25 @@ type (
 const client30s = 30 * time.Second
 
 func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
+
+// focusRing outlines r, rounded by radius px, in the theme's Focus color
+// when tag has the keyboard focus; otherwise it does nothing. The ring is
+// drawn inside r, over everything else of the frame and outside the
+// current clip, so callers may pass a rectangle larger than their widget.
+func focusRing(gtx C, th *Theme, tag event.Tag, r image.Rectangle, radius int) {
+	if !gtx.Focused(tag) {
+		return
+	}
+	th.ringed = tag
+	m := op.Record(gtx.Ops)
+	th.strokeRRect(gtx.Ops, th.Pal.Focus, r, radius, max(1, gtx.Dp(focusWidth)))
+	op.Defer(gtx.Ops, m.Stop())
+}
+
+// outset returns r grown by d px on every side.
+func outset(r image.Rectangle, d int) image.Rectangle {
+	return image.Rectangle{Min: r.Min.Sub(image.Pt(d, d)), Max: r.Max.Add(image.Pt(d, d))}
+}
 
 // icons used by the UI, parsed once per App.
 type iconSet struct {
@@ -229,7 +249,7 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 		}
 		gtx.Constraints.Min.Y = gtx.Dp(40)
 		return layout.Inset{Top: 4, Bottom: 4}.Layout(gtx, func(gtx C) D {
-			return background(gtx, th, bg, 10, func(gtx C) D {
+			d := background(gtx, th, bg, 10, func(gtx C) D {
 				return layout.Inset{Left: 16, Right: 16, Top: 10, Bottom: 10}.Layout(gtx, func(gtx C) D {
 					gtx.Constraints.Min.Y = 0
 					return layout.Center.Layout(gtx, func(gtx C) D {
@@ -239,6 +259,9 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 					})
 				})
 			})
+			g := gtx.Dp(3)
+			focusRing(gtx, th, click, outset(image.Rectangle{Max: d.Size}, g), gtx.Dp(10)+g)
+			return d
 		})
 	})
 }
@@ -302,6 +325,12 @@ func (b iconButtonStyle) button(gtx C) D {
 			gtx.Constraints = layout.Exact(image.Pt(gtx.Dp(24), gtx.Dp(24)))
 			return ic.Layout(gtx, fg)
 		})
+		r := image.Rectangle{Max: sz}
+		if bg.A > 0 {
+			// Around the filled circle, not on it.
+			r = outset(r, gtx.Dp(3))
+		}
+		focusRing(gtx, th, click, r, r.Dx()/2)
 		return D{Size: sz}
 	})
 }
@@ -315,19 +344,23 @@ func hover(c color.NRGBA, dark bool) color.NRGBA {
 	return color.NRGBA{R: mix(c.R, t), G: mix(c.G, t), B: mix(c.B, t), A: max(c.A, 0x20)}
 }
 
-// field draws a single-line or multi-line text field with a hint.
-func field(gtx C, th *Theme, ed *widget.Editor, hint string, focused bool, bad bool) D {
+// field draws a single-line or multi-line text field with a hint. The
+// focused field draws the focus ring as its border; a bad one a red border.
+func field(gtx C, th *Theme, ed *widget.Editor, hint string, bad bool) D {
 	return layout.Stack{}.Layout(gtx,
 		layout.Expanded(func(gtx C) D {
 			th.fillRRect(gtx.Ops, th.Pal.Field, clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10)))
 			c := th.Pal.Divider
-			if focused {
-				c = th.Pal.Accent
-			}
 			if bad {
 				c = th.Pal.Danger
 			}
 			border(gtx, th, gtx.Constraints.Min, c, 10, 1)
+			if !bad {
+				focusRing(gtx, th, ed, image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10))
+			} else if gtx.Focused(ed) {
+				th.ringed = ed // the red border, thicker, is the ring
+				border(gtx, th, gtx.Constraints.Min, c, 10, focusWidth)
+			}
 			return D{Size: gtx.Constraints.Min}
 		}),
 		layout.Stacked(func(gtx C) D {
@@ -375,14 +408,18 @@ func imagePt(x, y int) image.Point { return image.Pt(x, y) }
 // smallButton is a text-only button with a touch-sized target.
 func smallButton(gtx C, th *Theme, click *widget.Clickable, label string, fg color.NRGBA) D {
 	return click.Layout(gtx, func(gtx C) D {
+		semantic.Button.Add(gtx.Ops)
 		gtx.Constraints.Min.Y = gtx.Dp(touch)
-		return layout.Center.Layout(gtx, func(gtx C) D {
+		d := layout.Center.Layout(gtx, func(gtx C) D {
 			return layout.Inset{Left: 12, Right: 12}.Layout(gtx, func(gtx C) D {
 				l := th.bold(sizeSmall, fg, label)
 				l.MaxLines = 1
 				return l.Layout(gtx)
 			})
 		})
+		in := gtx.Dp(4)
+		focusRing(gtx, th, click, image.Rectangle{Min: image.Pt(0, in), Max: d.Size.Sub(image.Pt(0, in))}, gtx.Dp(8))
+		return d
 	})
 }
 

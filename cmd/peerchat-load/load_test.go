@@ -32,7 +32,7 @@ var summaryKeys = []string{
 	"bcast_sent", "bcast_p50_ms", "bcast_p99_ms", "delivery_p50_ms", "bcast_dups", "bcast_lost",
 	"burst_s", "burst_deliveries_per_s", "burst_dups", "burst_lost",
 	"churn_s", "churn_dups", "churn_lost", "dups", "lost", "errors", "disconnects", "refused", "spurious_left",
-	"server_mem_per_client_kib", "server_rss_per_client_kib", "other_cpu_pct",
+	"server_mem_per_client_kib", "server_rss_per_client_kib", "server_peak_rss_mib", "other_cpu_pct",
 }
 
 // parseSummary splits a summary line into its keys, in order, and values.
@@ -136,7 +136,7 @@ func TestRun(t *testing.T) {
 			if res.BcastP99 < res.BcastP50 {
 				t.Errorf("p99 %v < p50 %v", res.BcastP99, res.BcastP50)
 			}
-			for _, k := range []string{"server_mem_per_client_kib", "server_rss_per_client_kib"} {
+			for _, k := range []string{"server_mem_per_client_kib", "server_rss_per_client_kib", "server_peak_rss_mib"} {
 				v, err := strconv.ParseFloat(vals[k], 64)
 				switch {
 				case tt.haveMem && (err != nil || v <= 0):

@@ -244,11 +244,13 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 				background = !attached
 				if background {
 					env.Focused = false
+					a.SetFocused(false)
 				}
 			}
 		case app.ConfigEvent:
 			if env.Focused != e.Config.Focused {
 				env.Focused = e.Config.Focused
+				a.SetFocused(env.Focused)
 				if env.Focused {
 					recheckTheme()
 				}

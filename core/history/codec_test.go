@@ -19,6 +19,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"typical", msg(7)},
 		{"system", Message{Text: "bob joined", Time: t0, Kind: KindSystem}},
 		{"ours failed", Message{ID: 1<<64 - 1, From: "me", Text: "lost", Time: t0, State: delivery.Failed}},
+		{"ours sent", Message{ID: 2, From: "me", Text: "✓", Time: t0, State: delivery.Sent}},
 		{"unicode", Message{From: "Zoë", Text: "héllo 👋\n\"quoted\"", Time: t0}},
 		{"before 1970", Message{Text: "old", Time: time.Date(1960, 1, 2, 3, 4, 5, 6, time.UTC)}},
 		{"long text", Message{Text: strings.Repeat("x", 1<<20), Time: t0}},
@@ -73,6 +74,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"short", []byte{1, 0}, ErrCorrupt},
 		{"bad kind", []byte{1, 7, 0, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"bad state", []byte{1, 0, 7, 0, 0, 0, 0, 0}, ErrCorrupt},
+		{"first unknown state", []byte{1, 0, 5, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"no fields", []byte{1, 0, 0}, ErrCorrupt},
 		{"truncated", good[:len(good)-1], ErrCorrupt},
 		{"trailing", append(bytes.Clone(good), 0), ErrCorrupt},
@@ -107,6 +109,7 @@ func TestThreadRecord(t *testing.T) {
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(appendMessage(nil, Message{}))
 	f.Add(appendMessage(nil, msg(1)))
+	f.Add(appendMessage(nil, Message{ID: 9, From: "me", Text: "sent", Time: t0, State: delivery.Sent}))
 	f.Add(appendMessage(nil, Message{ID: 1 << 63, From: "Zoë", Text: "👋", Time: t0, Kind: KindSystem, State: delivery.Failed}))
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 5, 'a'})
 	f.Add([]byte{2})
@@ -146,4 +149,20 @@ func FuzzDecodeThread(f *testing.F) {
 			t.Fatalf("re-encoding %+v gave %+v, %v", r, again, err)
 		}
 	})
+}
+
+// TestStateValues pins the stored numbers of the delivery states: records
+// written before Sent existed must read the same.
+func TestStateValues(t *testing.T) {
+	for st, b := range map[delivery.State]byte{
+		delivery.Received: 0, delivery.Pending: 1, delivery.Delivered: 2, delivery.Failed: 3, delivery.Sent: 4,
+	} {
+		rec := appendMessage(nil, Message{State: st})
+		if rec[2] != b {
+			t.Errorf("%v stored as %d, want %d", st, rec[2], b)
+		}
+		if m, err := decodeMessage(rec); err != nil || m.State != st {
+			t.Errorf("%v: decoded %v, %v", st, m.State, err)
+		}
+	}
 }

@@ -100,9 +100,9 @@ type Person struct {
 
 // Invite is a chat request waiting for the user's answer.
 type Invite struct {
-	From    string // the peer's nickname as shown
-	Key     string // the peer's thread key
-	Since   time.Time
+	From    string    // the peer's nickname as shown
+	Key     string    // the peer's thread key
+	Since   time.Time // when it arrived: Expires.Sub(Since) is its whole lifetime
 	Expires time.Time // as the client core reported it (client.Event.Expires)
 }
 

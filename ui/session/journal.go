@@ -254,7 +254,11 @@ func (j *journal) apply(ev client.Event) {
 		}
 	case client.EventInvite:
 		key := j.peer(ev.From)
-		iv := model.Invite{From: ev.From, Key: key, Since: at, Expires: ev.Expires}
+		since := at
+		if since.IsZero() {
+			since = s.now()
+		}
+		iv := model.Invite{From: ev.From, Key: key, Since: since, Expires: ev.Expires}
 		j.invites[key] = iv
 		s.push(model.Change{Op: model.OpInvite, Invite: iv})
 		j.chat(key, client.ChatInvited, "", time.Time{})

@@ -10,7 +10,9 @@
 // Service what it needs to know (the window's focus, the open thread) and
 // what the user did (Send, Invite, …). With no frame drawn at all (a
 // minimised window, Android in the background), messages are still saved and
-// notified, once each, in the order they arrived.
+// notified, once each, in the order they arrived; and the queue of Changes
+// does not grow without bound: beyond MaxQueue it is replaced by a snapshot
+// of the same state read back from the history (model.OpReset).
 //
 // # Notifications
 //
@@ -111,9 +113,10 @@ type Config struct {
 }
 
 // Service is one session: see the package doc. Its methods are safe for
-// concurrent use and never wait for the network or the disk, except New
-// (which does not either, the history is read on the Service's goroutine)
-// and Close.
+// concurrent use and never wait for the network or the disk, except Load and
+// Close, and except while the Service replaces an undrained queue by a
+// snapshot (which happens only when the UI has not drawn for MaxQueue
+// Changes, so is not drawing).
 type Service struct {
 	cfg  Config
 	log  *slog.Logger

@@ -288,7 +288,7 @@ func TestInviteFlow(t *testing.T) {
 		client.Event{Kind: client.EventInvite, From: "chen", Time: t0, Expires: t0.Add(25 * time.Second)},
 	)
 	r.sync()
-	if len(r.m.Invites) != 2 || !r.m.Invites[0].Expires.Equal(t0.Add(25*time.Second)) || r.m.Lookup("dana").Chat != client.ChatInvited {
+	if len(r.m.Invites) != 2 || !r.m.Invites[0].Expires.Equal(t0.Add(25*time.Second)) || !r.m.Invites[0].Since.Equal(t0) || r.m.Lookup("dana").Chat != client.ChatInvited {
 		t.Fatalf("invites %+v", r.m.Invites)
 	}
 	r.svc.Accept("dana")
@@ -421,25 +421,28 @@ func TestRestart(t *testing.T) {
 	}
 }
 
-// BenchmarkJoin1000 is a join storm through the session and the UI's
+// BenchmarkJoin1000 is a join storm through a running session and the UI's
 // model: 1,000 EventPeerJoined in a row turned into Changes (without a
-// history store) and applied.
+// history store), drained and applied to a fresh Model in one frame.
 func BenchmarkJoin1000(b *testing.B) {
 	evs := make([]client.Event, 1000)
 	for i := range evs {
 		evs[i] = client.Event{Kind: client.EventPeerJoined, Peer: fmt.Sprintf("Peer%04d", (i*7919)%1000), Time: t0}
 	}
-	b.ReportAllocs()
+	s := &Service{now: func() time.Time { return t0 }}
+	s.j.init(s, "ana")
 	var buf []model.Change
+	b.ReportAllocs()
 	for b.Loop() {
-		s := &Service{now: func() time.Time { return t0 }}
-		s.j.init(s, "ana")
 		m := model.New("ana", "", nil)
+		s.mu.Lock()
 		for _, ev := range evs {
 			s.j.apply(ev)
 		}
+		s.mu.Unlock()
 		buf = s.Drain(buf[:0])
 		m.Apply(buf...)
+		clear(buf)
 		if len(m.People) != 1000 {
 			b.Fatal(len(m.People))
 		}

@@ -1,0 +1,485 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/flynn/noise"
+
+	"peerchat/core/identity"
+	"peerchat/core/wire"
+)
+
+// Frame verbs.
+const (
+	// VerbHandshake starts a frame carrying a Noise handshake message.
+	VerbHandshake = "E2E_HS"
+	// VerbData starts a frame carrying a Noise transport message.
+	VerbData = "E2E"
+)
+
+const (
+	// MaxMessage is the largest application message a Session carries: the
+	// plaintext limit of a chat frame, wire.DefaultPeerPayload.
+	MaxMessage = wire.DefaultPeerPayload
+	// MaxFragment is the most plaintext one transport message carries:
+	// Noise's 65,535-byte limit minus the 16-byte tag.
+	MaxFragment = noise.MaxMsgLen - tagLen
+
+	tagLen    = 16
+	headerLen = 9 // seq (8) || flag (1)
+
+	flagFinal = 0
+	flagMore  = 1
+
+	prologue = "PeerChat E2E v1\n"
+
+	// maxHandshake bounds a decoded handshake message (the largest, message
+	// 2, is 32 + 48 + 64 + 16 = 160 bytes).
+	maxHandshake = 512
+)
+
+var (
+	suite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
+	b64   = base64.RawStdEncoding.Strict()
+)
+
+// Errors. Each integrity error ends the session; test with errors.Is.
+var (
+	// ErrHandshake: the handshake failed (bad message, wrong prologue, a
+	// peer that closed); it wraps the cause.
+	ErrHandshake = errors.New("e2e: handshake failed")
+	// ErrRejected is wrapped by *RejectedError.
+	ErrRejected = errors.New("e2e: remote identity refused")
+	// ErrReplayed: a transport message that was already received.
+	ErrReplayed = errors.New("e2e: replayed message")
+	// ErrReordered: a transport message ahead of the next expected one (one
+	// was dropped or reordered).
+	ErrReordered = errors.New("e2e: reordered or missing message")
+	// ErrTruncated: the stream ended inside a frame or inside a fragmented
+	// message, or a frame too short to hold a tag. Such errors also wrap
+	// io.ErrUnexpectedEOF when the stream ended.
+	ErrTruncated = errors.New("e2e: truncated message")
+	// ErrAltered: a transport message whose authentication failed.
+	ErrAltered = errors.New("e2e: altered message")
+	// ErrNotEncrypted: a frame other than E2E inside an encrypted session.
+	ErrNotEncrypted = errors.New("e2e: unencrypted frame in an encrypted session")
+	// ErrMalformed: an E2E frame that is not valid base64, or with a bad flag.
+	ErrMalformed = errors.New("e2e: malformed frame")
+	// ErrTooLarge: a message above MaxMessage (sent or received).
+	ErrTooLarge = errors.New("e2e: message too large")
+)
+
+// RejectedError is returned by Handshake when Config.Expect refused the
+// remote identity. Remote is the identity the peer proved it holds; Err is
+// Expect's error.
+type RejectedError struct {
+	Remote identity.PublicIdentity
+	Err    error
+}
+
+func (e *RejectedError) Error() string {
+	return "e2e: remote identity " + e.Remote.String() + " refused: " + e.Err.Error()
+}
+
+// Unwrap returns ErrRejected and Expect's error.
+func (e *RejectedError) Unwrap() []error { return []error{ErrRejected, e.Err} }
+
+// Role says which side of the handshake a peer plays.
+type Role int
+
+const (
+	// Initiator sends the first handshake message: the side that dialled.
+	Initiator Role = iota + 1
+	// Responder answers: the side that accepted the connection.
+	Responder
+)
+
+// Config describes one side of a handshake.
+type Config struct {
+	Role  Role               // required
+	Local *identity.Identity // required: this device
+	// Expect is called once with the remote identity, after the remote
+	// proved it holds the key and before the session is established (for
+	// the initiator: before it reveals its own identity). A non-nil error
+	// aborts the handshake with a *RejectedError wrapping it. Typically it
+	// compares remote with the key the server announced and the pin
+	// (identity.PinStore). Required.
+	Expect func(remote identity.PublicIdentity) error
+	// Prologue binds the handshake to its context; both sides must pass the
+	// same bytes, else the handshake fails. Optional.
+	Prologue []byte
+}
+
+// handshaker is the handshake state machine, separate from I/O so that it
+// can be fuzzed.
+type handshaker struct {
+	cfg        Config
+	hs         *noise.HandshakeState
+	remote     identity.PublicIdentity
+	send, recv *noise.CipherState
+}
+
+func newHandshaker(cfg Config) (*handshaker, error) {
+	if cfg.Local == nil || cfg.Expect == nil || (cfg.Role != Initiator && cfg.Role != Responder) {
+		return nil, errors.New("e2e: Config needs Role, Local and Expect")
+	}
+	pub := cfg.Local.Public()
+	hs, err := noise.NewHandshakeState(noise.Config{
+		CipherSuite:   suite,
+		Pattern:       noise.HandshakeXX,
+		Initiator:     cfg.Role == Initiator,
+		Prologue:      append([]byte(prologue), cfg.Prologue...),
+		StaticKeypair: noise.DHKey{Private: cfg.Local.X25519().Bytes(), Public: pub.DHKey()},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &handshaker{cfg: cfg, hs: hs}, nil
+}
+
+// write returns the next handshake frame payload.
+func (h *handshaker) write() ([]byte, error) {
+	var payload []byte
+	if h.hs.MessageIndex() > 0 { // messages 2 and 3 carry the sender's identity
+		payload = h.cfg.Local.Public().Bytes()
+	}
+	msg, cs1, cs2, err := h.hs.WriteMessage(nil, payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	h.split(cs1, cs2)
+	out := append(make([]byte, 0, len(VerbHandshake)+1+b64.EncodedLen(len(msg))), VerbHandshake+" "...)
+	return b64.AppendEncode(out, msg), nil
+}
+
+// read consumes one handshake frame payload. When it carries the remote
+// identity, read checks it and calls Expect.
+func (h *handshaker) read(frame []byte) error {
+	verb, rest := wire.SplitVerb(frame)
+	if string(verb) != VerbHandshake || b64.DecodedLen(len(rest)) > maxHandshake {
+		return fmt.Errorf("%w: want an %s frame", ErrHandshake, VerbHandshake)
+	}
+	msg, err := b64.AppendDecode(nil, rest)
+	if err != nil {
+		return fmt.Errorf("%w: bad base64", ErrHandshake)
+	}
+	payload, cs1, cs2, err := h.hs.ReadMessage(nil, msg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	if h.hs.MessageIndex() == 1 { // message 1 carries no payload
+		if len(payload) != 0 {
+			return fmt.Errorf("%w: unexpected payload in message 1", ErrHandshake)
+		}
+		return nil
+	}
+	remote, err := identity.FromBytes(payload)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	if string(remote.DHKey()) != string(h.hs.PeerStatic()) {
+		return fmt.Errorf("%w: identity does not match the Noise static key", ErrHandshake)
+	}
+	if err := h.cfg.Expect(remote); err != nil {
+		return &RejectedError{Remote: remote, Err: err}
+	}
+	h.remote = remote
+	h.split(cs1, cs2)
+	return nil
+}
+
+func (h *handshaker) split(cs1, cs2 *noise.CipherState) {
+	if cs1 == nil {
+		return
+	}
+	if h.cfg.Role == Initiator {
+		h.send, h.recv = cs1, cs2
+	} else {
+		h.send, h.recv = cs2, cs1
+	}
+}
+
+// Handshake runs the handshake of cfg over conn and returns the session.
+// r reads conn's frames: pass the Reader that already read the chat's first
+// frames (buffered bytes are not lost), or nil for a new one with the limit
+// wire.DefaultPeerPayload. On any failure Handshake closes conn and returns
+// ctx's error if ctx ended (closing conn is how it interrupts the I/O), a
+// *RejectedError if Expect refused the remote, or an error wrapping
+// ErrHandshake.
+func Handshake(ctx context.Context, conn net.Conn, r *wire.Reader, cfg Config) (sess *Session, err error) {
+	h, err := newHandshaker(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		r = wire.NewReader(conn, wire.DefaultPeerPayload)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer func() {
+		if !stop() || err != nil { // ctx ended (conn is closed) or failure
+			conn.Close()
+			if ctx.Err() != nil {
+				sess, err = nil, ctx.Err()
+			}
+		}
+	}()
+	for h.send == nil {
+		if (h.hs.MessageIndex()%2 == 0) == (cfg.Role == Initiator) {
+			p, err := h.write()
+			if err != nil {
+				return nil, err
+			}
+			if err := wire.WriteFrame(conn, p); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+			}
+			continue
+		}
+		p, err := r.ReadFrame()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+		}
+		if err := h.read(p); err != nil {
+			return nil, err
+		}
+	}
+	sess = &Session{conn: conn, r: r, remote: h.remote, send: h.send, recv: h.recv}
+	// Confirmation: the responder's first transport message is empty. The
+	// initiator finishes the Noise handshake first (message 3), so without
+	// it the initiator could not tell a responder that refused its key from
+	// one that accepted.
+	if cfg.Role == Responder {
+		if err := sess.WriteMessage(nil); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+		}
+		return sess, nil
+	}
+	m, err := sess.ReadMessage()
+	switch {
+	case err == io.EOF:
+		return nil, fmt.Errorf("%w: the responder closed (it refused this device's key?): %w", ErrHandshake, io.ErrUnexpectedEOF)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	case len(m) != 0:
+		return nil, fmt.Errorf("%w: confirmation not empty", ErrHandshake)
+	}
+	return sess, nil
+}
+
+// Session is an established encrypted chat. It offers two ways to move
+// messages: WriteMessage and ReadMessage do the I/O on the connection; Seal
+// and Open only transform frames, for a caller that batches writes or owns
+// the read loop (the client core's link). Do not mix the two on one
+// direction. Seal and WriteMessage are safe for concurrent use, with each
+// other and with the read side; ReadMessage and Open must be called from one
+// goroutine at a time. The session owns conn: its first error, or Close,
+// closes conn, and every later call returns that first error.
+type Session struct {
+	conn   net.Conn
+	r      *wire.Reader
+	remote identity.PublicIdentity
+
+	wmu  sync.Mutex
+	send *noise.CipherState
+	sbuf []byte // one sealed fragment
+	wbuf []byte // WriteMessage's frames
+	werr error
+
+	recv    *noise.CipherState
+	dbuf    []byte // one decoded frame
+	msg     []byte // the message being reassembled
+	partial bool   // msg holds fragments of an unfinished message
+	done    bool   // msg was returned; reset it on the next call
+	rerr    error
+	closeMu sync.Once
+}
+
+// Remote returns the remote identity, as accepted by Config.Expect.
+func (s *Session) Remote() identity.PublicIdentity { return s.remote }
+
+// Seal encrypts p, an application payload (a chat frame's payload such as
+// "CHAT_MSG2 …"), and appends it to dst as one or more complete E2E frames
+// (header included), ready to be written. Frames must be written in the
+// order of the Seal calls that made them (a caller appending to a shared
+// buffer under its own lock does so). p may be at most MaxMessage bytes
+// (else an error wrapping ErrTooLarge, and the session goes on); other
+// errors (the nonce space exhausted after 2^64 messages) end the session.
+func (s *Session) Seal(dst, p []byte) ([]byte, error) {
+	if len(p) > MaxMessage {
+		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(p), MaxMessage)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.seal(dst, p)
+}
+
+// seal is Seal with s.wmu held.
+func (s *Session) seal(dst, p []byte) ([]byte, error) {
+	if s.werr != nil {
+		return dst, s.werr
+	}
+	for first := true; first || len(p) > 0; first = false {
+		n := min(len(p), MaxFragment)
+		var ad [headerLen]byte
+		binary.BigEndian.PutUint64(ad[:8], s.send.Nonce())
+		if n < len(p) {
+			ad[8] = flagMore
+		}
+		var err error
+		s.sbuf, err = s.send.Encrypt(append(s.sbuf[:0], ad[:]...), ad[:], p[:n])
+		if err != nil {
+			return dst, s.failWrite(err)
+		}
+		p = p[n:]
+		dst = wire.AppendHeader(dst, len(VerbData)+1+b64.EncodedLen(len(s.sbuf)))
+		dst = append(dst, VerbData+" "...)
+		dst = b64.AppendEncode(dst, s.sbuf)
+	}
+	return dst, nil
+}
+
+// WriteMessage seals p as Seal does and writes its frames to conn in one
+// Write. A write error ends the session.
+func (s *Session) WriteMessage(p []byte) error {
+	if len(p) > MaxMessage {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(p), MaxMessage)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var err error
+	if s.wbuf, err = s.seal(s.wbuf[:0], p); err != nil {
+		return err
+	}
+	if _, err := s.conn.Write(s.wbuf); err != nil {
+		return s.failWrite(err)
+	}
+	return nil
+}
+
+// failWrite records the write side's first error and closes. s.wmu held.
+func (s *Session) failWrite(err error) error {
+	s.werr = err
+	s.Close()
+	return err
+}
+
+// ReadMessage reads frames from the session's Reader until a message is
+// complete and returns it. The slice is valid until the next call. Errors:
+// io.EOF when the stream ended cleanly between messages; an error wrapping
+// one of the integrity errors of this package; the Reader's errors (a
+// timeout, a *wire.ProtocolError). Every error ends the session.
+func (s *Session) ReadMessage() ([]byte, error) {
+	for {
+		if s.rerr != nil {
+			return nil, s.rerr
+		}
+		frame, err := s.r.ReadFrame()
+		if err != nil {
+			switch {
+			case err == io.EOF && s.partial:
+				err = fmt.Errorf("%w: stream ended inside a message: %w", ErrTruncated, io.ErrUnexpectedEOF)
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				err = fmt.Errorf("%w: stream ended inside a frame: %w", ErrTruncated, err)
+			}
+			return nil, s.failRead(err)
+		}
+		msg, complete, err := s.Open(frame)
+		if err != nil || complete {
+			return msg, err
+		}
+	}
+}
+
+// Open decrypts one frame payload (as wire.Reader.ReadFrame returns it).
+// When the frame completes a message, Open returns it with complete true;
+// the slice is valid until the next call. A frame that carries a fragment of
+// a longer message gives complete false. Errors wrap one of the integrity
+// errors of this package (or ErrTooLarge) and end the session. A caller
+// reading frames itself must treat the end of the stream while Pending as
+// truncation.
+func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
+	if s.rerr != nil {
+		return nil, false, s.rerr
+	}
+	if s.done {
+		s.msg, s.done = s.msg[:0], false
+	}
+	final, err := s.open(frame)
+	if err != nil {
+		return nil, false, s.failRead(err)
+	}
+	s.partial = !final
+	if final {
+		s.done = true
+		return s.msg, true, nil
+	}
+	return nil, false, nil
+}
+
+// Pending reports whether a fragmented message is incomplete: the stream
+// must not end now. Call it from the reading goroutine.
+func (s *Session) Pending() bool { return s.partial }
+
+// open decrypts one frame payload and appends its plaintext to s.msg.
+func (s *Session) open(frame []byte) (final bool, err error) {
+	verb, rest := wire.SplitVerb(frame)
+	if string(verb) != VerbData {
+		return false, fmt.Errorf("%w: %.16q", ErrNotEncrypted, verb)
+	}
+	if b64.DecodedLen(len(rest)) > headerLen+noise.MaxMsgLen {
+		return false, fmt.Errorf("%w: frame of %d bytes", ErrMalformed, len(rest))
+	}
+	s.dbuf, err = b64.AppendDecode(s.dbuf[:0], rest)
+	if err != nil {
+		return false, fmt.Errorf("%w: bad base64", ErrMalformed)
+	}
+	b := s.dbuf
+	if len(b) < headerLen+tagLen {
+		return false, fmt.Errorf("%w: %d bytes", ErrTruncated, len(b))
+	}
+	seq, want := binary.BigEndian.Uint64(b[:8]), s.recv.Nonce()
+	switch {
+	case seq < want:
+		return false, fmt.Errorf("%w: message %d, expected %d", ErrReplayed, seq, want)
+	case seq > want:
+		return false, fmt.Errorf("%w: message %d, expected %d", ErrReordered, seq, want)
+	}
+	if len(s.msg)+len(b)-headerLen-tagLen > MaxMessage {
+		return false, fmt.Errorf("%w: message above %d bytes", ErrTooLarge, MaxMessage)
+	}
+	s.msg, err = s.recv.Decrypt(s.msg, b[:headerLen], b[headerLen:])
+	if err != nil {
+		return false, fmt.Errorf("%w: message %d", ErrAltered, seq)
+	}
+	switch b[8] {
+	case flagFinal:
+		return true, nil
+	case flagMore:
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: flag %d", ErrMalformed, b[8])
+}
+
+func (s *Session) failRead(err error) error {
+	s.rerr = err
+	s.Close()
+	return err
+}
+
+// Close closes the connection. ReadMessage and WriteMessage then fail.
+// Close is safe to call more than once and concurrently; it returns the
+// first Close's error.
+func (s *Session) Close() error {
+	var err error
+	s.closeMu.Do(func() { err = s.conn.Close() })
+	return err
+}

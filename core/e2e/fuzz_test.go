@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"errors"
+	"testing"
+
+	"peerchat/core/identity"
+)
+
+func acceptAll(identity.PublicIdentity) error { return nil }
+
+// genuine runs an in-memory handshake between two handshakers and returns
+// the three handshake frame payloads and both sides' states.
+func genuine(t testing.TB) (msgs [3][]byte, ini, res *handshaker) {
+	var err error
+	ini, err = newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := ini, res
+	for i := range msgs {
+		if msgs[i], err = from.write(); err != nil {
+			t.Fatal(err)
+		}
+		if err = to.read(msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+		from, to = to, from
+	}
+	if ini.send == nil || res.send == nil {
+		t.Fatal("handshake did not finish")
+	}
+	return msgs, ini, res
+}
+
+// FuzzHandshakeRead feeds a handshake frame payload to a handshaker waiting
+// for message step%3+1 (after the genuine earlier messages). It must never
+// panic, and never complete with a message that is not the genuine one.
+func FuzzHandshakeRead(f *testing.F) {
+	msgs, _, _ := genuine(f)
+	for i, m := range msgs {
+		f.Add(uint8(i), m)
+	}
+	f.Add(uint8(0), []byte("E2E_HS "))
+	f.Add(uint8(1), []byte("E2E_HS AAAA"))
+	f.Fuzz(func(t *testing.T, step uint8, p []byte) {
+		step %= 3
+		ini, _ := newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll})
+		res, _ := newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll})
+		// Replay the genuine messages before step (with fresh ephemerals,
+		// so the fuzzed message is checked against new state).
+		from, to := ini, res
+		for i := uint8(0); i < step; i++ {
+			m, err := from.write()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := to.read(m); err != nil {
+				t.Fatal(err)
+			}
+			from, to = to, from
+		}
+		err := to.read(p)
+		if err != nil {
+			var rej *RejectedError
+			if !errors.Is(err, ErrHandshake) && !errors.As(err, &rej) {
+				t.Fatalf("error %v is neither ErrHandshake nor RejectedError", err)
+			}
+			return
+		}
+		// Message 1 is unauthenticated (an ephemeral key): any well-formed
+		// one is fine. Messages 2 and 3 must come from the real peer, whose
+		// ephemeral keys this run has not used: accepting one is a forgery.
+		if step > 0 {
+			t.Fatalf("step %d accepted a forged message %q", step+1, p)
+		}
+	})
+}
+
+// FuzzOpen feeds a transport frame payload to an established session
+// expecting its first message. It must never panic, fail with one of the
+// package's integrity errors, and succeed only for the genuine frame.
+func FuzzOpen(f *testing.F) {
+	_, ini, res := genuine(f)
+	sender := &Session{send: ini.send, conn: &captureConn{}}
+	if err := sender.WriteMessage([]byte("CHAT_MSG2 1 1764536400000 \"alice\" hi")); err != nil {
+		f.Fatal(err)
+	}
+	capt := sender.conn.(*captureConn)
+	frames := capt.frames(f)
+	f.Add(frames[0])
+	f.Add([]byte("E2E "))
+	f.Add([]byte("CHAT_MSG2 1 2 \"x\" y"))
+	recvKey := res.recv.UnsafeKey()
+	f.Fuzz(func(t *testing.T, p []byte) {
+		s := &Session{recv: unsafeCipher(recvKey)}
+		_, err := s.open(p)
+		if err == nil {
+			if string(p) != string(frames[0]) {
+				t.Fatalf("accepted a forged frame %q", p)
+			}
+			return
+		}
+		for _, e := range []error{ErrReplayed, ErrReordered, ErrTruncated, ErrAltered, ErrNotEncrypted, ErrMalformed, ErrTooLarge} {
+			if errors.Is(err, e) {
+				return
+			}
+		}
+		t.Fatalf("untyped error %v", err)
+	})
+}
