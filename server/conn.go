@@ -141,7 +141,7 @@ func (c *conn) enqueue(f *[]byte, force bool) (ok, wake bool) {
 
 // claim makes the caller the owner of nc's write side if nobody owns it and
 // there is something to do (frames queued, or closing); the caller must then
-// run writeLoop. c.qmu must be held.
+// hand c to a writer (writerPool.start). c.qmu must be held.
 func (c *conn) claim() bool {
 	if c.busy || len(c.q) == 0 && !c.closing {
 		return false
@@ -163,8 +163,9 @@ func (c *conn) kick() {
 // flush writes a queue of one frame from the caller's goroutine with one
 // non-blocking write, unless someone is writing already; whatever it cannot
 // write at once (a longer queue, a full socket buffer, a passed write
-// deadline) is left to a writer goroutine, which it starts. So it never
-// blocks, and frames keep their order: only the owner of busy writes to nc.
+// deadline) is left to a writer, which it starts (writerPool.start). So it
+// never blocks, and frames keep their order: only the owner of busy writes
+// to nc.
 func (c *conn) flush() {
 	c.qmu.Lock()
 	if c.busy {
@@ -189,7 +190,7 @@ func (c *conn) flush() {
 	n, err := writeNow(c.raw, b)
 	c.s.bytesOut.Add(uint64(n))
 	if err != nil && isReset(err) {
-		c.closeNow(ClosedReset) // busy is ours: the writer started below ends it
+		c.closeNow(ClosedReset) // busy is ours: the writer started below finishes
 	}
 	c.qmu.Lock()
 	if err != nil && n < len(b) && !c.closing {

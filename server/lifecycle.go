@@ -94,6 +94,19 @@ func (s *Server) isClosing() bool {
 // ctx.Err() otherwise.
 func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
 
+// Close stops accepting and closes every connection without waiting for its
+// queue to drain: a client may or may not get its ERROR server shutting
+// down. It returns when every connection is closed. Use Shutdown to let
+// clients hear why.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.shutdown(ctx, true); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
 func (s *Server) shutdown(ctx context.Context, wait bool) error {
 	s.mu.Lock()
 	if !s.closing {

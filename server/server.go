@@ -8,10 +8,13 @@
 // the JOINED and LEFT fan-outs and broadcasts, so every registered client
 // hears about every other exactly once, and hears LEFT only for peers it
 // heard JOINED for. Frames are encoded once and shared by all recipients;
-// each connection has a bounded outbound queue, drained by a writer
-// goroutine that runs only while the queue holds something (conn.go), so no
-// client can stall another and an idle connection holds one goroutine, its
-// reader.
+// each connection has a bounded outbound queue (QueueBytes; a client that
+// stays behind it, or whose write takes over WriteTimeout, is disconnected),
+// written only while it holds something: by a small pool of writer
+// goroutines that never wait for a full socket, and by a goroutine of the
+// connection's own while its socket is full (conn.go, writers.go). So no
+// client can stall another, and an idle connection holds one goroutine, its
+// reader, and no buffer.
 //
 // Files: lifecycle.go (Serve, Shutdown, accept, heartbeats), registry.go
 // (registration and fan-out), conn.go (a connection's queue and writer),

@@ -240,6 +240,24 @@ func (a *App) Unread() int {
 	return 0
 }
 
+// back handles Android's back button and Esc, only when the top screen has
+// somewhere to go back to, and reports whether it went back. Layout calls
+// it before and after the screen is laid out, so that the keys are asked
+// for in the very frame that opens something they close.
+func (a *App) back(gtx C) (went bool) {
+	for a.stack[len(a.stack)-1].CanBack() {
+		ev, ok := gtx.Event(key.Filter{Name: key.NameBack}, key.Filter{Name: key.NameEscape})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			a.stack[len(a.stack)-1].Back()
+			went = true
+		}
+	}
+	return went
+}
+
 // Layout draws one frame. env says how the window is; gtx must span the
 // window minus the system insets.
 func (a *App) Layout(gtx C, env Env) D {
@@ -251,16 +269,7 @@ func (a *App) Layout(gtx C, env Env) D {
 	if a.th.Dark != env.Dark {
 		a.th.setDark(env.Dark)
 	}
-	// Back: Android's back button or Esc, only when there is somewhere to go.
-	for a.stack[len(a.stack)-1].CanBack() {
-		ev, ok := gtx.Event(key.Filter{Name: key.NameBack}, key.Filter{Name: key.NameEscape})
-		if !ok {
-			break
-		}
-		if e, ok := ev.(key.Event); ok && e.State == key.Press {
-			a.stack[len(a.stack)-1].Back()
-		}
-	}
+	a.back(gtx)
 	area := clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops)
 	event.Op(gtx.Ops, a)
 	paint.Fill(gtx.Ops, a.th.Pal.Bg)
@@ -268,6 +277,10 @@ func (a *App) Layout(gtx C, env Env) D {
 	gtx.Constraints.Min = gtx.Constraints.Max
 	top := a.stack[len(a.stack)-1]
 	d := top.Layout(gtx)
+	if top == a.top() && a.back(gtx) {
+		// The frame laid out what Back closed.
+		gtx.Execute(op.InvalidateCmd{})
+	}
 	if len(a.stack) > 0 && a.stack[len(a.stack)-1] != top {
 		// The screen changed during the frame: draw the new one at once.
 		gtx.Execute(op.InvalidateCmd{})

@@ -3,15 +3,15 @@ package ui
 import (
 	"image"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
-	"gioui.org/font"
-	"gioui.org/io/pointer"
 	"gioui.org/layout"
 	"gioui.org/op/clip"
 	"gioui.org/text"
 	"gioui.org/widget"
-	"gioui.org/x/richtext"
 
 	"peerchat/core/delivery"
 	"peerchat/ui/model"
@@ -20,7 +20,7 @@ import (
 // messageState is the widget state of one message on screen: its links and
 // its Retry button. Only messages with a link or a failed delivery have one.
 type messageState struct {
-	links richtext.InteractiveText
+	links []*linkHit
 	retry widget.Clickable
 }
 
@@ -41,6 +41,9 @@ type bubbleStyle struct {
 	// is the first message of a group by one sender: it shows the avatar
 	// and the name.
 	Avatar, First bool
+	// Me is the user's nickname: "@Me" in the text stands out more than
+	// other mentions.
+	Me string
 }
 
 func newBubble(th *Theme, ic *iconSet, msg *model.Message, state *messageState) bubbleStyle {
@@ -161,36 +164,94 @@ func (b bubbleStyle) bubble(gtx C, showName bool) D {
 	)
 }
 
-// body draws the message text, with clickable links.
+// body draws the message text, with links colored, underlined and (with a
+// state) clickable.
 func (b bubbleStyle) body(gtx C, fg colorT) D {
 	th, msg := b.th, b.msg
-	if !strings.Contains(msg.Text, "://") || b.state == nil {
+	txt := fixEmojiSpaces(msg.Text)
+	spans := b.spans(txt, fg)
+	if len(spans) == 0 {
 		l := th.label(sizeBody, fg, msg.Text)
 		l.WrapPolicy = text.WrapHeuristically
 		return l.Layout(gtx)
 	}
-	link := th.Pal.Accent
-	if msg.Mine {
-		link = fg
+	bt := bodyTextStyle{th: th, text: txt, size: sizeBody, color: fg, spans: spans}
+	if b.state != nil {
+		bt.hits = &b.state.links
 	}
-	var spans []richtext.SpanStyle
-	txt := fixEmojiSpaces(msg.Text)
-	last := 0
-	for _, m := range linkRE.FindAllStringIndex(txt, -1) {
-		if m[0] > last {
-			spans = append(spans, richtext.SpanStyle{Content: txt[last:m[0]], Color: fg, Size: sizeBody, Font: font.Font{Typeface: th.Face}})
+	return bt.Layout(gtx)
+}
+
+// spans returns the links and the @mentions of txt, the text of the
+// message as drawn, in order. A mention of the user (model.Mentions) is
+// tinted; a mention of anyone else is only colored.
+func (b bubbleStyle) spans(txt string, fg colorT) []textSpan {
+	hasLink, hasAt := strings.Contains(txt, "://"), strings.IndexByte(txt, '@') >= 0
+	if !hasLink && !hasAt {
+		return nil
+	}
+	accent := b.th.Pal.Accent
+	if b.msg.Mine {
+		accent = fg
+	}
+	var spans []textSpan
+	if hasLink {
+		for _, m := range linkRE.FindAllStringIndex(txt, -1) {
+			spans = append(spans, textSpan{start: m[0], end: m[1], color: accent, url: txt[m[0]:m[1]]})
 		}
-		sp := richtext.SpanStyle{Content: txt[m[0]:m[1]], Color: link, Size: sizeBody, Font: font.Font{Typeface: th.Face}, Interactive: true}
-		sp.Font.Weight = font.Medium
-		sp.Set("url", txt[m[0]:m[1]])
+	}
+	if !hasAt {
+		return spans
+	}
+	links := spans
+	for i := 0; i < len(txt); i++ {
+		if txt[i] != '@' || inSpan(links, i) {
+			continue
+		}
+		if r, _ := utf8.DecodeLastRuneInString(txt[:i]); i > 0 && isWordRune(r) {
+			continue // an e-mail address
+		}
+		end := i + 1
+		for end < len(txt) && !inSpan(links, end) {
+			r, n := utf8.DecodeRuneInString(txt[end:])
+			if unicode.IsSpace(r) || strings.ContainsRune(mentionStop, r) {
+				break
+			}
+			end += n
+		}
+		end = i + 1 + len(strings.TrimRight(txt[i+1:end], "."))
+		if end == i+1 {
+			continue
+		}
+		sp := textSpan{start: i, end: end, color: accent}
+		if b.Me != "" && model.Mentions(txt[i:end], b.Me) {
+			sp.tint = withAlpha(accent, 0x2a)
+		}
 		spans = append(spans, sp)
-		last = m[1]
+		i = end - 1
 	}
-	if last < len(txt) {
-		spans = append(spans, richtext.SpanStyle{Content: txt[last:], Color: fg, Size: sizeBody, Font: font.Font{Typeface: th.Face}})
+	slices.SortFunc(spans, func(a, b textSpan) int { return a.start - b.start })
+	return spans
+}
+
+// mentionStop are the runes that end an @mention besides spaces: what a
+// nickname cannot hold (quotes) and punctuation that follows a name.
+const mentionStop = "\"'“”‘’,;:!?()[]{}<>@"
+
+// isWordRune reports whether r belongs to a word, where an @ is an
+// address's, not a mention.
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'
+}
+
+// inSpan reports whether byte i of the text is in one of spans.
+func inSpan(spans []textSpan, i int) bool {
+	for _, s := range spans {
+		if s.start <= i && i < s.end {
+			return true
+		}
 	}
-	pointer.CursorPointer.Add(gtx.Ops)
-	return richtext.Text(&b.state.links, th.Shaper, spans...).Layout(gtx)
+	return false
 }
 
 // meta draws the time and the delivery state, right-aligned.

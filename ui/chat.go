@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"gioui.org/io/key"
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/widget"
@@ -27,9 +28,14 @@ type chatScreen struct {
 	events *eventPump
 	hist   *historyPager
 
-	current    string // the open thread (model.Everyone for the feed)
-	showThread bool   // narrow layout: the thread pane is shown instead of the people pane
-	narrow     bool   // this frame (or the last) uses the one-pane layout
+	current string // the open thread (model.Everyone for the feed)
+	// focusComposer says that the composer of thread focusFor takes the
+	// keyboard focus as soon as it shows its field: the thread just opened,
+	// or the chat just accepted or requested, once it opens.
+	focusComposer bool
+	focusFor      string
+	showThread    bool // narrow layout: the thread pane is shown instead of the people pane
+	narrow        bool // this frame (or the last) uses the one-pane layout
 
 	people    *peoplePane
 	settings  settingsPanel
@@ -110,6 +116,7 @@ func (s *chatScreen) open(peer string) {
 	}
 	s.current = peer
 	s.showThread = true
+	s.focusComposer, s.focusFor = true, peer
 	s.m.Thread(peer)
 }
 
@@ -164,11 +171,14 @@ func (s *chatScreen) updateLeave(gtx C) (left bool) {
 	}
 	if p.leaveCancel.Clicked(gtx) {
 		p.confirmLeave = false
-		gtx.Execute(focusCmd(&p.disconnect.Clickable))
 	}
 	if p.leaveOK.Clicked(gtx) && p.confirmLeave {
 		s.a.pop()
 		return true
+	}
+	if !p.confirmLeave && (gtx.Focused(&p.leaveCancel) || gtx.Focused(&p.leaveOK)) {
+		// Cancelled (or Esc) from the keyboard: back to ✕.
+		gtx.Execute(focusCmd(&p.disconnect.Clickable))
 	}
 	return false
 }
@@ -319,7 +329,9 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		Narrow:   narrow, CanDelete: s.a.cfg.History != nil,
 	}
 	p.Messages = func(gtx C) D {
-		d := newMessageList(th, ic, t, &ts.list, &s.msgs, s.m.Now()).Layout(gtx)
+		ml := newMessageList(th, ic, t, &ts.list, &s.msgs, s.m.Now())
+		ml.Me = s.m.Me
+		d := ml.Layout(gtx)
 		if len(t.Messages) > 0 && ts.list.Position.First < historyAhead {
 			s.hist.loadOlder(t)
 		}
@@ -328,7 +340,23 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 	if narrow {
 		p.Cards = s.cards.flowCards
 	}
-	return p.Layout(gtx)
+	d := p.Layout(gtx)
+	if s.focusComposer && s.focusFor == peer {
+		switch {
+		case comp.Gate == nil:
+			gtx.Execute(focusCmd(&ts.composer.editor))
+			s.focusComposer = false
+		case t.Chat == client.ChatInvited || t.Chat == client.ChatInviting:
+			// The chat is on its way: the composer takes the focus when it
+			// opens. Meanwhile keys must not go on filtering the people.
+			if gtx.Focused(&s.people.filter) {
+				gtx.Execute(key.FocusCmd{})
+			}
+		default:
+			s.focusComposer = false
+		}
+	}
+	return d
 }
 
 // bannerStyle shows the state of the server connection when it is not

@@ -2,9 +2,12 @@ package ui
 
 import (
 	"image"
+	"strings"
 
 	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/widget"
+	"gioui.org/widget/material"
 
 	"peerchat/core/client"
 	"peerchat/ui/model"
@@ -92,10 +95,15 @@ type chatGateStyle struct {
 }
 
 func (g chatGateStyle) Layout(gtx C) D {
+	msg, action := g.parts()
+	d, _ := g.layout(gtx, msg, action)
+	return d
+}
+
+// parts returns the gate's message and its action, nil for none.
+func (g chatGateStyle) parts() (msg string, action layout.Widget) {
 	th, t := g.th, g.thread
 	name := t.Name()
-	var msg string
-	var action layout.Widget
 	switch t.Chat {
 	case client.ChatInviting:
 		msg = "Waiting for " + name + " to accept your chat request…"
@@ -124,14 +132,54 @@ func (g chatGateStyle) Layout(gtx C) D {
 			action = func(gtx C) D { return button(gtx, th, g.request, primary, label) }
 		}
 	}
-	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-		layout.Rigid(func(gtx C) D { return D{Size: image.Pt(0, gtx.Dp(touch))} }),
-		layout.Flexed(1, th.label(sizeSmall, th.Pal.Muted, msg).Layout),
+	return msg, action
+}
+
+// layout draws msg beside action, or above it when a word of msg would not
+// fit beside it (phones, long nicknames): a line never breaks within a
+// word. It returns the width msg was given.
+func (g chatGateStyle) layout(gtx C, msg string, action layout.Widget) (D, int) {
+	th := g.th
+	label := th.label(sizeSmall, th.Pal.Muted, msg)
+	if action == nil {
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+			layout.Rigid(func(gtx C) D { return D{Size: image.Pt(0, gtx.Dp(touch))} }),
+			layout.Flexed(1, label.Layout),
+		), gtx.Constraints.Max.X
+	}
+	m := op.Record(gtx.Ops)
+	mgtx := gtx
+	mgtx.Constraints.Min = image.Point{}
+	ad := action(mgtx)
+	m.Stop()
+	textW := gtx.Constraints.Max.X - ad.Size.X - gtx.Dp(8)
+	if longestWord(gtx, label) <= textW {
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+			layout.Rigid(func(gtx C) D { return D{Size: image.Pt(0, gtx.Dp(touch))} }),
+			layout.Flexed(1, label.Layout),
+			layout.Rigid(func(gtx C) D { return layout.Inset{Left: 8}.Layout(gtx, action) }),
+		), textW
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D {
-			if action == nil {
-				return D{}
-			}
-			return layout.Inset{Left: 8}.Layout(gtx, action)
+			return layout.Inset{Top: 4, Bottom: 4}.Layout(gtx, label.Layout)
 		}),
-	)
+		layout.Rigid(func(gtx C) D {
+			gtx.Constraints.Min.X = gtx.Constraints.Max.X
+			return layout.E.Layout(gtx, action)
+		}),
+	), gtx.Constraints.Max.X
+}
+
+// longestWord returns the width of the widest word of l's text, set as l.
+func longestWord(gtx C, l material.LabelStyle) int {
+	w := 0
+	m := op.Record(gtx.Ops)
+	gtx.Constraints = layout.Constraints{Max: image.Pt(1<<24, 1<<24)}
+	for _, word := range strings.Fields(l.Text) {
+		l.Text = word
+		w = max(w, l.Layout(gtx).Size.X)
+	}
+	m.Stop()
+	return w
 }

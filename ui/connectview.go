@@ -183,6 +183,13 @@ func (s *connectScreen) layout(gtx C) D {
 	add(space(32))
 
 	l := material.List(th.Theme, &s.list)
+	return wheelList(gtx, th, &s.list, func(gtx C) D {
+		return s.items(gtx, l, items)
+	})
+}
+
+// items lays out the form's items in l.
+func (s *connectScreen) items(gtx C, l material.ListStyle, items []layout.Widget) D {
 	return l.Layout(gtx, len(items), func(gtx C, i int) D {
 		return layout.Inset{Left: pad, Right: pad}.Layout(gtx, func(gtx C) D {
 			return layout.N.Layout(gtx, func(gtx C) D {

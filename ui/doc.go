@@ -43,10 +43,21 @@
 //     history.go: paging older history.
 //   - people.go: the people pane and its rows; settingspanel.go: the
 //     settings panel; thread.go: the thread pane (header, Delete history);
-//     messages.go: the message list; bubble.go: one message; composer.go:
-//     the composer and what stands in for it; cards.go: chat requests and
-//     notices.
+//     messages.go: the message list; bubble.go: one message, bodytext.go:
+//     its text with links and mentions; composer.go: the composer and what
+//     stands in for it; cards.go: chat requests and notices.
 //   - theme.go: palette and typography; widgets.go, shapes.go, tooltip.go:
 //     shared drawing helpers (buttons, fields, avatars, rounded shapes,
-//     tooltips).
+//     tooltips, the focus ring, mouse wheel scrolling).
+//
+// # Keyboard
+//
+// Every element that takes the keyboard focus draws a ring of
+// Palette.Focus while it has it (focusRing). Tab follows the reading order:
+// the people pane (its header's buttons, the filter, the cards, the rows),
+// then the thread (its header, the messages' buttons, the composer, Send).
+// Leaving the server (✕) asks first. The composer takes the focus when a
+// thread opens, or when the chat the user accepted or asked for opens.
+// Esc (Android: back) closes the question of ✕, then the settings panel,
+// then, on a phone, the thread.
 package ui

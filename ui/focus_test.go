@@ -183,3 +183,54 @@ func TestFocusVisible(t *testing.T) {
 		})
 	}
 }
+
+// TestComposerFocusedOnOpen reproduces issue 9, defect 6: the composer
+// takes the focus when a thread is opened, and when a chat request
+// accepted from the people filter opens, so that typed keys land there.
+func TestComposerFocusedOnOpen(t *testing.T) {
+	be := &fakeBackend{peers: crowd}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	c := h.chat()
+	h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(20 * time.Second)})
+	h.click(image.Pt(160, 100)) // the filter, under the header
+	if !h.focused(&c.people.filter) {
+		t.Fatal("filter not focused by a click")
+	}
+	h.typeText(&c.people.filter, "da")
+	c.cards.invite(model.Key("Dana")).accept.Click() // as a click would: the focus stays
+	h.frame()
+	if !hasCall(s, "accept Dana") {
+		t.Fatalf("calls %q, want accept Dana", s.Calls())
+	}
+	h.push(s, client.Event{Kind: client.EventChatOpen, Peer: "Dana"})
+	ed := &c.view(model.Key("Dana")).composer.editor
+	if !h.focused(ed) {
+		t.Fatal("composer not focused once the accepted chat opened")
+	}
+	h.typeText(ed, "hi")
+	if ed.Text() != "hi" || c.people.filter.Text() != "da" {
+		t.Fatalf("typed into the composer %q, the filter %q", ed.Text(), c.people.filter.Text())
+	}
+	// Clearing the filter shows Everyone again; opening it focuses its composer.
+	c.people.filter.SetText("")
+	h.frame()
+	h.click(image.Pt(150, 160)) // Everyone, under the filter
+	if c.current != model.Everyone {
+		t.Fatalf("current %q after clicking Everyone", c.current)
+	}
+	if !h.focused(&c.view(model.Everyone).composer.editor) {
+		t.Fatal("Everyone's composer not focused when opened")
+	}
+}
+
+// TestComposerFocusedOnOpenPhone opens the feed on the phone layout.
+func TestComposerFocusedOnOpenPhone(t *testing.T) {
+	h := newHarness(t, &fakeBackend{peers: []string{"bruno"}}, 360, 780)
+	h.connect("ana")
+	c := h.chat()
+	h.click(image.Pt(150, 97)) // Everyone
+	if !c.showThread || !h.focused(&c.view(model.Everyone).composer.editor) {
+		t.Fatalf("shown=%v, composer focused=%v", c.showThread, h.focused(&c.view(model.Everyone).composer.editor))
+	}
+}

@@ -3,12 +3,12 @@ package ui
 import (
 	"time"
 
+	"gioui.org/gesture"
 	"gioui.org/layout"
 	"gioui.org/text"
 	"gioui.org/unit"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
-	"gioui.org/x/richtext"
 
 	"peerchat/ui/model"
 )
@@ -58,14 +58,14 @@ func (ms *messageStates) update(gtx C, retry func(key uint64), open func(url str
 		if st.retry.Clicked(gtx) {
 			retry(key)
 		}
-		for {
-			span, ev, ok := st.links.Update(gtx)
-			if !ok {
-				break
-			}
-			if ev.Type == richtext.Click {
-				if u, ok := span.Get("url").(string); ok {
-					open(u)
+		for _, l := range st.links {
+			for {
+				ev, ok := l.click.Update(gtx.Source)
+				if !ok {
+					break
+				}
+				if ev.Kind == gesture.KindClick {
+					open(l.url)
 				}
 			}
 		}
@@ -81,6 +81,8 @@ type messageListStyle struct {
 	list   *widget.List
 	states *messageStates
 	now    time.Time // for day names
+	// Me is the user's nickname, whose mentions stand out.
+	Me string
 }
 
 func newMessageList(th *Theme, ic *iconSet, t *model.Thread, list *widget.List, states *messageStates, now time.Time) messageListStyle {
@@ -102,6 +104,12 @@ func (l messageListStyle) Layout(gtx C) D {
 	}
 	ml := material.List(th.Theme, l.list)
 	ml.AnchorStrategy = material.Overlay
+	return wheelList(gtx, th, l.list, func(gtx C) D { return l.list_(gtx, ml) })
+}
+
+// list_ lays out the messages in ml.
+func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
+	th, t := l.th, l.thread
 	return ml.Layout(gtx, len(t.Messages), func(gtx C, i int) D {
 		msg := &t.Messages[i]
 		var prev *model.Message
@@ -140,7 +148,7 @@ func (l messageListStyle) Layout(gtx C) D {
 						st = l.states.get(msg.Key)
 					}
 					b := newBubble(th, l.ic, msg, st)
-					b.Avatar, b.First = t.Peer == model.Everyone, first
+					b.Avatar, b.First, b.Me = t.Peer == model.Everyone, first, l.Me
 					return b.Layout(gtx)
 				}),
 			)

@@ -118,58 +118,65 @@ func (p peoplePaneStyle) Layout(gtx C) D {
 			n := nc + 2 + len(shown)
 			l := material.List(th.Theme, &st.list)
 			l.AnchorStrategy = material.Overlay
-			return l.Layout(gtx, n, func(gtx C, i int) D {
-				if i < nc {
-					return p.Cards.flowCard(gtx, i)
-				}
-				i -= nc
-				switch i {
-				case 0:
-					feed := m.Thread(model.Everyone)
-					preview := itoa(online) + " people online"
-					switch online {
-					case 0:
-						preview = "Nobody else here yet"
-					case 1:
-						preview = "1 person online"
-					}
-					if msg := lastText(feed); msg != nil {
-						preview = sender(msg) + ": " + firstLine(msg.Text)
-						if msg.Mine {
-							preview = "You: " + firstLine(msg.Text)
-						}
-					}
-					return p.row(&st.everyone, model.Everyone, "Everyone", preview, feed, true).Layout(gtx)
-				case 1:
-					return layout.Inset{Left: pad, Top: 14, Bottom: 6}.Layout(gtx, func(gtx C) D {
-						txt := "PEOPLE · " + itoa(online) + " ONLINE"
-						return th.bold(sizeCaption, th.Pal.Muted, txt).Layout(gtx)
-					})
-				}
-				pe := shown[i-2]
-				t := m.Lookup(pe.Key)
-				preview := "online"
-				if !pe.Online {
-					preview = "offline"
-				}
-				if t != nil {
-					switch t.Chat {
-					case client.ChatInvited:
-						preview = "wants to chat with you"
-					case client.ChatInviting:
-						preview = "waiting for an answer…"
-					}
-					if msg := lastText(t); msg != nil && t.Chat != client.ChatInvited {
-						preview = firstLine(msg.Text)
-						if msg.Mine {
-							preview = "You: " + preview
-						}
-					}
-				}
-				return p.row(st.row(pe.Key), pe.Key, pe.Nick, preview, t, pe.Online).Layout(gtx)
-			})
+			return wheelList(gtx, th, &st.list, func(gtx C) D { return p.list(gtx, l, n, shown, online) })
 		}),
 	)
+}
+
+// list lays out the cards, the feed and the people shown in l.
+func (p peoplePaneStyle) list(gtx C, l material.ListStyle, n int, shown []model.Person, online int) D {
+	th, m, st := p.th, p.m, p.state
+	nc := len(p.Cards.items)
+	return l.Layout(gtx, n, func(gtx C, i int) D {
+		if i < nc {
+			return p.Cards.flowCard(gtx, i)
+		}
+		i -= nc
+		switch i {
+		case 0:
+			feed := m.Thread(model.Everyone)
+			preview := itoa(online) + " people online"
+			switch online {
+			case 0:
+				preview = "Nobody else here yet"
+			case 1:
+				preview = "1 person online"
+			}
+			if msg := lastText(feed); msg != nil {
+				preview = sender(msg) + ": " + firstLine(msg.Text)
+				if msg.Mine {
+					preview = "You: " + firstLine(msg.Text)
+				}
+			}
+			return p.row(&st.everyone, model.Everyone, "Everyone", preview, feed, true).Layout(gtx)
+		case 1:
+			return layout.Inset{Left: pad, Top: 14, Bottom: 6}.Layout(gtx, func(gtx C) D {
+				txt := "PEOPLE · " + itoa(online) + " ONLINE"
+				return th.bold(sizeCaption, th.Pal.Muted, txt).Layout(gtx)
+			})
+		}
+		pe := shown[i-2]
+		t := m.Lookup(pe.Key)
+		preview := "online"
+		if !pe.Online {
+			preview = "offline"
+		}
+		if t != nil {
+			switch t.Chat {
+			case client.ChatInvited:
+				preview = "wants to chat with you"
+			case client.ChatInviting:
+				preview = "waiting for an answer…"
+			}
+			if msg := lastText(t); msg != nil && t.Chat != client.ChatInvited {
+				preview = firstLine(msg.Text)
+				if msg.Mine {
+					preview = "You: " + preview
+				}
+			}
+		}
+		return p.row(st.row(pe.Key), pe.Key, pe.Nick, preview, t, pe.Online).Layout(gtx)
+	})
 }
 
 func (p peoplePaneStyle) row(click *widget.Clickable, key, name, preview string, t *model.Thread, online bool) personRowStyle {

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"strings"
 	"testing"
 	"time"
+
+	"gioui.org/io/key"
 
 	"peerchat/core/client"
 	"peerchat/ui/model"
@@ -164,6 +167,58 @@ func scenarios() []scenario {
 			h.push(s, feedEvents()...)
 			h.chat().current = model.Everyone
 			h.chat().settings.open = true
+		}},
+		{"leave", func(h *harness) {
+			// ✕ reached with the keyboard: the question, Cancel focused.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			c := h.chat()
+			c.current = model.Everyone
+			for !h.focused(&c.people.disconnect.Clickable) {
+				h.tab(0)
+			}
+			h.key(key.NameReturn, 0)
+			h.frame()
+		}},
+		{"focus-row", func(h *harness) {
+			// A person's row reached with the keyboard.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			c := h.chat()
+			c.current = model.Everyone
+			for !h.focused(c.people.row("chen")) {
+				h.tab(0)
+			}
+		}},
+		{"long-words", func(h *harness) {
+			// Issue 9, defect 2: words longer than a line wrap, nothing is cut.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, client.Event{Kind: client.EventBroadcast, From: "bruno", Text: longLink, Time: at(14, 2)},
+				client.Event{Kind: client.EventBroadcast, From: "chen", Text: "ok " + strings.Repeat("ha", 60) + " 😂", Time: at(14, 3)})
+			h.chat().open(model.Everyone)
+			h.chat().sendText(model.Everyone, "Mine too: https://example.com/"+strings.Repeat("b", 90)+"?y=2")
+		}},
+		{"mentions", func(h *harness) {
+			// Issue 9, defect 13: @mentions stand out, an emoji-initial name
+			// gets its emoji as avatar.
+			h.be.peers = append(crowd[:5:5], "👍🏽bob")
+			s := h.connect("ana")
+			h.push(s, client.Event{Kind: client.EventBroadcast, From: "Dana", Text: "@ana can you check the agenda before 10? @bruno too", Time: at(9, 40)},
+				client.Event{Kind: client.EventBroadcast, From: "👍🏽bob", Text: "Mail it to bob@example.com, not @ana.", Time: at(9, 41)},
+				client.Event{Kind: client.EventBroadcast, From: "chen", Text: "🚀 shipped, thanks @Dana!", Time: at(9, 42)})
+			h.chat().open(model.Everyone)
+			h.chat().sendText(model.Everyone, "On it @Dana 👍")
+		}},
+		{"request-long-name", func(h *harness) {
+			// Issue 9, defect 13: the bar under the thread goes above its
+			// buttons rather than break a long name.
+			h.be.peers = append(crowd[:3:3], "Wolfeschlegelsteinhausenberger")
+			s := h.connect("ana")
+			h.push(s, client.Event{Kind: client.EventInvite, From: "Wolfeschlegelsteinhausenberger", Expires: fixedNow.Add(23 * time.Second)})
+			h.chat().open(model.Key("Wolfeschlegelsteinhausenberger"))
 		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]

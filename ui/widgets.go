@@ -3,6 +3,7 @@ package ui
 import (
 	"image"
 	"image/color"
+	"math"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +12,7 @@ import (
 	"gioui.org/font"
 	"gioui.org/io/event"
 	"gioui.org/io/key"
+	"gioui.org/io/pointer"
 	"gioui.org/io/semantic"
 	"gioui.org/layout"
 	"gioui.org/op"
@@ -21,6 +23,7 @@ import (
 	"gioui.org/widget"
 	"gioui.org/widget/material"
 	"gioui.org/x/component"
+	"github.com/go-text/typesetting/segmenter"
 	"golang.org/x/exp/shiny/materialdesign/icons"
 )
 
@@ -47,6 +50,48 @@ func focusRing(gtx C, th *Theme, tag event.Tag, r image.Rectangle, radius int) {
 	m := op.Record(gtx.Ops)
 	th.strokeRRect(gtx.Ops, th.Pal.Focus, r, radius, max(1, gtx.Dp(focusWidth)))
 	op.Defer(gtx.Ops, m.Stop())
+}
+
+// Mouse wheel scrolling.
+const (
+	// wheelLines is how many lines of body text one notch of a mouse wheel
+	// scrolls a list.
+	wheelLines = 3
+	// x11Notch is the distance Gio's X11 backend reports for one notch of a
+	// mouse wheel, in pixels whatever the scale: alone, a notch moved a list
+	// by about half a line. Other backends report a sensible distance
+	// (Wayland 100 px a notch) or a continuous one (touchpads), which
+	// wheelList leaves as it is.
+	x11Notch = 10
+)
+
+// wheelList lays out w, which lays out l, and makes each notch of a mouse
+// wheel over it scroll l by wheelLines lines of body text.
+func wheelList(gtx C, th *Theme, l *widget.List, w layout.Widget) D {
+	tag := &l.Position
+	for {
+		ev, ok := gtx.Event(pointer.Filter{Target: tag, Kinds: pointer.Scroll, ScrollY: pointer.ScrollRange{Min: math.MinInt32, Max: math.MaxInt32}})
+		if !ok {
+			break
+		}
+		e, ok := ev.(pointer.Event)
+		if !ok || e.Kind != pointer.Scroll {
+			continue
+		}
+		dy := e.Scroll.Y
+		if n := dy / x11Notch; e.Source == pointer.Mouse && n != 0 && n == float32(int(n)) && n >= -5 && n <= 5 {
+			dy = n * wheelLines * float32(gtx.Sp(th.TextSize)) * 1.2
+		}
+		l.Position.Offset += int(math.Round(float64(dy)))
+		l.Position.BeforeEnd = true // as layout.List.ScrollBy: the list finds out whether it is at the end
+	}
+	d := w(gtx)
+	// Over the list, so that its distance is taken before the list's own
+	// handler sees it; other events pass.
+	defer pointer.PassOp{}.Push(gtx.Ops).Pop()
+	defer clip.Rect{Max: d.Size}.Push(gtx.Ops).Pop()
+	event.Op(gtx.Ops, tag)
+	return d
 }
 
 // outset returns r grown by d px on every side.
@@ -120,28 +165,37 @@ func vline(gtx C, c color.NRGBA) D {
 	return D{Size: sz}
 }
 
-// initials returns up to two letters for an avatar.
+// initials returns what an avatar shows of nick: its first grapheme
+// cluster, upper-cased, then the first letter of its second word or
+// camel-case part, if any ("ana-laptop": "AL", "JohnDoe": "JD"). A nick
+// that starts with an emoji (or any other symbol) shows that cluster alone,
+// whole: "👍🏽bob" shows "👍🏽", never "👍" and half of the skin tone, nor a
+// squeezed "👍🏽B".
 func initials(nick string) string {
-	var out []rune
-	prevLetter := false
-	for i, r := range nick {
-		isL := unicode.IsLetter(r) || unicode.IsDigit(r)
-		upper := unicode.IsUpper(r)
-		if i == 0 || (isL && (!prevLetter || (upper && len(out) == 1))) {
-			if len(out) == 0 || (len(out) == 1 && i > 0) {
-				out = append(out, unicode.ToUpper(r))
-			}
+	var seg segmenter.Segmenter
+	if err := seg.InitWithString(nick); err != nil {
+		r, _ := utf8.DecodeRuneInString(nick)
+		return string(r)
+	}
+	var out strings.Builder
+	it := seg.GraphemeIterator()
+	n, prevLetter := 0, false
+	for it.Next() {
+		g := it.Grapheme().Text
+		isL := unicode.IsLetter(g[0]) || unicode.IsDigit(g[0])
+		switch {
+		case n == 0 && !isL:
+			return string(g)
+		case n == 0 || isL && (!prevLetter || unicode.IsUpper(g[0])):
+			out.WriteString(strings.ToUpper(string(g)))
+			n++
 		}
-		prevLetter = isL
-		if len(out) == 2 {
+		if n == 2 {
 			break
 		}
+		prevLetter = isL
 	}
-	if len(out) == 0 {
-		r, _ := utf8.DecodeRuneInString(nick)
-		out = []rune{r}
-	}
-	return string(out)
+	return out.String()
 }
 
 // avatar draws a colored circle with the nick's initials.
@@ -154,7 +208,12 @@ func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
 	}
 	th.fillRRect(gtx.Ops, c, clip.UniformRRect(image.Rectangle{Max: sz}, s/2))
 	gtx.Constraints = layout.Exact(sz)
-	l := th.bold(unit.Sp(float32(size)*0.4), rgb(0xffffff), initials(nick))
+	ini := initials(nick)
+	scale := float32(0.4)
+	if r, _ := utf8.DecodeRuneInString(ini); !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		scale = 0.5 // an emoji alone: as large as two letters
+	}
+	l := th.bold(unit.Sp(float32(size)*scale), rgb(0xffffff), ini)
 	l.Alignment = text.Middle
 	l.MaxLines = 1
 	layout.Center.Layout(gtx, l.Layout)

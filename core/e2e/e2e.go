@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,7 +46,6 @@ const (
 
 var (
 	suite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
-	b64   = base64.RawStdEncoding.Strict()
 )
 
 // Errors. Each integrity error ends the session; test with errors.Is.
@@ -70,7 +68,8 @@ var (
 	ErrAltered = errors.New("e2e: altered message")
 	// ErrNotEncrypted: a frame other than E2E inside an encrypted session.
 	ErrNotEncrypted = errors.New("e2e: unencrypted frame in an encrypted session")
-	// ErrMalformed: an E2E frame that is not valid base64, or with a bad flag.
+	// ErrMalformed: an E2E frame whose bytes are not validly packed, or with
+	// a bad flag.
 	ErrMalformed = errors.New("e2e: malformed frame")
 	// ErrTooLarge: a message above MaxMessage (sent or received).
 	ErrTooLarge = errors.New("e2e: message too large")
@@ -155,20 +154,20 @@ func (h *handshaker) write() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
 	h.split(cs1, cs2)
-	out := append(make([]byte, 0, len(VerbHandshake)+1+b64.EncodedLen(len(msg))), VerbHandshake+" "...)
-	return b64.AppendEncode(out, msg), nil
+	out := append(make([]byte, 0, len(VerbHandshake)+1+pack7Len(len(msg))), VerbHandshake+" "...)
+	return appendPack7(out, msg), nil
 }
 
 // read consumes one handshake frame payload. When it carries the remote
 // identity, read checks it and calls Expect.
 func (h *handshaker) read(frame []byte) error {
 	verb, rest := wire.SplitVerb(frame)
-	if string(verb) != VerbHandshake || b64.DecodedLen(len(rest)) > maxHandshake {
+	if string(verb) != VerbHandshake || len(rest) > pack7Len(maxHandshake) {
 		return fmt.Errorf("%w: want an %s frame", ErrHandshake, VerbHandshake)
 	}
-	msg, err := b64.AppendDecode(nil, rest)
+	msg, err := appendUnpack7(nil, rest)
 	if err != nil {
-		return fmt.Errorf("%w: bad base64", ErrHandshake)
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
 	payload, cs1, cs2, err := h.hs.ReadMessage(nil, msg)
 	if err != nil {
@@ -252,7 +251,15 @@ func Handshake(ctx context.Context, conn net.Conn, r *wire.Reader, cfg Config) (
 			return nil, err
 		}
 	}
-	sess = &Session{conn: conn, r: r, remote: h.remote, send: h.send, recv: h.recv}
+	send, err := newCipherState(h.send)
+	if err != nil {
+		return nil, err
+	}
+	recv, err := newCipherState(h.recv)
+	if err != nil {
+		return nil, err
+	}
+	sess = &Session{conn: conn, r: r, remote: h.remote, send: send, recv: recv}
 	// Confirmation: the responder's first transport message is empty. The
 	// initiator finishes the Noise handshake first (message 3), so without
 	// it the initiator could not tell a responder that refused its key from
@@ -289,12 +296,13 @@ type Session struct {
 	remote identity.PublicIdentity
 
 	wmu  sync.Mutex
-	send *noise.CipherState
+	send *cipherState
+	ad   [headerLen]byte
 	sbuf []byte // one sealed fragment
 	wbuf []byte // WriteMessage's frames
 	werr error
 
-	recv    *noise.CipherState
+	recv    *cipherState
 	dbuf    []byte // one decoded frame
 	msg     []byte // the message being reassembled
 	partial bool   // msg holds fragments of an unfinished message
@@ -329,20 +337,21 @@ func (s *Session) seal(dst, p []byte) ([]byte, error) {
 	}
 	for first := true; first || len(p) > 0; first = false {
 		n := min(len(p), MaxFragment)
-		var ad [headerLen]byte
-		binary.BigEndian.PutUint64(ad[:8], s.send.Nonce())
+		ad := s.ad[:] // a field, not a local: it would escape to the heap
+		binary.BigEndian.PutUint64(ad[:8], s.send.n)
+		ad[8] = flagFinal
 		if n < len(p) {
 			ad[8] = flagMore
 		}
 		var err error
-		s.sbuf, err = s.send.Encrypt(append(s.sbuf[:0], ad[:]...), ad[:], p[:n])
+		s.sbuf, err = s.send.seal(append(s.sbuf[:0], ad...), ad, p[:n])
 		if err != nil {
 			return dst, s.failWrite(err)
 		}
 		p = p[n:]
-		dst = wire.AppendHeader(dst, len(VerbData)+1+b64.EncodedLen(len(s.sbuf)))
+		dst = wire.AppendHeader(dst, len(VerbData)+1+pack7Len(len(s.sbuf)))
 		dst = append(dst, VerbData+" "...)
-		dst = b64.AppendEncode(dst, s.sbuf)
+		dst = appendPack7(dst, s.sbuf)
 	}
 	return dst, nil
 }
@@ -404,8 +413,9 @@ func (s *Session) ReadMessage() ([]byte, error) {
 // the slice is valid until the next call. A frame that carries a fragment of
 // a longer message gives complete false. Errors wrap one of the integrity
 // errors of this package (or ErrTooLarge) and end the session. A caller
-// reading frames itself must treat the end of the stream while Pending as
-// truncation.
+// reading frames itself must use the Reader it passed to Handshake (which
+// may hold buffered frames), and treat the end of the stream while Pending
+// as truncation.
 func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
 	if s.rerr != nil {
 		return nil, false, s.rerr
@@ -435,18 +445,18 @@ func (s *Session) open(frame []byte) (final bool, err error) {
 	if string(verb) != VerbData {
 		return false, fmt.Errorf("%w: %.16q", ErrNotEncrypted, verb)
 	}
-	if b64.DecodedLen(len(rest)) > headerLen+noise.MaxMsgLen {
+	if len(rest) > pack7Len(headerLen+noise.MaxMsgLen) {
 		return false, fmt.Errorf("%w: frame of %d bytes", ErrMalformed, len(rest))
 	}
-	s.dbuf, err = b64.AppendDecode(s.dbuf[:0], rest)
+	s.dbuf, err = appendUnpack7(s.dbuf[:0], rest)
 	if err != nil {
-		return false, fmt.Errorf("%w: bad base64", ErrMalformed)
+		return false, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	b := s.dbuf
 	if len(b) < headerLen+tagLen {
 		return false, fmt.Errorf("%w: %d bytes", ErrTruncated, len(b))
 	}
-	seq, want := binary.BigEndian.Uint64(b[:8]), s.recv.Nonce()
+	seq, want := binary.BigEndian.Uint64(b[:8]), s.recv.n
 	switch {
 	case seq < want:
 		return false, fmt.Errorf("%w: message %d, expected %d", ErrReplayed, seq, want)
@@ -456,7 +466,10 @@ func (s *Session) open(frame []byte) (final bool, err error) {
 	if len(s.msg)+len(b)-headerLen-tagLen > MaxMessage {
 		return false, fmt.Errorf("%w: message above %d bytes", ErrTooLarge, MaxMessage)
 	}
-	s.msg, err = s.recv.Decrypt(s.msg, b[:headerLen], b[headerLen:])
+	s.msg, err = s.recv.open(s.msg, b[:headerLen], b[headerLen:])
+	if err == errNonceExhausted {
+		return false, err
+	}
 	if err != nil {
 		return false, fmt.Errorf("%w: message %d", ErrAltered, seq)
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -265,22 +264,42 @@ func TestTapSeesNoPlaintext(t *testing.T) {
 	}
 	a, b := ident(t, 0).Public(), ident(t, 32).Public()
 	for dir, rec := range map[string][]byte{"alice→bob": tp.up.Bytes(), "bob→alice": tp.dn.Bytes()} {
-		// Markers long enough not to occur by chance in base64 text.
-		for _, s := range []string{"the vault code is 7731", "meet me at the north door", "LONG SECRET LONG", "CHAT_MSG2 1 1764536400000"} {
-			if bytes.Contains(rec, []byte(s)) {
-				t.Errorf("%s: the tap saw %q", dir, s)
+		// What the tap can read: the raw stream, and every frame's bytes
+		// unpacked (a listener knows the format).
+		views := [][]byte{rec}
+		frames := 0
+		for b := rec; len(b) > 0; {
+			p, n, err := wire.SplitFrame(b, wire.DefaultPeerPayload)
+			if err != nil || n == 0 {
+				t.Fatalf("%s: the tap cannot split frames: %v", dir, err)
 			}
+			b = b[n:]
+			verb, rest := wire.SplitVerb(p)
+			if string(verb) != VerbData && string(verb) != VerbHandshake {
+				t.Fatalf("%s: a %q frame", dir, verb)
+			}
+			bin, err := appendUnpack7(nil, rest)
+			if err != nil {
+				t.Fatalf("%s: %v", dir, err)
+			}
+			views = append(views, bin)
+			frames++
 		}
-		// Identity hiding: neither static key, nor the identities, in clear.
-		for _, k := range [][]byte{a.DHKey(), b.DHKey(), a.SigningKey(), b.SigningKey()} {
-			for _, form := range [][]byte{k, []byte(base64.RawStdEncoding.EncodeToString(k)[:40])} {
-				if bytes.Contains(rec, form) {
+		if frames < 3 {
+			t.Fatalf("%s: the tap saw %d frames", dir, frames)
+		}
+		for _, v := range views {
+			for _, s := range []string{"the vault code is 7731", "meet me at the north door", "LONG SECRET LONG", "CHAT_MSG2 1 1764536400000"} {
+				if bytes.Contains(v, []byte(s)) {
+					t.Errorf("%s: the tap saw %q", dir, s)
+				}
+			}
+			// Identity hiding: neither device's keys in clear.
+			for _, k := range [][]byte{a.DHKey(), b.DHKey(), a.SigningKey(), b.SigningKey()} {
+				if bytes.Contains(v, k) {
 					t.Errorf("%s: a public key is visible", dir)
 				}
 			}
-		}
-		if !bytes.Contains(rec, []byte(VerbData+" ")) || !bytes.Contains(rec, []byte(VerbHandshake+" ")) {
-			t.Errorf("%s: the tap did not see E2E frames; the test looked at the wrong bytes", dir)
 		}
 	}
 }
@@ -387,11 +406,11 @@ func (c *captureConn) frames(t testing.TB) [][]byte {
 
 // tamper decodes an E2E frame payload, lets f change the binary, re-encodes.
 func tamper(p []byte, f func(b []byte) []byte) []byte {
-	b, err := base64.RawStdEncoding.DecodeString(string(p[len(VerbData)+1:]))
+	b, err := appendUnpack7(nil, p[len(VerbData)+1:])
 	if err != nil {
 		panic(err)
 	}
-	return []byte(VerbData + " " + base64.RawStdEncoding.EncodeToString(f(b)))
+	return appendPack7([]byte(VerbData+" "), f(b))
 }
 
 func TestIntegrity(t *testing.T) {
@@ -437,7 +456,9 @@ func TestIntegrity(t *testing.T) {
 		{"plaintext frame", ErrNotEncrypted, func(raw net.Conn, f, _ [][]byte) {
 			wf(raw, f[0], []byte(`CHAT_MSG2 9 1764536400000 "bob" forged`))
 		}, 1},
-		{"bad base64", ErrMalformed, func(raw net.Conn, _, _ [][]byte) { wf(raw, []byte("E2E @@@@")) }, 0},
+		{"bad packing", ErrMalformed, func(raw net.Conn, f, _ [][]byte) {
+			wf(raw, append([]byte(VerbData+" é"), f[0][len(VerbData)+2:]...)) // valid UTF-8, not pack7
+		}, 0},
 	}
 	for _, at := range attacks {
 		t.Run(at.name, func(t *testing.T) {
@@ -501,6 +522,12 @@ func TestIntegrity(t *testing.T) {
 	}
 }
 
-// unsafeCipher returns a fresh receiving cipher state with key k at nonce 0
-// (fuzzing needs one per input).
-func unsafeCipher(k [32]byte) *noise.CipherState { return noise.UnsafeNewCipherState(suite, k, 0) }
+// unsafeCipher returns a fresh cipher state with key k at nonce 0 (fuzzing
+// needs one per input).
+func unsafeCipher(k [32]byte) *cipherState {
+	c, err := newCipherState(noise.UnsafeNewCipherState(suite, k, 0))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}

@@ -86,7 +86,7 @@ func FuzzHandshakeRead(f *testing.F) {
 // package's integrity errors, and succeed only for the genuine frame.
 func FuzzOpen(f *testing.F) {
 	_, ini, res := genuine(f)
-	sender := &Session{send: ini.send, conn: &captureConn{}}
+	sender := &Session{send: unsafeCipher(ini.send.UnsafeKey()), conn: &captureConn{}}
 	if err := sender.WriteMessage([]byte("CHAT_MSG2 1 1764536400000 \"alice\" hi")); err != nil {
 		f.Fatal(err)
 	}
@@ -112,4 +112,41 @@ func FuzzOpen(f *testing.F) {
 		}
 		t.Fatalf("untyped error %v", err)
 	})
+}
+
+// TestCipherStateMatchesNoise checks that cipherState seals and opens exactly
+// as noise.CipherState does (the Noise spec's ENCRYPT/DECRYPT), both ways.
+func TestCipherStateMatchesNoise(t *testing.T) {
+	_, ini, res := genuine(t)
+	mine, err := newCipherState(ini.send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := res.recv // the same key, nonce 0
+	for i := range 3 {
+		ad := []byte{byte(i)}
+		ct, err := mine.seal(nil, ad, []byte("hello"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, err := theirs.Decrypt(nil, ad, ct)
+		if err != nil || string(pt) != "hello" {
+			t.Fatalf("message %d: noise cannot open ours: %v", i, err)
+		}
+	}
+	back, err := newCipherState(ini.recv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := res.send.Encrypt(nil, []byte("x"), []byte("world"))
+	if pt, err := back.open(nil, []byte("x"), ct); err != nil || string(pt) != "world" {
+		t.Fatalf("we cannot open noise's: %v", err)
+	}
+	if _, err := back.open(nil, []byte("x"), ct); err == nil {
+		t.Fatal("opened the same message twice")
+	}
+	back.n = 1<<64 - 1
+	if _, err := back.seal(nil, nil, nil); err != errNonceExhausted {
+		t.Fatalf("nonce 2^64-1: %v", err)
+	}
 }

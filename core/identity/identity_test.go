@@ -394,3 +394,10 @@ func TestSafetyLibsignal(t *testing.T) {
 		t.Fatalf("got %s, want libsignal's %s", got, want)
 	}
 }
+
+func BenchmarkSafetyNumber(b *testing.B) {
+	x, y := mustSeed(b, 0).Public(), mustSeed(b, 32).Public()
+	for range b.N {
+		SafetyNumber(x, y)
+	}
+}

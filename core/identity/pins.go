@@ -34,6 +34,7 @@ const (
 	Changed
 )
 
+// String returns "new", "same" or "changed".
 func (r Result) String() string {
 	switch r {
 	case New:

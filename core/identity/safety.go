@@ -19,7 +19,9 @@ var safetyVersion = []byte{0, 0}
 // groups of 5 separated by single spaces (71 characters). It is symmetric,
 // SafetyNumber(a, b) == SafetyNumber(b, a), so both people read the same
 // number; it changes when either key changes. The algorithm is in the package
-// documentation. It takes about a millisecond; it never fails.
+// documentation. It costs 10,400 SHA-512 computations (5.5–8 ms on the
+// loaded reference machine): compute it once when the verify dialog opens,
+// not in every frame. It never fails.
 func SafetyNumber(a, b PublicIdentity) string {
 	x, y := safetyHalf(a.Bytes(), nil), safetyHalf(b.Bytes(), nil)
 	if y < x {
