@@ -1,6 +1,10 @@
 package server
 
-import "errors"
+import (
+	"errors"
+
+	"peerchat/core/wire"
+)
 
 // Close and refusal reasons. Each is used both in "ERROR <reason>" (or
 // "NOTICE <code> <reason>") sent to the client and in the server's logs and
@@ -28,12 +32,13 @@ const (
 	ReasonShutdown        = "server shutting down"
 )
 
-// Notice codes sent to v2 clients in "NOTICE <code> <text>".
+// Notice codes sent to v2 clients in "NOTICE <code> <text>"; package wire
+// owns them.
 const (
-	NoticeRateLimited = "rate_limited"
-	NoticeUnknown     = "unknown_command"
-	NoticeBadCommand  = "bad_command"
-	NoticeTooLong     = "too_long"
+	NoticeRateLimited = wire.NoticeRateLimited
+	NoticeUnknown     = wire.NoticeUnknownCommand
+	NoticeBadCommand  = wire.NoticeBadCommand
+	NoticeTooLong     = wire.NoticeTooLong
 )
 
 // Errors returned by the Server's methods.
