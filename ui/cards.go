@@ -200,7 +200,7 @@ func (c inviteCardStyle) Layout(gtx C) D {
 					w := gtx.Constraints.Max.X
 					h := gtx.Dp(4)
 					paint.FillShape(gtx.Ops, th.Pal.Field, clip.UniformRRect(image.Rect(0, 0, w, h), h/2).Op(gtx.Ops))
-					frac := float64(left) / float64(client30s)
+					frac := float64(left) / float64(iv.Lifetime())
 					frac = min(1, max(0, frac))
 					paint.FillShape(gtx.Ops, th.Pal.Accent, clip.UniformRRect(image.Rect(0, 0, int(float64(w)*frac), h), h/2).Op(gtx.Ops))
 					return D{Size: image.Pt(w, h)}

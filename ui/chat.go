@@ -59,7 +59,7 @@ func newChatScreen(a *App, sess chatSession) *chatScreen {
 	s.ctx, s.cancel = context.WithCancel(a.ctx)
 	s.settings.notifyOn.Value = !a.settings.MuteNotifications
 	s.hist = newHistoryPager(s.ctx, a, sess, s.m)
-	s.events = &eventPump{sess: sess, m: s.m}
+	s.events = &eventPump{sess: sess, m: s.m, reset: s.hist.reset}
 	return s
 }
 

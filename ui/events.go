@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"slices"
+
 	"peerchat/ui/model"
 	"peerchat/ui/session"
 )
@@ -71,6 +73,9 @@ type eventPump struct {
 	sess    chatSession
 	m       *model.Model
 	changes []model.Change // reused by frame
+	// reset, if set, is called after a drain that held a model.OpReset:
+	// what the UI loaded from the history before it is stale.
+	reset func()
 }
 
 // frame tells the session whether the window has the focus and which
@@ -88,5 +93,8 @@ func (p *eventPump) frame(focused bool, open string, shown bool) {
 func (p *eventPump) drain() {
 	p.changes = p.sess.Drain(p.changes[:0])
 	p.m.Apply(p.changes...) // one call: the people list is sorted once
+	if p.reset != nil && slices.ContainsFunc(p.changes, func(c model.Change) bool { return c.Op == model.OpReset }) {
+		p.reset()
+	}
 	clear(p.changes)
 }

@@ -95,6 +95,16 @@ func (p *historyPager) applyPages(added func(peer string, n int)) {
 	}
 }
 
+// reset drops every page still loading: the session replaced the model's
+// state with a snapshot (model.OpReset), so those pages no longer fit
+// before what the threads show.
+func (p *historyPager) reset() {
+	for _, st := range p.pagers {
+		st.gen++
+		st.loading = false
+	}
+}
+
 // delete deletes the history of thread peer; the session empties the
 // thread. A page of it still loading is dropped.
 func (p *historyPager) delete(peer string) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"testing"
@@ -150,5 +151,30 @@ func TestDeleteHistory(t *testing.T) {
 	}
 	if feed := c2.m.Lookup(model.Everyone); len(feed.Messages) != 1 {
 		t.Fatalf("the feed lost its history: %d messages", len(feed.Messages))
+	}
+}
+
+// TestHistoryPagesDroppedAfterReset: a page of older history that was
+// loading when the session replaced the model's state (OpReset) is dropped,
+// not put before messages it no longer fits.
+func TestHistoryPagesDroppedAfterReset(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		m := model.New("ana", "srv", nil)
+		p := newHistoryPager(context.Background(), nil, nil, m)
+		p.pager("bob").loading = true
+		if reset {
+			p.reset()
+		}
+		p.pages <- page{peer: "bob", msgs: []model.Message{{Kind: model.KindText, From: "bob", Text: "old", Seq: 1, Time: fixedNow}}}
+		added := 0
+		p.applyPages(func(string, int) { added++ })
+		if got, want := added, 1; reset {
+			want = 0
+			if got != want || len(m.Thread("bob").Messages) != 0 {
+				t.Fatalf("after a reset: %d pages applied, %d messages, want none", got, len(m.Thread("bob").Messages))
+			}
+		} else if got != want {
+			t.Fatalf("without a reset: %d pages applied, want %d", got, want)
+		}
 	}
 }

@@ -69,6 +69,17 @@ func scenarios() []scenario {
 			cs.addr.SetText("192.168.1.2:12345")
 			h.waitFor("probe", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.probed })
 		}},
+		{"connect-keyboard", func(h *harness) {
+			// The Connect button reached with Tab draws the focus ring.
+			h.be.servers = lanServers
+			cs := h.connectScreen()
+			cs.nick.SetText("ana")
+			cs.addr.SetText("192.168.1.2:12345")
+			h.waitFor("probe", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.probed })
+			for !h.focused(&cs.connectBtn) {
+				h.tab(0)
+			}
+		}},
 		{"connect-none", func(h *harness) {
 			cs := h.connectScreen()
 			cs.nick.SetText("ana")

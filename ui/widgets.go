@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"math"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,22 +32,27 @@ type (
 	colorT = color.NRGBA
 )
 
-// client30s is the invite lifetime the countdown bar is scaled to.
-const client30s = 30 * time.Second
 
 func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
 
 // focusRing outlines r, rounded by radius px, in the theme's Focus color
 // when tag has the keyboard focus; otherwise it does nothing. The ring is
-// drawn inside r, over everything else of the frame and outside the
-// current clip, so callers may pass a rectangle larger than their widget.
+// drawn inside r. A ring that reaches out of the widget (r.Min < 0: around
+// a filled button) is drawn over everything else of the frame, outside the
+// current clip; one within the widget (rows) is drawn in place, clipped
+// like the widget.
 func focusRing(gtx C, th *Theme, tag event.Tag, r image.Rectangle, radius int) {
 	if !gtx.Focused(tag) {
 		return
 	}
 	th.ringed = tag
+	w := max(1, gtx.Dp(focusWidth))
+	if r.Min.X >= 0 && r.Min.Y >= 0 {
+		th.strokeRRect(gtx.Ops, th.Pal.Focus, r, radius, w)
+		return
+	}
 	m := op.Record(gtx.Ops)
-	th.strokeRRect(gtx.Ops, th.Pal.Focus, r, radius, max(1, gtx.Dp(focusWidth)))
+	th.strokeRRect(gtx.Ops, th.Pal.Focus, r, radius, w)
 	op.Defer(gtx.Ops, m.Stop())
 }
 
@@ -318,7 +322,7 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 					})
 				})
 			})
-			g := gtx.Dp(3)
+			g := gtx.Dp(4)
 			focusRing(gtx, th, click, outset(image.Rectangle{Max: d.Size}, g), gtx.Dp(10)+g)
 			return d
 		})
@@ -387,7 +391,7 @@ func (b iconButtonStyle) button(gtx C) D {
 		r := image.Rectangle{Max: sz}
 		if bg.A > 0 {
 			// Around the filled circle, not on it.
-			r = outset(r, gtx.Dp(3))
+			r = outset(r, gtx.Dp(4))
 		}
 		focusRing(gtx, th, click, r, r.Dx()/2)
 		return D{Size: sz}

@@ -106,6 +106,16 @@ type Invite struct {
 	Expires time.Time // as the client core reported it (client.Event.Expires)
 }
 
+// Lifetime is how long the request was valid when it arrived, which the
+// countdown is scaled to: Expires - Since, or wire.DefaultInviteTTL when
+// Since is unknown.
+func (iv Invite) Lifetime() time.Duration {
+	if d := iv.Expires.Sub(iv.Since); !iv.Since.IsZero() && d > 0 {
+		return d
+	}
+	return wire.DefaultInviteTTL
+}
+
 // ConnState is the state of the server connection.
 type ConnState int
 

@@ -8,6 +8,7 @@ import (
 
 	"peerchat/core/client"
 	"peerchat/core/delivery"
+	"peerchat/core/wire"
 )
 
 var t0 = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
@@ -222,5 +223,15 @@ func TestJoinAllocs(t *testing.T) {
 	// is allocated per join, let alone per peer listed.
 	if allocs > 150 {
 		t.Fatalf("%v allocations for 1,000 joins", allocs)
+	}
+}
+
+func TestInviteLifetime(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	if got := (Invite{Since: at, Expires: at.Add(10 * time.Second)}).Lifetime(); got != 10*time.Second {
+		t.Errorf("lifetime %v, want 10s", got)
+	}
+	if got := (Invite{Expires: at}).Lifetime(); got != wire.DefaultInviteTTL {
+		t.Errorf("lifetime without Since %v, want %v", got, wire.DefaultInviteTTL)
 	}
 }
