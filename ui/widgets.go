@@ -32,7 +32,6 @@ type (
 	colorT = color.NRGBA
 )
 
-
 func focusCmd(tag any) key.FocusCmd { return key.FocusCmd{Tag: tag} }
 
 // focusRing outlines r, rounded by radius px, in the theme's Focus color
