@@ -36,13 +36,11 @@ func testConfig() Config {
 	}
 }
 
-// startServer runs a server on 127.0.0.1 for the test's duration and checks
-// at cleanup that Serve returned and no goroutine started since outlived it
-// (goleak). (Tests of package server cannot use servertest, which imports
-// it.)
-func startServer(t testing.TB, cfg Config) (*Server, string) {
+// serve runs a server with cfg on a fresh 127.0.0.1 listener until ctx is
+// done or the server is shut down, and returns it, its address and the
+// channel Serve's result arrives on.
+func serve(t testing.TB, ctx context.Context, cfg Config) (*Server, string, <-chan error) {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +49,20 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
+	return s, ln.Addr().String(), done
+}
+
+// startServer runs a server on 127.0.0.1 for the test's duration and checks
+// at cleanup that Serve returned and no goroutine started since outlived it
+// (goleak). (Tests of package server cannot use servertest, which imports
+// it.)
+func startServer(t testing.TB, cfg Config) (*Server, string) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, addr, done := serve(t, ctx, cfg)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -66,7 +75,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		}
 		goleak.VerifyNone(t, ignore)
 	})
-	return s, ln.Addr().String()
+	return s, addr
 }
 
 // serverGoroutines returns the stacks of the goroutines running the

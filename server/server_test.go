@@ -564,17 +564,7 @@ func TestShutdown(t *testing.T) {
 	cfg.WriteTimeout = 10 * time.Second
 	cfg.QueueBytes = 64 << 20
 	cfg.RegisterTimeout = time.Minute // idle stays unregistered however slow the machine
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(context.Background(), ln) }()
-	addr := ln.Addr().String()
+	s, addr, done := serve(t, context.Background(), cfg)
 	a := dial(t, addr)
 	a.register("a", 1, 2)
 	idle := dial(t, addr) // not registered yet
@@ -594,7 +584,7 @@ func TestShutdown(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err = s.Shutdown(ctx)
+	err := s.Shutdown(ctx)
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Shutdown took %v", d)
 	}
@@ -628,17 +618,7 @@ func TestShutdown(t *testing.T) {
 func TestClose(t *testing.T) {
 	cfg := testConfig()
 	cfg.QueueBytes = 64 << 20
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(context.Background(), ln) }()
-	addr := ln.Addr().String()
+	s, addr, done := serve(t, context.Background(), cfg)
 	a := dial(t, addr)
 	a.register("a", 1, 2)
 	stuck := dial(t, addr) // never reads: its queue cannot drain
