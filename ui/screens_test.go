@@ -151,8 +151,8 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, feedEvents()[:5]...)
 			h.push(s,
-				client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(23 * time.Second)},
-				client.Event{Kind: client.EventInvite, From: "émile", Expires: fixedNow.Add(9 * time.Second)},
+				client.Event{Kind: client.EventInvite, From: "Dana", Time: fixedNow.Add(-7 * time.Second), Expires: fixedNow.Add(23 * time.Second)},
+				client.Event{Kind: client.EventInvite, From: "émile", Time: fixedNow.Add(-21 * time.Second), Expires: fixedNow.Add(9 * time.Second)},
 			)
 			h.chat().current = model.Everyone
 		}},
@@ -161,7 +161,7 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, feedEvents()...)
 			h.chat().open(model.Everyone)
-			h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(23 * time.Second)})
+			h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Time: fixedNow.Add(-7 * time.Second), Expires: fixedNow.Add(23 * time.Second)})
 		}},
 		{"delete-history", func(h *harness) {
 			h.be.peers = crowd[:5]
@@ -228,7 +228,7 @@ func scenarios() []scenario {
 			// buttons rather than break a long name.
 			h.be.peers = append(crowd[:3:3], "Wolfeschlegelsteinhausenberger")
 			s := h.connect("ana")
-			h.push(s, client.Event{Kind: client.EventInvite, From: "Wolfeschlegelsteinhausenberger", Expires: fixedNow.Add(23 * time.Second)})
+			h.push(s, client.Event{Kind: client.EventInvite, From: "Wolfeschlegelsteinhausenberger", Time: fixedNow.Add(-7 * time.Second), Expires: fixedNow.Add(23 * time.Second)})
 			h.chat().open(model.Key("Wolfeschlegelsteinhausenberger"))
 		}},
 		{"reconnecting", func(h *harness) {

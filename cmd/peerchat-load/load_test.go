@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"peerchat/server"
 )
 
@@ -23,7 +25,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == childServe {
 		os.Exit(serveChild(os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // summaryKeys are the keys every summary line has, in order.
