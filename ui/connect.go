@@ -164,6 +164,7 @@ func (s *connectScreen) start(host bool) {
 	nick := strings.TrimSpace(s.nick.Text())
 	s.errNick = nick
 	if err := wire.ValidateNick(nick); err != nil {
+		//lint:ignore ST1005 shown to the user as a sentence, not wrapped further
 		s.err = fmt.Errorf("%w.", capitalErr{err})
 		return
 	}

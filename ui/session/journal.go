@@ -189,7 +189,7 @@ func (j *journal) answered(thread string, accepted bool) {
 	nick := j.nick(thread)
 	if accepted {
 		j.chat(thread, client.ChatInviting, "", time.Time{})
-		j.system(thread, "Accepted. Connecting to "+nick+"…", time.Time{})
+		j.system(thread, "You accepted the chat request from "+nick+".", time.Time{}) // the thread shows the wait
 	} else {
 		j.chat(thread, client.ChatNone, "", time.Time{})
 		j.system(thread, "You declined the chat request from "+nick+".", time.Time{})
@@ -275,7 +275,7 @@ func (j *journal) apply(ev client.Event) {
 	case client.EventInviting:
 		key := j.peer(ev.Peer)
 		j.chat(key, client.ChatInviting, "", ev.Expires)
-		j.system(key, "Chat request sent to "+ev.Peer+"…", at)
+		j.system(key, "Chat request sent to "+ev.Peer+".", at) // the thread shows the wait, not this line
 	case client.EventChatOpen:
 		key := j.peer(ev.Peer)
 		j.dropInvite(key)

@@ -177,7 +177,7 @@ func TestNoFrames(t *testing.T) {
 		t.Errorf("feed in history.db:\n%q\nwant\n%q", got, wantFeed)
 	}
 	wantChat := []string{
-		"* Accepted. Connecting to Bruno…",
+		"* You accepted the chat request from Bruno.",
 		"* Private chat with Bruno is open",
 		"Bruno: psst 1 (received)",
 		"Bruno: psst 2 (received)",

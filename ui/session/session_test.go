@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,7 +300,7 @@ func TestInviteFlow(t *testing.T) {
 	if len(r.m.Invites) != 0 {
 		t.Fatalf("invites %+v after answers", r.m.Invites)
 	}
-	if th := r.m.Lookup("dana"); th.Chat != client.ChatInviting || r.lastMsg("dana").Text != "Accepted. Connecting to Dana…" {
+	if th := r.m.Lookup("dana"); th.Chat != client.ChatInviting || r.lastMsg("dana").Text != "You accepted the chat request from Dana." {
 		t.Fatalf("dana %+v", th)
 	}
 	if th := r.m.Lookup("chen"); th.Chat != client.ChatNone {
@@ -307,6 +308,13 @@ func TestInviteFlow(t *testing.T) {
 	}
 	if th := r.m.Lookup("emil"); th.Chat != client.ChatInviting || !th.Expires.Equal(t0.Add(30*time.Second)) {
 		t.Fatalf("emil %+v", th)
+	}
+	// System lines stay in the history: none may read as still under way
+	// once the chat has opened (issue 9, defect 13).
+	for _, peer := range []string{"dana", "emil"} {
+		if txt := r.lastMsg(peer).Text; strings.HasSuffix(txt, "…") {
+			t.Errorf("%s: system line %q reads as unfinished", peer, txt)
+		}
 	}
 	if c := r.calls(); !slices.Equal(c, []string{"accept Dana", "decline chen", "invite emil"}) {
 		t.Fatalf("calls %q", c)
