@@ -229,8 +229,10 @@ func (a *App) openURL(u string) {
 	}
 }
 
-// Unread returns the number of unread messages in all threads (0 before a
-// chat starts), for the window title or a badge.
+// Unread returns the number of unread private messages (0 before a chat
+// starts), for the window title or a badge. Unread broadcasts are not
+// counted: they show on the Everyone row, and a busy feed must not drown a
+// private message in the title's count.
 func (a *App) Unread() int {
 	for i := len(a.stack) - 1; i >= 0; i-- {
 		if u, ok := a.stack[i].(unreadCounter); ok {

@@ -41,6 +41,7 @@ var (
 	ErrRefused     = errors.New("connection refused")
 	ErrTimeout     = errors.New("timed out")
 	ErrUnreachable = errors.New("server unreachable")
+	ErrUnknownHost = errors.New("unknown host") // the server's name does not resolve
 )
 
 // Platform is what the UI needs from the operating system. Implementations

@@ -96,8 +96,8 @@ func (s *chatScreen) Back() {
 // Resume makes a session whose server link is down reconnect at once.
 func (s *chatScreen) Resume() { s.sess.ReconnectNow() }
 
-// Unread returns the number of unread messages in all threads.
-func (s *chatScreen) Unread() int { return s.m.UnreadTotal() }
+// Unread returns the number of unread private messages (model.UnreadPrivate).
+func (s *chatScreen) Unread() int { return s.m.UnreadPrivate() }
 
 // SetFocused passes the window's focus to the session's notification policy.
 func (s *chatScreen) SetFocused(focused bool) { s.sess.SetFocused(focused) }
@@ -187,6 +187,7 @@ func (s *chatScreen) updateLeave(gtx C) (left bool) {
 func (s *chatScreen) update(gtx C) {
 	s.narrow = gtx.Constraints.Max.X < gtx.Dp(narrowWidth)
 	s.events.frame(s.a.env.Focused, s.current, !s.narrow || s.showThread)
+	s.markSeen()
 	s.hist.applyPages(func(peer string, n int) {
 		// Keep what the user sees in place.
 		if ts := s.threads[peer]; ts != nil {
@@ -250,6 +251,19 @@ func (s *chatScreen) update(gtx C) {
 		ts.list.Position.BeforeEnd = false
 	}
 	s.events.drain() // what the actions above changed
+	s.markSeen()
+}
+
+// markSeen marks the open thread read if it is on screen and scrolled to
+// its end (as last laid out). It runs after every drain, before anything
+// is drawn, so that no badge nor window title counts what the user sees.
+func (s *chatScreen) markSeen() {
+	if s.narrow && !s.showThread {
+		return
+	}
+	if ts := s.threads[s.current]; ts == nil || !ts.list.Position.BeforeEnd {
+		s.m.MarkRead(s.current)
+	}
 }
 
 // Layout draws the chat screen.

@@ -122,8 +122,11 @@ func (g chatGateStyle) parts() (msg string, action layout.Widget) {
 			msg = name + " is offline."
 		} else {
 			msg = "Private messages go straight to " + name + "."
-			if t.Closed == client.ReasonLost {
+			switch t.Closed {
+			case client.ReasonLost:
 				msg = "The connection to " + name + " was lost."
+			case client.ReasonExpired:
+				msg = "The chat request expired."
 			}
 			label := "Start private chat"
 			if t.Closed != "" {

@@ -291,8 +291,14 @@ func (s *connectScreen) explain() string {
 		return fmt.Sprintf("Nothing is accepting connections at %s. Check the address and port, or host a server on this device.", addr)
 	case errors.Is(err, ErrTimeout):
 		return fmt.Sprintf("%s did not answer in time. Is it on the same network, and is the server running?", addr)
+	case errors.Is(err, ErrUnknownHost):
+		host, _, _ := net.SplitHostPort(addr)
+		if host == "" {
+			host = addr
+		}
+		return fmt.Sprintf("No computer named “%s” was found on the network. Check the address, or pick a server above.", host)
 	case errors.Is(err, ErrUnreachable):
-		return fmt.Sprintf("Can't reach %s: %v", addr, err)
+		return fmt.Sprintf("Can't reach %s. Is it on the same network, and is the server running?", addr)
 	case errors.Is(err, context.Canceled):
 		return "Cancelled."
 	}

@@ -3,6 +3,7 @@ package ui
 import (
 	"slices"
 
+	"peerchat/ui/historystore"
 	"peerchat/ui/model"
 	"peerchat/ui/session"
 )
@@ -59,11 +60,20 @@ func (a *App) startSession(conn Session, sig *session.Signal) chatSession {
 	}
 	if a.cfg.History != nil {
 		cfg.Store = a.cfg.History
+		if h, ok := a.cfg.History.(perServer); ok {
+			cfg.Store = h.ForServer(conn.ServerAddr()) // one feed per server
+		}
 	}
 	if p := a.cfg.Platform; p != nil {
 		cfg.Notify = p.Notify
 	}
 	return session.New(cfg)
+}
+
+// perServer is a History that keeps one feed per server
+// (*historystore.Store): the session of a server gets its view.
+type perServer interface {
+	ForServer(addr string) *historystore.Store
 }
 
 // eventPump brings what the session did since the last frame into the

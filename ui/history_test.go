@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"gioui.org/io/pointer"
 
 	"peerchat/core/delivery"
+	"peerchat/core/history"
+	"peerchat/ui/historystore"
 	"peerchat/ui/model"
 )
 
@@ -176,5 +180,46 @@ func TestHistoryPagesDroppedAfterReset(t *testing.T) {
 		} else if got != want {
 			t.Fatalf("without a reset: %d pages applied, want %d", got, want)
 		}
+	}
+}
+
+// TestFeedPerServer: a broadcast sent on one server is not in another
+// server's Everyone feed after reconnecting elsewhere (defect 11); it is
+// back in the first server's feed.
+func TestFeedPerServer(t *testing.T) {
+	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hist := historystore.New(st)
+	run := func(addr string, send string) []string {
+		t.Helper()
+		be := &fakeBackend{}
+		h := newHarness(t, be, 1280, 800, func(c *Config) { c.History = hist })
+		defer h.a.Close()
+		cs := h.connectScreen()
+		cs.nick.SetText("ana")
+		cs.addr.SetText(addr)
+		cs.start(false)
+		h.waitFor("the chat screen", func() bool { return h.chat() != nil })
+		s := be.session()
+		h.settle(s)
+		var feed []string
+		for _, m := range h.chat().m.Thread(model.Everyone).Messages {
+			feed = append(feed, m.Text)
+		}
+		if send != "" {
+			h.chat().sendText(model.Everyone, send)
+			h.settle(s)
+		}
+		return feed
+	}
+	run("127.0.0.1:1001", "said on one")
+	if feed := run("127.0.0.1:1002", ""); len(feed) != 0 {
+		t.Fatalf("the other server's feed shows %q", feed)
+	}
+	if feed := run("127.0.0.1:1001", ""); !slices.Equal(feed, []string{"said on one"}) {
+		t.Fatalf("the first server's feed is %q", feed)
 	}
 }

@@ -1,16 +1,21 @@
 package ui
 
 import (
+	"fmt"
 	"image"
+	"net"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"gioui.org/io/key"
 	"gioui.org/io/pointer"
+	"gioui.org/layout"
+	"gioui.org/unit"
 
 	"peerchat/core/client"
 	"peerchat/core/delivery"
@@ -386,13 +391,61 @@ func TestUnread(t *testing.T) {
 	s := h.connect("ana")
 	h.push(s, client.Event{Kind: client.EventBroadcast, From: "bruno", Text: "one", Time: fixedNow},
 		client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "two", Time: fixedNow})
-	if n := h.a.Unread(); n != 2 {
-		t.Fatalf("unread %d, want 2 (phone shows the people list)", n)
+	// The title counts private messages only (the feed has its own badge).
+	if n := h.a.Unread(); n != 1 {
+		t.Fatalf("unread %d, want 1 (phone shows the people list)", n)
+	}
+	if n := h.chat().m.Thread(model.Everyone).Unread; n != 1 {
+		t.Fatalf("feed unread %d, want 1", n)
 	}
 	h.chat().open("bruno")
 	h.frame()
-	if n := h.a.Unread(); n != 1 {
-		t.Fatalf("unread %d after opening bruno, want 1", n)
+	if n := h.a.Unread(); n != 0 {
+		t.Fatalf("unread %d after opening bruno, want 0", n)
+	}
+}
+
+// update runs the chat screen's update alone, as the start of a frame does
+// before anything is drawn.
+func (h *harness) update() {
+	h.ops.Reset()
+	gtx := layout.Context{
+		Ops: &h.ops, Now: h.now,
+		Metric:      unit.Metric{PxPerDp: h.scale, PxPerSp: h.scale},
+		Constraints: layout.Exact(h.px()),
+		Source:      h.router.Source(),
+	}
+	h.chat().update(gtx)
+}
+
+// TestNoPhantomBadge: a message that arrives in the open thread, scrolled
+// to its end, is read before the frame draws anything: neither the people
+// row's badge nor the window title counts it, even for one frame (defect 9).
+func TestNoPhantomBadge(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	h.push(s, client.Event{Kind: client.EventChatOpen, Peer: "bruno", Time: fixedNow})
+	h.chat().open("bruno")
+	h.frame()
+	s.push(client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "hi", Time: fixedNow})
+	deadline := time.After(10 * time.Second)
+	for {
+		h.update()
+		if t := h.chat().m.Lookup("bruno"); t != nil && len(t.Messages) > 0 && t.Messages[len(t.Messages)-1].Text == "hi" {
+			break
+		}
+		select {
+		case <-h.inv:
+		case <-deadline:
+			t.Fatal("the message did not reach the model")
+		}
+	}
+	if n := h.chat().m.Lookup("bruno").Unread; n != 0 {
+		t.Fatalf("the open thread counts %d unread before drawing", n)
+	}
+	if n := h.a.Unread(); n != 0 {
+		t.Fatalf("window title counts %d unread", n)
 	}
 }
 
@@ -501,5 +554,32 @@ func TestTooltipLeaveEarly(t *testing.T) {
 	h.frame()
 	if tip.vis.Visible() {
 		t.Fatal("tooltip stayed after the mouse left while it faded in")
+	}
+}
+
+// TestConnectErrorText: a server that cannot be reached, or whose name does
+// not resolve, is explained in a sentence, never with the Go error chain
+// (defect 11: "connect to …: server unreachable: dial tcp: lookup …").
+func TestConnectErrorText(t *testing.T) {
+	raw := fmt.Errorf("connect to nohost:12345 as %q: %w: %w", "ana", client.ErrServerUnreachable,
+		&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nohost", IsNotFound: true}})
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w: %w", ErrUnreachable, raw), "Can't reach nohost:12345."},
+		{fmt.Errorf("%w: %w", ErrUnknownHost, raw), "No computer named “nohost”"},
+	} {
+		be := &fakeBackend{connErr: tt.err}
+		h := newHarness(t, be, 360, 780)
+		cs := h.connectScreen()
+		cs.nick.SetText("ana")
+		cs.addr.SetText("nohost:12345")
+		cs.start(false)
+		h.waitFor("the answer", func() bool { return !cs.busy })
+		got := cs.explain()
+		if !strings.HasPrefix(got, tt.want) || strings.Contains(got, "dial") || strings.Contains(got, "lookup") || strings.Contains(got, "unreachable") {
+			t.Errorf("explained as %q, want %q… without the error chain", got, tt.want)
+		}
 	}
 }

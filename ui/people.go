@@ -32,6 +32,7 @@ type peoplePane struct {
 	// confirmLeave shows the question under the header: Cancel or Leave.
 	confirmLeave         bool
 	leaveCancel, leaveOK widget.Clickable
+	ordered              []model.Person // reused by Layout: model.Ordered
 }
 
 func newPeoplePane() *peoplePane {
@@ -82,7 +83,8 @@ type peoplePaneStyle struct {
 func (p peoplePaneStyle) Layout(gtx C) D {
 	th, m, st := p.th, p.m, p.state
 	paint.FillShape(gtx.Ops, th.Pal.Panel, clip.Rect{Max: gtx.Constraints.Max}.Op())
-	people := m.People
+	people := m.Ordered(st.ordered[:0])
+	st.ordered = people
 	showFilter := len(people) > filterThreshold
 	q := ""
 	if showFilter {
@@ -94,12 +96,7 @@ func (p peoplePaneStyle) Layout(gtx C) D {
 			shown = append(shown, pe)
 		}
 	}
-	online := 0
-	for _, pe := range people {
-		if pe.Online {
-			online++
-		}
-	}
+	online, _ := m.OnlineCount()
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(p.header),
 		layout.Rigid(p.confirmLeave),
@@ -136,10 +133,12 @@ func (p peoplePaneStyle) list(gtx C, l material.ListStyle, n int, shown []model.
 		case 0:
 			feed := m.Thread(model.Everyone)
 			preview := itoa(online) + " people online"
-			switch online {
-			case 0:
+			switch {
+			case !m.PresenceKnown():
+				preview = "Who is here is unknown until reconnected"
+			case online == 0:
 				preview = "Nobody else here yet"
-			case 1:
+			case online == 1:
 				preview = "1 person online"
 			}
 			if msg := lastText(feed); msg != nil {
@@ -152,13 +151,19 @@ func (p peoplePaneStyle) list(gtx C, l material.ListStyle, n int, shown []model.
 		case 1:
 			return layout.Inset{Left: pad, Top: 14, Bottom: 6}.Layout(gtx, func(gtx C) D {
 				txt := "PEOPLE · " + itoa(online) + " ONLINE"
+				if !m.PresenceKnown() {
+					txt = "PEOPLE · STATUS UNKNOWN"
+				}
 				return th.bold(sizeCaption, th.Pal.Muted, txt).Layout(gtx)
 			})
 		}
 		pe := shown[i-2]
 		t := m.Lookup(pe.Key)
 		preview := "online"
-		if !pe.Online {
+		switch {
+		case !m.PresenceKnown():
+			preview = "status unknown" // the list is from before the outage
+		case !pe.Online:
 			preview = "offline"
 		}
 		if t != nil {
@@ -174,8 +179,13 @@ func (p peoplePaneStyle) list(gtx C, l material.ListStyle, n int, shown []model.
 					preview = "You: " + preview
 				}
 			}
+			if t.Missed > 0 && t.Chat == client.ChatNone && t.Unread == 0 {
+				preview = "Missed chat request"
+			}
 		}
-		return p.row(st.row(pe.Key), pe.Key, pe.Nick, preview, t, pe.Online).Layout(gtx)
+		r := p.row(st.row(pe.Key), pe.Key, pe.Nick, preview, t, pe.Online && m.PresenceKnown())
+		r.unknown = !m.PresenceKnown()
+		return r.Layout(gtx)
 	})
 }
 
@@ -280,6 +290,7 @@ type personRowStyle struct {
 	preview string
 	thread  *model.Thread // nil if none yet
 	online  bool
+	unknown bool // presence is not known (the server link is down)
 	now     time.Time
 	// Current is set on the row of the open thread. It is drawn selected
 	// when the thread is on screen, or when the pane is as narrow as the
@@ -329,7 +340,7 @@ func (r personRowStyle) Layout(gtx C) D {
 									return layout.Flex{Alignment: layout.Baseline}.Layout(gtx,
 										layout.Flexed(1, func(gtx C) D {
 											c := th.Pal.Text
-											if !online && key != model.Everyone {
+											if !online && !r.unknown && key != model.Everyone {
 												c = th.Pal.Muted
 											}
 											l := th.bold(sizeBody, c, name)
@@ -349,7 +360,7 @@ func (r personRowStyle) Layout(gtx C) D {
 									return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 										layout.Flexed(1, func(gtx C) D {
 											c := th.Pal.Muted
-											if t != nil && t.Chat == client.ChatInvited {
+											if t != nil && (t.Chat == client.ChatInvited || t.Missed > 0) {
 												c = th.Pal.Accent
 											}
 											l := th.label(sizeSmall, c, r.preview)
@@ -357,10 +368,10 @@ func (r personRowStyle) Layout(gtx C) D {
 											return l.Layout(gtx)
 										}),
 										layout.Rigid(func(gtx C) D {
-											if t == nil || t.Unread == 0 {
+											if t == nil || t.Unread+t.Missed == 0 {
 												return D{}
 											}
-											return layout.Inset{Left: 6}.Layout(gtx, func(gtx C) D { return badge(gtx, th, t.Unread) })
+											return layout.Inset{Left: 6}.Layout(gtx, func(gtx C) D { return badge(gtx, th, t.Unread+t.Missed) })
 										}),
 									)
 								}),

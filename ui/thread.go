@@ -114,19 +114,22 @@ func (p threadPaneStyle) header(gtx C) D {
 		title, status := t.Name(), ""
 		if t.Peer == model.Everyone {
 			title = "Everyone"
-			n := 1
-			for _, pe := range p.m.People {
-				if pe.Online {
-					n++
-				}
-			}
-			status = itoa(n) + " people here, you included"
-			if n == 1 {
+			n, known := p.m.OnlineCount()
+			n++
+			switch {
+			case !known:
+				status = "Not connected: who is here is unknown"
+			case n == 1:
 				status = "Just you so far"
+			default:
+				status = itoa(n) + " people here, you included"
 			}
 		} else {
 			status = "offline"
-			if p.m.Online(t.Peer) {
+			switch {
+			case !p.m.PresenceKnown():
+				status = "status unknown while not connected"
+			case p.m.Online(t.Peer):
 				status = "online"
 			}
 			switch t.Chat {

@@ -45,6 +45,7 @@ type options struct {
 	announce             bool
 	drain, probe         time.Duration
 	verbose              bool
+	version              bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -63,8 +64,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.drain, "drain", defaultDrain, "at end of input, how long to wait for messages to be delivered and broadcasts echoed")
 	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
 	fs.BoolVar(&o.verbose, "v", false, "log debug messages to standard error")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.version {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -95,6 +100,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "peerchat-cli:", err)
 		}
 		return exitUsage
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "peerchat-cli", version)
+		return 0
 	}
 	level := slog.LevelWarn
 	if o.verbose {

@@ -506,3 +506,11 @@ func TestCLIHumanHostileServer(t *testing.T) {
 	checkNoForgery(t, out)
 	t.Logf("output:\n%s", strings.Join(out, "\n"))
 }
+
+// TestVersion: -version needs no -nick, prints the version and succeeds.
+func TestVersion(t *testing.T) {
+	var out, errs strings.Builder
+	if code := run(t.Context(), []string{"-version"}, strings.NewReader(""), &out, &errs); code != 0 || out.String() != "peerchat-cli "+version+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
+	}
+}

@@ -50,6 +50,21 @@
 // Varints are those of encoding/binary. A record whose version byte is
 // unknown is refused with ErrVersion, so that an old build never misreads a
 // file written by a newer one.
+//
+// # Search
+//
+// Store.Search finds messages across every thread by scanning the message
+// records in one read-only transaction and comparing a folded copy of each
+// text (case folded, accents removed), made on the fly, with the folded
+// query. There is no search index, so the layout above is unchanged by it
+// (still version 1), deleting a thread removes its messages from search in
+// the same transaction, and nothing can be out of step after a crash.
+// Measured: 100,000 messages of 10 to 200 bytes, one word in six accented
+// or not Latin, searched in about 30 ms on one core of a 2-core virtual
+// machine (BenchmarkSearch100k), within the 100 ms a search as the user
+// types can take. An index (a folded copy of each text written beside it)
+// would be a layout change, to consider only if histories grow well past
+// that size.
 package history
 
 import (

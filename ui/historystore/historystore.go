@@ -7,6 +7,7 @@ package historystore
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"peerchat/core/delivery"
@@ -18,6 +19,12 @@ import (
 // concurrent use; Write is meant to be called by one goroutine (the session
 // service's), in order.
 type Store struct {
+	*shared
+	feed string // the history thread of the feed
+}
+
+// shared is the state of a Store and of its ForServer views.
+type shared struct {
 	st *history.Store
 
 	mu    sync.Mutex
@@ -31,15 +38,40 @@ type seqRef struct {
 }
 
 // New returns a Store over st. The caller closes st after the last call.
+// Its feed is history.Broadcasts, shared by every server: use ForServer to
+// keep one feed per server.
 func New(st *history.Store) *Store {
-	return &Store{st: st, seqs: map[uint64]seqRef{}}
+	return &Store{shared: &shared{st: st, seqs: map[uint64]seqRef{}}, feed: history.Broadcasts}
+}
+
+// ForServer returns a view of s whose feed (model.Everyone) is the one of
+// the server at addr, as the user dialled it, so that what was said on one
+// server never shows in another's feed. Private threads are shared. The
+// view is safe for concurrent use with s.
+func (s *Store) ForServer(addr string) *Store {
+	return &Store{shared: s.shared, feed: FeedName(addr)}
+}
+
+// FeedName is the history thread that holds the feed of the server at addr:
+// history.Broadcasts, a space and addr. Like history.Broadcasts it contains
+// a space, so it is never a private thread's name.
+func FeedName(addr string) string {
+	if addr == "" {
+		return history.Broadcasts
+	}
+	return history.Broadcasts + " " + addr
+}
+
+// isFeed reports whether the history thread name is a feed (of any server).
+func isFeed(name string) bool {
+	return name == history.Broadcasts || strings.HasPrefix(name, history.Broadcasts+" ")
 }
 
 // threadName maps a model thread key to a history thread: the feed to
-// history.Broadcasts, a private thread to its key (already folded).
-func threadName(key string) string {
+// s.feed, a private thread to its key (already folded).
+func (s *Store) threadName(key string) string {
 	if key == model.Everyone {
-		return history.Broadcasts
+		return s.feed
 	}
 	return key
 }
@@ -53,7 +85,7 @@ func (s *Store) Threads() ([]string, error) {
 	}
 	var out []string
 	for _, ti := range infos {
-		if ti.Name != history.Broadcasts {
+		if !isFeed(ti.Name) {
 			out = append(out, ti.Name)
 		}
 	}
@@ -64,7 +96,7 @@ func (s *Store) Threads() ([]string, error) {
 // oldest first, with their Seq set and Key 0 (the caller numbers them).
 // Mine is not set: the history does not record who we were.
 func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, error) {
-	hs, err := s.st.Load(threadName(thread), beforeSeq, n)
+	hs, err := s.st.Load(s.threadName(thread), beforeSeq, n)
 	if err != nil {
 		return nil, fmt.Errorf("history load: %w", err)
 	}
@@ -144,7 +176,7 @@ func (s *Store) Write(ws []Write) error {
 	}
 	var apps []appended
 	for i, w := range ws {
-		name := threadName(w.Thread)
+		name := s.threadName(w.Thread)
 		switch w.Op {
 		case Append:
 			kind := history.KindMessage

@@ -142,3 +142,35 @@ func TestPageDelete(t *testing.T) {
 		t.Fatalf("threads %q after delete, want bruno", ths)
 	}
 }
+
+// TestForServer keeps one feed per server and shares the private threads;
+// no feed is ever listed as a private thread.
+func TestForServer(t *testing.T) {
+	s, _ := open(t, filepath.Join(t.TempDir(), "history.db"))
+	a, b := s.ForServer("127.0.0.1:1001"), s.ForServer("127.0.0.1:1002")
+	say := func(st *Store, thread, text string) {
+		t.Helper()
+		if err := st.Write([]Write{{Op: Append, Thread: thread, Msg: model.Message{Key: 1, From: "bruno", Text: text, Time: t0}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	say(a, model.Everyone, "on a")
+	say(b, model.Everyone, "on b")
+	say(s, model.Everyone, "shared feed")
+	say(a, "bruno", "private")
+	for _, tt := range []struct {
+		st   *Store
+		want string
+	}{{a, "on a"}, {b, "on b"}, {s, "shared feed"}} {
+		msgs, err := tt.st.Load(model.Everyone, 0, 10)
+		if err != nil || len(msgs) != 1 || msgs[0].Text != tt.want {
+			t.Fatalf("feed %+v (%v), want only %q", msgs, err, tt.want)
+		}
+	}
+	if msgs, _ := b.Load("bruno", 0, 10); len(msgs) != 1 {
+		t.Fatal("private threads are not shared between servers")
+	}
+	if ths, err := b.Threads(); err != nil || !slices.Equal(ths, []string{"bruno"}) {
+		t.Fatalf("threads %q (%v), want only bruno", ths, err)
+	}
+}

@@ -71,6 +71,9 @@ type Thread struct {
 	Nick     string // the peer's nickname as shown; "" for the feed
 	Messages []Message
 	Unread   int
+	// Missed counts the peer's chat requests that expired unanswered since
+	// the user last read the thread (MarkRead clears it).
+	Missed   int
 	Chat     client.ChatState
 	Closed   client.CloseReason // why the last chat ended, "" if none did
 	LastSeen time.Time          // time of the newest message, for sorting
@@ -159,7 +162,8 @@ const (
 	// not listed who goes offline is listed only if List is set.
 	OpPeer
 	// OpChat sets the chat state of Thread to Chat (and Closed to Reason,
-	// Expires to Time).
+	// Expires to Time). A request of the peer (client.ChatInvited) ended
+	// with client.ReasonExpired counts as missed (Thread.Missed) at Time.
 	OpChat
 	// OpInvite adds Invite, replacing one from the same peer.
 	OpInvite
@@ -348,10 +352,28 @@ func (m *Model) myKey() string {
 	return m.meKey
 }
 
-// Online reports whether the peer with key is listed online.
+// Online reports whether the peer with key is known to be online: listed
+// online while the server link is up. While it is down (PresenceKnown is
+// false) nobody is known to be online, whatever the list last said.
 func (m *Model) Online(key string) bool {
 	i := m.person(key)
-	return i >= 0 && m.People[i].Online
+	return i >= 0 && m.People[i].Online && m.PresenceKnown()
+}
+
+// PresenceKnown reports whether the people list is current: the server link
+// is up. While it is not, Person.Online is what the server last said, and
+// the UI shows presence as unknown.
+func (m *Model) PresenceKnown() bool { return m.Conn.State == Connected }
+
+// OnlineCount returns how many people are listed online, and whether that
+// is current (PresenceKnown).
+func (m *Model) OnlineCount() (n int, known bool) {
+	for _, pe := range m.People {
+		if pe.Online {
+			n++
+		}
+	}
+	return n, m.PresenceKnown()
 }
 
 // Apply changes the Model by the Changes of the session, in order. Pass
@@ -390,15 +412,16 @@ func (m *Model) apply(c *Change) {
 		m.seed(c.Thread, c.Nick, c.Msgs, c.More)
 		m.Thread(c.Thread).Unread += c.Unread
 	case OpReset:
-		unread := map[string]int{}
+		unread := map[string][2]int{}
 		for k, t := range m.threads {
-			if t.Unread > 0 {
-				unread[k] = t.Unread
+			if t.Unread > 0 || t.Missed > 0 {
+				unread[k] = [2]int{t.Unread, t.Missed}
 			}
 		}
 		clear(m.threads)
 		for k, n := range unread {
-			m.Thread(k).Unread = n
+			t := m.Thread(k)
+			t.Unread, t.Missed = n[0], n[1]
 		}
 		m.Thread(Everyone)
 		m.People, m.sorted, m.Invites = m.People[:0], 0, nil
@@ -408,6 +431,17 @@ func (m *Model) apply(c *Change) {
 		m.setPerson(c.Thread, c.Nick, c.Online, c.List)
 	case OpChat:
 		t := m.thread(c.Thread, c.Nick)
+		if t.Chat == client.ChatInvited && c.Chat == client.ChatNone && c.Reason == client.ReasonExpired {
+			t.Missed++
+			at := c.Time
+			if at.IsZero() {
+				at = m.now()
+			}
+			if at.After(t.LastSeen) {
+				t.LastSeen = at
+			}
+			c.Time = time.Time{} // not an expiry of ours
+		}
 		t.Chat, t.Expires = c.Chat, c.Time
 		if c.Chat == client.ChatOpen {
 			t.Closed = ""
@@ -495,10 +529,10 @@ func (m *Model) Message(thread string, key uint64) *Message {
 	return nil
 }
 
-// MarkRead clears the unread count of the thread with key.
+// MarkRead clears the unread and missed counts of the thread with key.
 func (m *Model) MarkRead(key string) {
 	if t := m.threads[key]; t != nil {
-		t.Unread = 0
+		t.Unread, t.Missed = 0, 0
 	}
 }
 
@@ -550,6 +584,54 @@ func (m *Model) UnreadTotal() int {
 		n += t.Unread
 	}
 	return n
+}
+
+// UnreadPrivate is the number of unread messages and missed chat requests
+// in the private threads: what the window title counts. The feed's unread
+// broadcasts show on its own row only, so that a busy feed does not hide a
+// private message.
+func (m *Model) UnreadPrivate() int {
+	n := 0
+	for k, t := range m.threads {
+		if k != Everyone {
+			n += t.Unread + t.Missed
+		}
+	}
+	return n
+}
+
+// Ordered appends People to dst in the order the people list shows them and
+// returns it: first the people with unread private messages or missed chat
+// requests, then those
+// with a chat open, asked for or offered, then those with any private
+// message, each group most recent first; then everyone else in the order of
+// People (online first, then by key). So an unread private message is never
+// below the fold of a long list.
+func (m *Model) Ordered(dst []Person) []Person {
+	start := len(dst)
+	dst = append(dst, m.People...)
+	rank := func(p Person) int {
+		t := m.threads[p.Key]
+		switch {
+		case t == nil:
+			return 3
+		case t.Unread > 0 || t.Missed > 0:
+			return 0
+		case t.Chat != client.ChatNone:
+			return 1
+		case !t.LastSeen.IsZero():
+			return 2
+		}
+		return 3
+	}
+	slices.SortStableFunc(dst[start:], func(a, b Person) int {
+		ra, rb := rank(a), rank(b)
+		if ra != rb || ra == 3 {
+			return ra - rb
+		}
+		return m.threads[b.Key].LastSeen.Compare(m.threads[a.Key].LastSeen)
+	})
+	return dst
 }
 
 // Mentions reports whether text mentions nick: "@nick", or nick as a word of

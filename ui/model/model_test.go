@@ -235,3 +235,57 @@ func TestInviteLifetime(t *testing.T) {
 		t.Errorf("lifetime without Since %v, want %v", got, wire.DefaultInviteTTL)
 	}
 }
+
+// TestPresenceUnknownWhileDisconnected: during an outage nobody is known to
+// be online (defect 8: green dots and "3 people here" while reconnecting),
+// and the list is current again once reconnected.
+func TestPresenceUnknownWhileDisconnected(t *testing.T) {
+	m := newModel()
+	m.Apply(peer("bruno", true), peer("chen", true))
+	if n, known := m.OnlineCount(); n != 2 || !known || !m.Online("bruno") {
+		t.Fatalf("connected: %d online, known %v", n, known)
+	}
+	for _, st := range []ConnState{Reconnecting, Lost} {
+		m.Apply(Change{Op: OpConn, Conn: Conn{State: st}})
+		if _, known := m.OnlineCount(); known || m.PresenceKnown() || m.Online("bruno") {
+			t.Fatalf("state %v: presence still shown as known", st)
+		}
+	}
+	m.Apply(Change{Op: OpConn, Conn: Conn{State: Connected}})
+	if !m.Online("bruno") || !m.PresenceKnown() {
+		t.Fatal("reconnected: presence not known again")
+	}
+}
+
+// TestOrderedUnreadFirst: with 60 people sorted by name, the one with
+// unread private messages comes first, then open chats and recent
+// conversations, most recent first, then everyone else by name (defect 3);
+// the title's count is the private unreads only.
+func TestOrderedUnreadFirst(t *testing.T) {
+	m := newModel()
+	var cs []Change
+	for i := range 60 {
+		cs = append(cs, peer(fmt.Sprintf("p%02d", i), true))
+	}
+	cs = append(cs, peer("Zoë", true),
+		add(Everyone, Message{From: "p00", Text: "for all", Time: t0}),
+		add("p50", Message{From: "p50", Text: "old", Mine: true, Time: t0.Add(-time.Hour)}),
+		add("p40", Message{From: "p40", Text: "newer", Mine: true, Time: t0.Add(-time.Minute)}),
+		Change{Op: OpChat, Thread: "p30", Nick: "p30", Chat: client.ChatOpen},
+		add(Key("Zoë"), Message{From: "Zoë", Text: "psst", Time: t0.Add(-2 * time.Hour)}),
+		add(Key("Zoë"), Message{From: "Zoë", Text: "psst", Time: t0.Add(-2 * time.Hour)}))
+	m.Apply(cs...)
+	var got []string
+	for _, p := range m.Ordered(nil)[:6] {
+		got = append(got, p.Nick)
+	}
+	if want := []string{"Zoë", "p30", "p40", "p50", "p00", "p01"}; !slices.Equal(got, want) {
+		t.Fatalf("order %q, want %q", got, want)
+	}
+	if n := m.UnreadPrivate(); n != 2 {
+		t.Fatalf("private unread %d, want 2", n)
+	}
+	if n := m.UnreadTotal(); n != 3 {
+		t.Fatalf("unread total %d, want 3", n)
+	}
+}

@@ -139,7 +139,10 @@ func dedupe(found []discovery.Found) []ui.Server {
 func classify(err error) error {
 	var ne *client.NickError
 	var nerr net.Error
+	var dns *net.DNSError
 	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return fmt.Errorf("%w: %w", ui.ErrUnknownHost, err)
 	case errors.Is(err, client.ErrNicknameTaken):
 		return fmt.Errorf("%w: %w", ui.ErrNickTaken, err)
 	case errors.As(err, &ne):

@@ -143,8 +143,10 @@ func TestClassify(t *testing.T) {
 		{"nick taken", fmt.Errorf("register: %w", client.ErrNicknameTaken), ui.ErrNickTaken},
 		{"deadline", fmt.Errorf("dial: %w", context.DeadlineExceeded), ui.ErrTimeout},
 		{"net timeout", &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, ui.ErrTimeout},
+		{"unknown host", fmt.Errorf("connect to nohost:1: %w: %w", client.ErrServerUnreachable,
+			&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nohost", IsNotFound: true}}), ui.ErrUnknownHost},
 	}
-	kinds := []error{ui.ErrRefused, ui.ErrUnreachable, ui.ErrNickTaken, ui.ErrTimeout}
+	kinds := []error{ui.ErrRefused, ui.ErrUnreachable, ui.ErrNickTaken, ui.ErrTimeout, ui.ErrUnknownHost}
 	for _, tt := range tests {
 		got := classify(tt.err)
 		if !errors.Is(got, tt.err) {

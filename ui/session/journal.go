@@ -29,6 +29,11 @@ type journal struct {
 	online map[string]bool         // thread keys of the people listed → online
 	shown  map[string]model.Change // thread key → its last OpChat
 	unread map[string]int          // incoming messages per thread queued since the last Drain
+
+	// Presence notices (joined, left) wait in pres to be announced as one
+	// line (see presence.go); listUntil ends the server's first peer list.
+	pres      presence
+	listUntil time.Time
 }
 
 // ownRef names one of our messages as the client core does: the thread
@@ -53,6 +58,23 @@ func (j *journal) init(s *Service, me string) {
 	j.shown = map[string]model.Change{}
 	j.unread = map[string]int{}
 	j.own = map[ownRef]*ownMsg{}
+}
+
+// when is at, or the Service's clock reading if at is zero.
+func (j *journal) when(at time.Time) time.Time {
+	if at.IsZero() {
+		return j.s.now()
+	}
+	return at
+}
+
+// announce adds the presence notices waiting as one line of the feed.
+func (j *journal) announce() {
+	text, at := j.pres.text(), j.pres.last
+	j.pres = presence{}
+	if text != "" {
+		j.system(model.Everyone, text, at)
+	}
 }
 
 func (j *journal) newKey() uint64 {
@@ -92,8 +114,12 @@ func (j *journal) peer(nick string) string {
 	return key
 }
 
-// add appends msg to thread: a Change, and a history write.
+// add appends msg to thread: a Change, and a history write. Presence
+// notices waiting to be announced come first.
 func (j *journal) add(thread string, msg model.Message) model.Message {
+	if thread == model.Everyone && !j.pres.empty() {
+		j.announce()
+	}
 	msg.Key = j.newKey()
 	if msg.Time.IsZero() {
 		msg.Time = j.s.now()
@@ -150,6 +176,21 @@ func (j *journal) retry(thread string, msg model.Message, id uint64, err error) 
 	}
 	j.own[ref] = o
 	j.setState(thread, ref, o, delivery.Pending, "")
+}
+
+// NotSentLeft is why our message that was still waiting to go out when the
+// user left the server (or quit) failed.
+// The UI shows it after "Not delivered: ".
+const NotSentLeft = "you left the server before it went out"
+
+// abandon fails our messages still pending: the session ends (the user
+// left the server or quit), so they will not go out.
+func (j *journal) abandon() {
+	for ref, o := range j.own {
+		if o.state == delivery.Pending {
+			j.setState(ref.thread, ref, o, delivery.Failed, NotSentLeft)
+		}
+	}
 }
 
 // progress moves our message id of thread to st if that is progress.
@@ -220,18 +261,27 @@ func (j *journal) apply(ev client.Event) {
 	case client.EventRegistered:
 		j.setMe(ev.Peer, ev.Text)
 		j.setConn(model.Conn{State: model.Connected})
+		if s.cfg.ListWindow >= 0 {
+			j.listUntil = j.when(at).Add(s.listWindow())
+		}
 	case client.EventPeerJoined:
 		key := j.peer(ev.Peer)
+		was := j.online[key]
 		j.online[key] = true
 		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: ev.Peer, Online: true})
-		j.system(model.Everyone, ev.Peer+" joined", at)
+		if !was && j.when(at).After(j.listUntil) {
+			j.pres.add(ev.Peer, true, j.when(at))
+		}
 	case client.EventPeerLeft:
 		key := j.peer(ev.Peer)
-		if _, ok := j.online[key]; ok {
+		was, listed := j.online[key]
+		if listed {
 			j.online[key] = false
 		}
 		s.push(model.Change{Op: model.OpPeer, Thread: key, Nick: ev.Peer, Online: false})
-		j.system(model.Everyone, ev.Peer+" left", at)
+		if was || !listed {
+			j.pres.add(ev.Peer, false, j.when(at))
+		}
 		if j.chats[key] != client.ChatNone {
 			j.system(key, ev.Peer+" went offline", at)
 		}
@@ -268,7 +318,7 @@ func (j *journal) apply(ev client.Event) {
 		if _, ok := j.invites[key]; ok {
 			j.dropInvite(key)
 			if j.chats[key] == client.ChatInvited {
-				j.chat(key, client.ChatNone, "", time.Time{})
+				j.chat(key, client.ChatNone, client.ReasonExpired, j.when(at)) // missed
 			}
 			j.system(key, "The chat request from "+ev.From+" expired.", at)
 		}

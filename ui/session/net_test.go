@@ -72,7 +72,8 @@ func TestNoFrames(t *testing.T) {
 	flushed := make(chan struct{}, 1)
 	svc := New(Config{
 		Conn: ana, Signal: sig, Store: historystore.New(st),
-		Notify: func(title, text string) { notes <- title + ": " + text },
+		ListWindow: -1, // Bruno registers within the window: announce him
+		Notify:     func(title, text string) { notes <- title + ": " + text },
 		Invalidate: func() {
 			select {
 			case flushed <- struct{}{}:

@@ -110,6 +110,31 @@ type Config struct {
 	Page       int              // messages per thread loaded at start; 0 means DefaultPage
 	Logger     *slog.Logger     // nil: discard
 	Now        func() time.Time // nil: time.Now
+	// ListWindow is how long after registration (by the events' times)
+	// peers that join are taken for the server's list of who is already
+	// there, and not announced as joining: the protocol sends that list
+	// right after registration but does not mark its end. 0 means
+	// DefaultListWindow; negative means none.
+	ListWindow time.Duration
+	// Coalesce is how long joins and leaves are gathered into one line of
+	// the feed; 0 means DefaultCoalesce. Anything else added to the feed
+	// announces them at once.
+	Coalesce time.Duration
+}
+
+// DefaultListWindow is Config.ListWindow's default: the client core's
+// registration grace, longer than a loopback or LAN needs to deliver the
+// whole peer list.
+const DefaultListWindow = client.DefaultRegisterGrace
+
+// DefaultCoalesce is Config.Coalesce's default.
+const DefaultCoalesce = time.Second
+
+func (s *Service) listWindow() time.Duration {
+	if s.cfg.ListWindow == 0 {
+		return DefaultListWindow
+	}
+	return s.cfg.ListWindow
 }
 
 // Service is one session: see the package doc. Its methods are safe for
@@ -233,12 +258,37 @@ func (s *Service) wake() {
 func (s *Service) run() {
 	defer close(s.done)
 	s.seed()
-	var evs []client.Event
+	coalesce := s.cfg.Coalesce
+	if coalesce <= 0 {
+		coalesce = DefaultCoalesce
+	}
+	var (
+		evs      []client.Event
+		announce *time.Timer // running while presence notices wait
+		due      <-chan time.Time
+	)
+	defer func() {
+		if announce != nil {
+			announce.Stop()
+		}
+	}()
 	for {
 		evs = s.conn.Poll(evs[:0])
 		s.mu.Lock()
 		for _, ev := range evs {
 			s.j.apply(ev)
+		}
+		switch waiting := !s.j.pres.empty(); {
+		case waiting && due == nil:
+			if announce == nil {
+				announce = time.NewTimer(coalesce)
+			} else {
+				announce.Reset(coalesce)
+			}
+			due = announce.C
+		case !waiting && due != nil:
+			announce.Stop()
+			due = nil
 		}
 		s.mu.Unlock()
 		clear(evs)
@@ -253,6 +303,8 @@ func (s *Service) run() {
 			for _, ev := range evs {
 				s.j.apply(ev)
 			}
+			s.j.announce()
+			s.j.abandon()
 			s.notes = nil // the user closed the session: nothing to notify
 			s.mu.Unlock()
 			s.flush()
@@ -262,6 +314,11 @@ func (s *Service) run() {
 			return
 		case <-s.cfg.Signal.c:
 		case <-s.kick:
+		case <-due:
+			due = nil
+			s.mu.Lock()
+			s.j.announce()
+			s.mu.Unlock()
 		}
 	}
 }
@@ -412,7 +469,7 @@ func (s *Service) number(msgs []model.Message) {
 		m.Key = s.j.newKey()
 		m.Mine = m.Kind == model.KindText && m.From != "" && model.Key(m.From) == me
 		if m.Mine && m.State == delivery.Pending {
-			m.State, m.Err = delivery.Failed, "PeerChat closed before it was sent"
+			m.State, m.Err = delivery.Failed, "PeerChat stopped before it went out"
 		}
 	}
 }
@@ -493,9 +550,14 @@ func (s *Service) Accept(thread string) {
 	s.mu.Lock()
 	nick := s.j.nick(thread)
 	if err := s.conn.Accept(nick); err != nil {
+		// Nothing is under way: the thread must not wait for a chat.
+		s.j.dropInvite(thread)
+		s.j.chat(thread, client.ChatNone, "", time.Time{})
+		s.j.system(thread, "Could not accept the chat request from "+nick+": "+err.Error(), time.Time{})
 		s.push(model.Change{Op: model.OpNotice, Text: "Could not accept " + nick + ": " + err.Error()})
+	} else {
+		s.j.answered(thread, true)
 	}
-	s.j.answered(thread, true)
 	s.mu.Unlock()
 	s.wake()
 }

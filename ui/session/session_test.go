@@ -35,6 +35,7 @@ type fakeConn struct {
 	calls  []string
 	nextID uint64
 	err    error // returned by the next Send or Broadcast
+	accErr error // returned by Accept
 	closed int
 }
 
@@ -82,8 +83,13 @@ func (c *fakeConn) Broadcast(text string) (uint64, error) { return c.id("broadca
 func (c *fakeConn) Send(nick, text string) (uint64, error) {
 	return c.id("send %s %s", nick, text)
 }
-func (c *fakeConn) Invite(nick string) error    { c.call("invite %s", nick); return nil }
-func (c *fakeConn) Accept(nick string) error    { c.call("accept %s", nick); return nil }
+func (c *fakeConn) Invite(nick string) error { c.call("invite %s", nick); return nil }
+func (c *fakeConn) Accept(nick string) error {
+	c.call("accept %s", nick)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.accErr
+}
 func (c *fakeConn) Decline(nick string) error   { c.call("decline %s", nick); return nil }
 func (c *fakeConn) LeaveChat(nick string) error { c.call("leave %s", nick); return nil }
 func (c *fakeConn) ReconnectNow()               { c.call("reconnect") }
@@ -125,7 +131,8 @@ func newRig(t *testing.T, store Store, peers ...string) *rig {
 			default:
 			}
 		},
-		Now: func() time.Time { return t0 },
+		Now:      func() time.Time { return t0 },
+		Coalesce: 20 * time.Millisecond,
 	})
 	t.Cleanup(func() { r.svc.Close() })
 	r.m = model.New("ana", "127.0.0.1:1", func() time.Time { return t0 })
@@ -497,7 +504,9 @@ func TestCompact(t *testing.T) {
 		t.Fatal("online flags")
 	}
 	feed := r.m.Thread(model.Everyone)
-	if len(feed.Messages) != DefaultPage || !feed.More || feed.Messages[DefaultPage-1].Text != "last words" || feed.Unread != 1 {
+	// The storm is one line (p00007 came and went within it).
+	if len(feed.Messages) != 2 || feed.More || feed.Messages[0].Text != "p00000, p00001 and 4093 others joined" ||
+		feed.Messages[1].Text != "last words" || feed.Unread != 1 {
 		t.Fatalf("feed: %d messages, more %v, unread %d", len(feed.Messages), feed.More, feed.Unread)
 	}
 	th := r.m.Lookup("bruno")
@@ -509,5 +518,151 @@ func TestCompact(t *testing.T) {
 	}
 	if r.m.Me != "ana" || r.m.Server != "127.0.0.1:1" {
 		t.Fatalf("me %q on %q", r.m.Me, r.m.Server)
+	}
+}
+
+// feedLines returns the text of the feed's system lines.
+func (r *rig) feedLines() []string {
+	var out []string
+	for _, m := range r.m.Thread(model.Everyone).Messages {
+		if m.Kind == model.KindSystem {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// waitFeedLines syncs until the feed holds n system lines (or fails).
+func (r *rig) waitFeedLines(n int) []string {
+	r.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		r.sync()
+		if got := r.feedLines(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.inval:
+		case <-deadline:
+			r.t.Fatalf("feed: %q, want %d system lines", r.feedLines(), n)
+		}
+	}
+}
+
+// TestPresenceCoalesced: the people already there when we connect (the
+// server's first list, and whoever the core listed before the session
+// started) are not announced, at connection or reconnection; a burst of
+// joins and leaves is one line; someone who comes and goes within it is
+// not named.
+func TestPresenceCoalesced(t *testing.T) {
+	r := newRig(t, nil, "bruno")
+	ev := func(kind client.EventKind, peer string, at time.Time) client.Event {
+		return client.Event{Kind: kind, Peer: peer, Time: at}
+	}
+	r.conn.push(client.Event{Kind: client.EventRegistered, Peer: "ana", Text: "127.0.0.1:1", Time: t0},
+		ev(client.EventPeerJoined, "bruno", t0.Add(time.Millisecond)),
+		ev(client.EventPeerJoined, "Carla", t0.Add(50*time.Millisecond)))
+	r.sync()
+	if got := r.feedLines(); len(got) != 0 {
+		t.Fatalf("the first peer list was announced: %q", got)
+	}
+	if !r.m.Online("carla") || !r.m.Online("bruno") {
+		t.Fatal("the first peer list is not listed")
+	}
+
+	later := t0.Add(5 * time.Second)
+	var burst []client.Event
+	for i := range 14 {
+		burst = append(burst, ev(client.EventPeerJoined, fmt.Sprintf("p%02d", i), later))
+	}
+	burst = append(burst, ev(client.EventPeerJoined, "dan", later), ev(client.EventPeerLeft, "Dan", later),
+		ev(client.EventPeerLeft, "Carla", later))
+	r.conn.push(burst[:5]...)
+	r.conn.push(burst[5:]...)
+	got := r.waitFeedLines(1)
+	want := []string{"p00, p01 and 12 others joined; Carla left"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("feed %q, want %q", got, want)
+	}
+
+	// A reconnection lists everyone again: the core reports only changes.
+	r.conn.push(client.Event{Kind: client.EventReconnected, Text: "127.0.0.1:1", Time: later},
+		ev(client.EventPeerJoined, "bruno", later), ev(client.EventPeerJoined, "p03", later),
+		ev(client.EventPeerLeft, "p04", later))
+	got = r.waitFeedLines(3)
+	want = append(want, "Reconnected", "p04 left")
+	if !slices.Equal(got, want) {
+		t.Fatalf("feed %q, want %q", got, want)
+	}
+}
+
+// TestMissedRequest: a chat request that expired unanswered stays visible
+// in the people list: the thread counts it as missed, sorts first and the
+// title counts it, until the user reads the thread (defect 4).
+func TestMissedRequest(t *testing.T) {
+	r := newRig(t, nil, "chen", "Dana")
+	r.conn.push(client.Event{Kind: client.EventInvite, From: "Dana", Time: t0, Expires: t0.Add(time.Second)},
+		client.Event{Kind: client.EventInviteExpired, From: "Dana", Time: t0.Add(time.Second)})
+	r.sync()
+	th := r.m.Lookup("dana")
+	if th == nil || th.Missed != 1 || th.Chat != client.ChatNone || len(r.m.Invites) != 0 {
+		t.Fatalf("dana after expiry: %+v", th)
+	}
+	if p := r.m.Ordered(nil); p[0].Key != "dana" {
+		t.Fatalf("people order %+v: the missed request is not first", p)
+	}
+	if n := r.m.UnreadPrivate(); n != 1 {
+		t.Fatalf("title count %d, want 1", n)
+	}
+	r.m.MarkRead("dana")
+	if n := r.m.UnreadPrivate(); n != 0 || r.m.Lookup("dana").Missed != 0 {
+		t.Fatal("reading the thread does not clear the missed request")
+	}
+}
+
+// TestAcceptFails: when Accept fails, the thread does not wait for a chat
+// that will never open ("Connecting…" with no way out): the request is
+// gone, the chat state is none, and the thread says why (defect 12).
+func TestAcceptFails(t *testing.T) {
+	r := newRig(t, nil, "Dana")
+	r.conn.accErr = client.ErrClosed
+	r.conn.push(client.Event{Kind: client.EventInvite, From: "Dana", Time: t0, Expires: t0.Add(time.Minute)})
+	r.sync()
+	r.svc.Accept("dana")
+	r.sync()
+	th := r.m.Lookup("dana")
+	if th.Chat != client.ChatNone || len(r.m.Invites) != 0 {
+		t.Fatalf("after a failed accept: chat %v, invites %+v", th.Chat, r.m.Invites)
+	}
+	if txt := r.lastMsg("dana").Text; !strings.HasPrefix(txt, "Could not accept the chat request from Dana") {
+		t.Fatalf("last line %q", txt)
+	}
+}
+
+// TestLeaveFailsPending: our messages still pending when the user leaves
+// the server are stored as failed, and the next session does not blame
+// "PeerChat closed" for them (defect 11).
+func TestLeaveFailsPending(t *testing.T) {
+	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hs := historystore.New(st)
+	r := newRig(t, hs, "bruno")
+	r.svc.Send("bruno", "still waiting")
+	r.sync()
+	r.svc.Close()
+	msgs, err := hs.Load("bruno", 0, 10)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("history %+v, %v", msgs, err)
+	}
+	if msgs[0].State != delivery.Failed {
+		t.Fatalf("stored as %v after leaving, want failed", msgs[0].State)
+	}
+	r2 := newRig(t, hs, "bruno")
+	r2.sync()
+	if m := r2.lastMsg("bruno"); m.State != delivery.Failed || strings.Contains(m.Err, "PeerChat") {
+		t.Fatalf("next session shows %v %q", m.State, m.Err)
 	}
 }
