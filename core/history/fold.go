@@ -1,7 +1,10 @@
 package history
 
 import (
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
@@ -23,10 +26,10 @@ import (
 //     "ñ" → "n", "ç" → "c", "ö" → "o", "가" → "ᄀ" "ᅡ"; and the dotless
 //     "ı" → "i", as "İ" loses its dot.
 //
-// Invalid UTF-8 folds byte by byte to U+FFFD. Folding ASCII is lowering it
-// (and turning tab, line feed and the like into spaces), without a table
-// look-up; other characters are folded through x/text once and remembered
-// in pages of 256 characters built on first use.
+// Invalid UTF-8 folds byte by byte to U+FFFD. Folding is a table look-up:
+// ASCII from a constant table, two-byte characters from a table built on
+// the first search, others from pages of 256 characters, each folded
+// through x/text the first time one of its characters is met.
 
 // foldPageBits is the log2 of the number of characters in a fold page.
 const foldPageBits = 8
@@ -36,9 +39,10 @@ const foldPageBits = 8
 // never changes, so it is safe for concurrent use.
 var foldPages [(unicode.MaxRune + 1) >> foldPageBits]atomic.Pointer[[1 << foldPageBits]string]
 
-// asciiFold is the folded form of each ASCII byte.
-var asciiFold = func() (t [utf8.RuneSelf]byte) {
-	for i := range t {
+// asciiFold is the folded form of each ASCII byte; the upper half, unused,
+// lets an index by byte go without a bounds check.
+var asciiFold = func() (t [256]byte) {
+	for i := range utf8.RuneSelf {
 		c := byte(i)
 		switch {
 		case 'A' <= c && c <= 'Z':
@@ -77,8 +81,8 @@ func buildFoldPage(first rune) *[1 << foldPageBits]string {
 	return &page
 }
 
-// foldRuneSlow computes the folded form of r as the package doc of Search
-// folding describes.
+// foldRuneSlow computes the folded form of r as "Search folding" above
+// describes, through x/text.
 func foldRuneSlow(caser cases.Caser, r rune) string {
 	if unicode.IsSpace(r) {
 		return " "
@@ -101,10 +105,42 @@ func foldRuneSlow(caser cases.Caser, r rune) string {
 // appendFold appends the folded form of s to dst and returns the extended
 // slice.
 func appendFold(dst, s []byte) []byte {
+	var two *[twoByteRunes]twoByteFold
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			dst = append(dst, asciiFold[c])
-			i++
+		c := s[i]
+		if c < utf8.RuneSelf {
+			// A run of ASCII, written in place.
+			n := len(dst)
+			dst = slices.Grow(dst, len(s)-i)
+			d := dst[n : n+len(s)-i]
+			k := 0
+			for ; k < len(d); k++ {
+				c := s[i+k]
+				if c >= utf8.RuneSelf {
+					break
+				}
+				d[k] = asciiFold[c]
+			}
+			dst = dst[:n+k]
+			i += k
+			continue
+		}
+		// Two-byte characters (Latin with accents, Greek, Cyrillic, Hebrew,
+		// Arabic, …), decoded and folded without a call.
+		if c >= 0xc2 && c < 0xe0 && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+			if two == nil {
+				two = twoByteTable()
+			}
+			f := &two[rune(c&0x1f)<<6|rune(s[i+1]&0x3f)-utf8.RuneSelf]
+			switch f.n {
+			case 2:
+				dst = append(dst, f.b[0], f.b[1])
+			case 1:
+				dst = append(dst, f.b[0])
+			default:
+				dst = append(dst, f.b[:f.n]...)
+			}
+			i += 2
 			continue
 		}
 		r, n := utf8.DecodeRune(s[i:])
@@ -113,6 +149,30 @@ func appendFold(dst, s []byte) []byte {
 	}
 	return dst
 }
+
+// twoByteRunes is the number of characters encoded in two bytes of UTF-8,
+// U+0080 to U+07FF.
+const twoByteRunes = 0x800 - utf8.RuneSelf
+
+// twoByteFold is the folded form of a two-byte character: n bytes of b.
+type twoByteFold struct {
+	n uint8
+	b [7]byte
+}
+
+// twoByteTable returns the folded form of every two-byte character, built
+// on first use from foldRune.
+var twoByteTable = sync.OnceValue(func() *[twoByteRunes]twoByteFold {
+	var t [twoByteRunes]twoByteFold
+	for i := range t {
+		f := foldRune(rune(i) + utf8.RuneSelf)
+		if len(f) > len(t[i].b) {
+			panic("history: fold of U+" + strconv.FormatInt(int64(i)+utf8.RuneSelf, 16) + " too long")
+		}
+		t[i].n = uint8(copy(t[i].b[:], f))
+	}
+	return &t
+})
 
 // foldMap folds s like appendFold and also returns, for each byte of the
 // folded form, the byte offset in s of the character it comes from.

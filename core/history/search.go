@@ -60,7 +60,7 @@ type Hit struct {
 //
 // Search reads the whole history in one read-only transaction, so it sees
 // every write that returned before it started and none that had not. It
-// takes time in proportion to the number of stored messages (about 30 ms
+// takes time in proportion to the number of stored messages (20 to 60 ms
 // for 100,000, see the package doc); writes go on meanwhile, except one
 // that must grow the file, which waits for it. It is safe for concurrent
 // use.
@@ -97,7 +97,7 @@ func (s *Store) Search(query string, opt SearchOptions) ([]Hit, error) {
 				seq := binary.BigEndian.Uint64(k)
 				sec, nsec, text, ok := searchFields(v)
 				if !ok {
-					continue // a system line, or corrupt: caught below
+					continue // a system line, or malformed: Load and Check report it
 				}
 				if !best.wants(hitKey{sec: sec, nsec: nsec, thread: thread, seq: seq}) {
 					continue
@@ -196,10 +196,16 @@ func (q *query) matches(folded []byte) bool {
 // ranges returns the byte ranges of text that match q (see Hit.Match).
 func (q *query) ranges(text string) []Range {
 	folded, from := foldMap(text)
+	// span returns the range of the characters that folded bytes [i, i+n)
+	// come from: whole characters, even if the match starts or ends inside
+	// a character's folded form ("s" in "ß", "ᄀ" in "가").
 	span := func(i, n int) Range {
-		end := len(text)
-		if j := i + n; j < len(from) {
-			end = from[j]
+		last, end := from[i+n-1], len(text)
+		for j := i + n; j < len(from); j++ {
+			if from[j] != last {
+				end = from[j]
+				break
+			}
 		}
 		return Range{Start: from[i], End: end}
 	}

@@ -44,18 +44,19 @@ func matched(h Hit) []string {
 func TestSearchFolding(t *testing.T) {
 	s := openTemp(t)
 	texts := []string{
-		"Rendez-vous au Café de Flore",      // 1
-		"Die Straße ist LANG",               // 2
-		"joyeux Noël à tous",                // 3
-		"ÇA VA? très bien",                  // 4
-		"plain ascii line",                  // 5
-		"Ελληνικά: ΣΟΦΙΑ",                   // 6
-		"cafe\u0301 decomposed",             // 7: é as e + U+0301
-		"line one\nline two",                // 8
-		"no\u00a0break space",               // 9
-		"İstanbul",                          // 10
-		"PeerChat rocks",                    // 11
-		"ﬁnal ligature is not folded to fi", // 12: NFD keeps ﬁ
+		"Rendez-vous au Café de Flore", // 1
+		"Die Straße ist LANG",          // 2
+		"joyeux Noël à tous",           // 3
+		"ÇA VA? très bien",             // 4
+		"plain ascii line",             // 5
+		"Ελληνικά: ΣΟΦΙΑ",              // 6
+		"cafe\u0301 decomposed",        // 7: é as e + U+0301
+		"line one\nline two",           // 8
+		"no\u00a0break space",          // 9
+		"İstanbul",                     // 10
+		"PeerChat rocks",               // 11
+		"ﬁnal ligature",                // 12: case folding turns ﬁ into fi
+		"한국어 가나다",                      // 13
 	}
 	for i, text := range texts {
 		appendText(t, s, "bob", i, text)
@@ -67,6 +68,7 @@ func TestSearchFolding(t *testing.T) {
 		{"cafe", []string{"cafe\u0301", "Café"}},
 		{"CAFÉ", []string{"cafe\u0301", "Café"}},
 		{"strasse", []string{"Straße"}},
+		{"stras", []string{"Straß"}}, // a match inside ß takes all of it
 		{"STRAẞE", []string{"Straße"}},
 		{"noel", []string{"Noël"}},
 		{"ca va", []string{"ÇA VA"}},
@@ -83,6 +85,10 @@ func TestSearchFolding(t *testing.T) {
 		{"  PLAIN\tASCII  ", []string{"plain ascii"}},
 		{"ascii plain", []string{"plain", "ascii"}},
 		{"ﬁnal", []string{"ﬁnal"}},
+		{"final", []string{"ﬁnal"}},
+		{"가", []string{"가"}},
+		{"\u1100\u1161", []string{"가"}}, // a syllable decomposes into its letters
+		{"\u1100", []string{"국"}},       // the first match in the text, inside a syllable
 		{"absent", nil},
 		{"cafe absent", nil},
 	} {
@@ -377,34 +383,43 @@ func FuzzSearchFold(f *testing.F) {
 	})
 }
 
-// searchCorpus returns the text of the i-th message of the benchmark: chat
-// lines of 10 to 200 bytes drawn from a vocabulary of which about one word
-// in six has an accent or is not Latin.
-func searchCorpus(r *rand.Rand) string {
-	words := []string{
-		"the", "meeting", "is", "at", "noon", "tomorrow", "can", "you", "send", "me", "file",
-		"ok", "thanks", "see", "later", "lunch", "today", "where", "are", "we", "going", "build",
-		"broken", "again", "fixed", "it", "now", "release", "server", "client", "network", "lol",
-		"café", "Noël", "très", "Straße", "señor", "ÇA", "déjà", "vu", "Привет", "日本語", "😀",
-	}
+// searchWords is the vocabulary of BenchmarkSearch100k: about one word in
+// six has an accent or is not Latin.
+var searchWords = []string{
+	"the", "meeting", "is", "at", "noon", "tomorrow", "can", "you", "send", "me", "file",
+	"ok", "thanks", "see", "later", "lunch", "today", "where", "are", "we", "going", "build",
+	"broken", "again", "fixed", "it", "now", "release", "server", "client", "network", "lol",
+	"café", "Noël", "très", "Straße", "señor", "ÇA", "déjà", "vu", "Привет", "日本語", "😀",
+}
+
+// searchWordsCyrillic is the vocabulary of BenchmarkSearch100kCyrillic:
+// no ASCII letter at all, so that every character takes the slow path.
+var searchWordsCyrillic = []string{
+	"Привет", "как", "дела", "встреча", "завтра", "в", "полдень", "можешь", "прислать",
+	"файл", "спасибо", "увидимся", "обед", "сегодня", "где", "мы", "сервер", "сеть", "ёлка", "ЁЖ",
+}
+
+// searchCorpus returns a chat line of 2 to 36 words of vocabulary.
+func searchCorpus(r *rand.Rand, vocabulary []string) string {
 	var b strings.Builder
 	n := 2 + r.IntN(35)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		w := words[r.IntN(len(words))]
+		w := vocabulary[r.IntN(len(vocabulary))]
 		if r.IntN(8) == 0 {
-			w = strings.ToUpper(w[:1]) + w[1:]
+			w = strings.ToUpper(w)
 		}
 		b.WriteString(w)
 	}
 	return b.String()
 }
 
-// BenchmarkSearch100k searches 100,000 messages: 40,000 in the feed and
-// 1,000 in each of 60 private threads.
-func BenchmarkSearch100k(b *testing.B) {
+// benchmarkSearch fills a store with 100,000 messages of vocabulary, 40,000
+// in the feed and the rest spread over 60 private threads, then runs each
+// query as a sub-benchmark.
+func benchmarkSearch(b *testing.B, vocabulary []string, queries [][2]string) {
 	s := openTemp(b)
 	s.db.NoSync = true
 	r := rand.New(rand.NewPCG(1, 2))
@@ -418,7 +433,7 @@ func BenchmarkSearch100k(b *testing.B) {
 		if i%5 >= 2 {
 			th = threads[1+r.IntN(60)]
 		}
-		batch.Append(th, Message{From: "ana", Text: searchCorpus(r), Time: t0.Add(time.Duration(i) * time.Second)})
+		batch.Append(th, Message{From: "ana", Text: searchCorpus(r, vocabulary), Time: t0.Add(time.Duration(i) * time.Second)})
 		if batch.Len() == 5000 {
 			if _, err := s.Write(&batch); err != nil {
 				b.Fatal(err)
@@ -427,17 +442,12 @@ func BenchmarkSearch100k(b *testing.B) {
 		}
 	}
 	s.db.NoSync = false
-	for _, q := range []struct{ name, query string }{
-		{"none", "zebra"},             // no hit: every message folded and compared
-		{"rare", "cafe noel tres"},    // a few hundred hits
-		{"common", "meeting"},         // many hits: the limit cuts
-		{"accent", "STRASSE deja vu"}, // folding in the query
-	} {
-		b.Run(q.name, func(b *testing.B) {
+	for _, q := range queries {
+		b.Run(q[0], func(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
-				hs, err := s.Search(q.query, SearchOptions{})
+				hs, err := s.Search(q[1], SearchOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -446,4 +456,24 @@ func BenchmarkSearch100k(b *testing.B) {
 			b.ReportMetric(float64(n), "hits")
 		})
 	}
+}
+
+// BenchmarkSearch100k searches 100,000 messages of mostly ASCII text. The
+// limit is the default, 100 hits.
+func BenchmarkSearch100k(b *testing.B) {
+	benchmarkSearch(b, searchWords, [][2]string{
+		{"none", "zebra"},             // no hit: every message folded and compared
+		{"rare", "cafe noel tres"},    // hits all through the history
+		{"common", "meeting"},         // hits in most messages
+		{"accent", "STRASSE deja vu"}, // folding in the query
+	})
+}
+
+// BenchmarkSearch100kCyrillic searches 100,000 messages with no ASCII
+// letter, the slowest text to fold.
+func BenchmarkSearch100kCyrillic(b *testing.B) {
+	benchmarkSearch(b, searchWordsCyrillic, [][2]string{
+		{"none", "зебра"},
+		{"common", "ЕЛКА"}, // "ё" folds to "е"
+	})
 }
