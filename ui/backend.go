@@ -55,6 +55,10 @@ type Platform interface {
 	Notify(title, text string)
 	// OpenURL opens a link in the system's browser.
 	OpenURL(url string)
+	// NotifyErr reports why system notifications cannot be shown (no
+	// notification service on this desktop, …), nil if they can. The
+	// settings panel then shows them as unavailable, never as on.
+	NotifyErr() error
 }
 
 // Env is what the window tells the UI each frame.

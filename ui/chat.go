@@ -58,6 +58,10 @@ func newChatScreen(a *App, sess chatSession) *chatScreen {
 	}
 	s.ctx, s.cancel = context.WithCancel(a.ctx)
 	s.settings.notifyOn.Value = !a.settings.MuteNotifications
+	if p := a.cfg.Platform; p == nil || p.NotifyErr() != nil {
+		s.settings.unavailable = true
+		s.settings.notifyOn.Value = false
+	}
 	s.hist = newHistoryPager(s.ctx, a, sess, s.m)
 	s.events = &eventPump{sess: sess, m: s.m, reset: s.hist.reset}
 	return s

@@ -158,13 +158,15 @@ func (s *fakeSession) Close() error {
 var fixedNow = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
 
 type memPlatform struct {
-	dir    string
-	mu     sync.Mutex
-	notes  []string
-	opened []string
+	dir       string
+	notifyErr error // returned by NotifyErr
+	mu        sync.Mutex
+	notes     []string
+	opened    []string
 }
 
 func (p *memPlatform) DataDir() (string, error) { return p.dir, nil }
+func (p *memPlatform) NotifyErr() error         { return p.notifyErr }
 func (p *memPlatform) Notify(title, text string) {
 	p.mu.Lock()
 	p.notes = append(p.notes, title+": "+text)

@@ -458,9 +458,10 @@ func TestPhoneCardsInFlow(t *testing.T) {
 	h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Expires: fixedNow.Add(20 * time.Second)},
 		client.Event{Kind: client.EventInvite, From: "émile", Expires: fixedNow.Add(9 * time.Second)})
 	c := h.chat()
-	// Two cards of about 145 dp each, then Everyone, the PEOPLE caption and
+	// Two cards of about 145 dp each, then Everyone, the PEOPLE caption,
+	// the rows of Dana and émile (their requests sort them first) and
 	// bruno's row (see testdata/screens/invite-phone-light.png).
-	h.click(image.Pt(150, 490))
+	h.click(image.Pt(150, 618))
 	if c.current != "bruno" || !c.showThread {
 		t.Fatalf("clicking bruno's row opened %q (shown=%v)", c.current, c.showThread)
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"image"
 	"slices"
 	"testing"
@@ -164,5 +165,25 @@ func TestNotifyInBackground(t *testing.T) {
 	}
 	if got, want := notes(), []string{"bruno: psst"}; !slices.Equal(got, want) {
 		t.Fatalf("notifications %q, want %q", got, want)
+	}
+}
+
+// TestNotificationsUnavailable: when the platform cannot show notifications
+// (no D-Bus), the settings panel shows the switch off and says why,
+// instead of ON (defect 10); the user's setting is kept for a platform that
+// can.
+func TestNotificationsUnavailable(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	h.plat.notifyErr = errors.New("dbus: no session bus")
+	h.connect("ana")
+	c := h.chat()
+	c.settings.open = true
+	h.frame()
+	if c.settings.notifyOn.Value || !c.settings.unavailable {
+		t.Fatalf("switch on=%v unavailable=%v with no notification service", c.settings.notifyOn.Value, c.settings.unavailable)
+	}
+	if h.a.settings.MuteNotifications {
+		t.Fatal("the user's setting was changed")
 	}
 }

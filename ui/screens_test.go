@@ -231,6 +231,33 @@ func scenarios() []scenario {
 			h.push(s, client.Event{Kind: client.EventInvite, From: "Wolfeschlegelsteinhausenberger", Time: fixedNow.Add(-7 * time.Second), Expires: fixedNow.Add(23 * time.Second)})
 			h.chat().open(model.Key("Wolfeschlegelsteinhausenberger"))
 		}},
+		{"missed-request", func(h *harness) {
+			// Issue 9, defect 4: a request that expired stays in the list.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()[:5]...)
+			h.push(s, client.Event{Kind: client.EventInvite, From: "Dana", Time: at(14, 0), Expires: at(14, 0).Add(30 * time.Second)},
+				client.Event{Kind: client.EventInviteExpired, From: "Dana", Time: at(14, 0).Add(30 * time.Second)})
+			h.chat().current = model.Everyone
+		}},
+		{"notify-unavailable", func(h *harness) {
+			// Issue 9, defect 10: no notification service, no ON switch.
+			h.plat.notifyErr = errors.New("dbus: no session bus")
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.chat().current = model.Everyone
+			h.chat().settings.open = true
+		}},
+		{"connect-unknown-host", func(h *harness) {
+			// Issue 9, defect 11: a sentence, not the Go error chain.
+			h.be.connErr = fmt.Errorf("%w: %w", ErrUnknownHost, errors.New("lookup nohost: no such host"))
+			cs := h.connectScreen()
+			cs.nick.SetText("ana")
+			cs.addr.SetText("nohost:12345")
+			cs.start(false)
+			h.waitFor("error", func() bool { cs.mu.Lock(); defer cs.mu.Unlock(); return cs.err != nil && !cs.busy && cs.probed })
+		}},
 		{"reconnecting", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")

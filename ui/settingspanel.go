@@ -13,16 +13,25 @@ import (
 type settingsPanel struct {
 	open     bool
 	notifyOn widget.Bool // the notifications setting
+	// unavailable is set when the platform cannot show notifications
+	// (Platform.NotifyErr): the switch is off and cannot be turned on.
+	unavailable bool
 }
 
 // update reports whether the user changed a setting.
 func (p *settingsPanel) update(gtx C) (changed bool) {
+	if p.unavailable {
+		p.notifyOn.Value = false
+		return false
+	}
 	return p.notifyOn.Update(gtx)
 }
 
 // apply writes the panel's values into s.
 func (p *settingsPanel) apply(s *Settings) {
-	s.MuteNotifications = !p.notifyOn.Value
+	if !p.unavailable {
+		s.MuteNotifications = !p.notifyOn.Value
+	}
 }
 
 // settingsPanelStyle draws the settings panel, or nothing when it is closed.
@@ -43,13 +52,21 @@ func (p settingsPanelStyle) Layout(gtx C) D {
 					layout.Flexed(1, func(gtx C) D {
 						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 							layout.Rigid(th.bold(sizeBody, th.Pal.Text, "Notifications").Layout),
-							layout.Rigid(th.label(sizeCaption, th.Pal.Muted, "Private messages, mentions and chat requests while PeerChat is in the background").Layout),
+							layout.Rigid(func(gtx C) D {
+								if p.state.unavailable {
+									return th.label(sizeCaption, th.Pal.Muted, "Not available: this system has no notification service").Layout(gtx)
+								}
+								return th.label(sizeCaption, th.Pal.Muted, "Private messages, mentions and chat requests while PeerChat is in the background").Layout(gtx)
+							}),
 						)
 					}),
 					layout.Rigid(layout.Spacer{Width: 12}.Layout),
 					layout.Rigid(func(gtx C) D {
 						sw := material.Switch(th.Theme, &p.state.notifyOn, "Notifications")
 						sw.Color.Enabled = th.Pal.Accent
+						if p.state.unavailable {
+							gtx = gtx.Disabled()
+						}
 						d := sw.Layout(gtx)
 						focusRing(gtx, th, &p.state.notifyOn, image.Rectangle{Max: d.Size}, d.Size.Y/2)
 						return d

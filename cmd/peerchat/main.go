@@ -81,9 +81,13 @@ func main() {
 
 // platform implements ui.Platform with gioui.org/app and the notifier.
 type platform struct {
-	log   *slog.Logger
-	notes chan [2]string
+	log       *slog.Logger
+	notes     chan [2]string
+	notifyErr error // why notifications cannot be shown, nil if they can
 }
+
+// NotifyErr reports why notifier.New failed, nil if notifications work.
+func (p *platform) NotifyErr() error { return p.notifyErr }
 
 func (p *platform) DataDir() (string, error) {
 	if d := os.Getenv("PEERCHAT_DATA"); d != "" {
@@ -165,6 +169,7 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	var n notifier.Notifier = notifier.Nop{}
 	if nn, err := notifier.New(); err != nil {
 		log.Info("notifications off", "err", err)
+		plat.notifyErr = err
 	} else {
 		n = nn
 	}
