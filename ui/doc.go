@@ -25,6 +25,15 @@
 // App.Resume after Android brought the app back), a session whose server
 // link is down reconnects at once.
 //
+// The people list shows first whoever has unread private messages or a
+// missed chat request, then open and pending chats and recent
+// conversations, then everyone else (model.Model.Ordered), so that nothing
+// unread is below the fold; App.Unread, the window title's count, counts
+// the same private unreads and missed requests, not broadcasts (the feed's
+// row has its own badge). While the server link is down, presence is shown
+// as unknown. When the Platform cannot show notifications
+// (Platform.NotifyErr), the settings panel says so and its switch is off.
+//
 // # Layout of the package
 //
 // State (package ui/model) is kept apart from drawing, and within this

@@ -14,6 +14,21 @@
 // does not grow without bound: beyond MaxQueue it is replaced by a snapshot
 // of the same state read back from the history (model.OpReset).
 //
+// # Presence
+//
+// The people the server lists right after registration (Config.ListWindow),
+// or that the client core already listed, are not announced as joining, and
+// a reconnection announces only who came or went. Joins and leaves are
+// gathered for Config.Coalesce into one line of the feed ("ana, bruno and 12
+// others joined; chen left").
+//
+// # History per server
+//
+// The UI gives the Service a Store whose feed is the server's own
+// (historystore.Store.ForServer): what was said on one server never shows in
+// another's feed. Our messages still pending when the Service closes are
+// stored as failed (NotSentLeft).
+//
 // # Notifications
 //
 // A notification is raised for a private message, a broadcast that mentions
