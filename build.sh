@@ -112,14 +112,25 @@ cmd_test() {
 	go test -count=1 -run '^TestAndroidTypeCheck$' ./cmd/peerchat
 
 	log "fuzz, $fuzztime each"
-	local pkg target
+	local pkg target out
+	out=$(mktemp)
 	for pkg in $(go list ./...); do
 		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 			log "  $pkg $target"
-			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null ||
-				die "fuzz $pkg $target failed: rerun with go test -run '^\$' -fuzz '^${target}\$' $pkg"
+			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1 && continue
+			tail -n 30 "$out" >&2
+			# A failing input is a bug in our code: stop. Without one, the fuzzing
+			# engine itself failed (a worker that stopped answering on a busy
+			# machine): say so and run the target once more.
+			if ! grep -q 'Failing input written to' "$out"; then
+				log "  $target: the fuzzer failed without a failing input; once more"
+				go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1 && continue
+				tail -n 30 "$out" >&2
+			fi
+			die "fuzz $pkg $target failed: rerun with go test -run '^\$' -fuzz '^${target}\$' $pkg"
 		done
 	done
+	rm -f "$out"
 
 	run_govulncheck
 
