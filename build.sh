@@ -180,7 +180,7 @@ run_govulncheck() {
 	rm -f "$errs"
 	out=$(go tool govulncheck -db "file://$db" ./... 2>&1) || rc=$?
 	case $rc in
-	0) ;;
+	0) log "govulncheck: $(printf '%s\n' "$out" | grep -m 1 'Your code is affected' || echo 'no vulnerability reachable from our code')" ;;
 	3)
 		printf '%s\n' "$out" >&2
 		die "govulncheck: code reachable from ours is vulnerable (above): upgrade the module"
