@@ -335,15 +335,7 @@ func TestSlowReaderDoesNotStallOthers(t *testing.T) {
 	cfg.WriteTimeout = 5 * time.Second
 	const bound = time.Second
 	s, addr := startServer(t, cfg)
-	slow := dial(t, addr)
-	if tc, ok := slow.nc.(*net.TCPConn); ok {
-		tc.SetReadBuffer(4096)
-	}
-	slow.register("slow", 1, 2)
-	fast := dial(t, addr)
-	fast.register("fast", 3, 4)
-	fast.expect("JOINED slow 127.0.0.1 1 2")
-	// slow never reads again.
+	_, fast := slowAndFast(t, addr) // slow never reads
 	text := strings.Repeat("x", 4000)
 	var worst time.Duration
 	left := false
@@ -385,14 +377,7 @@ func TestWriteTimeoutClosesSlowReader(t *testing.T) {
 	cfg.QueueBytes = 64 << 20
 	cfg.WriteTimeout = 300 * time.Millisecond
 	s, addr := startServer(t, cfg)
-	slow := dial(t, addr)
-	if tc, ok := slow.nc.(*net.TCPConn); ok {
-		tc.SetReadBuffer(4096)
-	}
-	slow.register("slow", 1, 2)
-	fast := dial(t, addr)
-	fast.register("fast", 3, 4)
-	fast.expect("JOINED slow 127.0.0.1 1 2")
+	_, fast := slowAndFast(t, addr) // slow never reads
 	text := strings.Repeat("w", 60000)
 	for i := 0; ; i++ {
 		if i == 2000 {
@@ -679,4 +664,19 @@ func TestLastFrameAfterBacklog(t *testing.T) {
 	if got := slow.expectClosed(); !slices.Equal(got, []string{`ERROR bad frame: bad frame header "bad header": no length`}) {
 		t.Fatalf("got %q", got)
 	}
+}
+
+// slowAndFast registers two clients: slow, with a small receive buffer, that
+// the test stops reading from, and fast, which has seen slow join.
+func slowAndFast(t *testing.T, addr string) (slow, fast *client) {
+	t.Helper()
+	slow = dial(t, addr)
+	if tc, ok := slow.nc.(*net.TCPConn); ok {
+		tc.SetReadBuffer(4096)
+	}
+	slow.register("slow", 1, 2)
+	fast = dial(t, addr)
+	fast.register("fast", 3, 4)
+	fast.expect("JOINED slow 127.0.0.1 1 2")
+	return slow, fast
 }
