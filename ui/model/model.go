@@ -602,36 +602,55 @@ func (m *Model) UnreadPrivate() int {
 
 // Ordered appends People to dst in the order the people list shows them and
 // returns it: first the people with unread private messages or missed chat
-// requests, then those
-// with a chat open, asked for or offered, then those with any private
-// message, each group most recent first; then everyone else in the order of
-// People (online first, then by key). So an unread private message is never
-// below the fold of a long list.
+// requests, then those with a chat open, asked for or offered, then those
+// with any private message, each group most recent first; then everyone
+// else in the order of People (online first, then by key). So an unread
+// private message is never below the fold of a long list. It is called every
+// frame: only the people with a thread are sorted, the rest are copied in
+// order.
 func (m *Model) Ordered(dst []Person) []Person {
 	start := len(dst)
-	dst = append(dst, m.People...)
-	rank := func(p Person) int {
-		t := m.threads[p.Key]
-		switch {
-		case t == nil:
-			return 3
-		case t.Unread > 0 || t.Missed > 0:
-			return 0
-		case t.Chat != client.ChatNone:
-			return 1
-		case !t.LastSeen.IsZero():
-			return 2
+	for _, p := range m.People {
+		if m.rank(p.Key) < rankOthers {
+			dst = append(dst, p)
 		}
-		return 3
 	}
 	slices.SortStableFunc(dst[start:], func(a, b Person) int {
-		ra, rb := rank(a), rank(b)
-		if ra != rb || ra == 3 {
+		if ra, rb := m.rank(a.Key), m.rank(b.Key); ra != rb {
 			return ra - rb
 		}
 		return m.threads[b.Key].LastSeen.Compare(m.threads[a.Key].LastSeen)
 	})
+	for _, p := range m.People {
+		if m.rank(p.Key) == rankOthers {
+			dst = append(dst, p)
+		}
+	}
 	return dst
+}
+
+// Ranks of Ordered's groups.
+const (
+	rankUnread = iota // unread private messages or a missed request
+	rankChat          // a chat open, asked for or offered
+	rankRecent        // any private message
+	rankOthers        // everyone else
+)
+
+// rank returns the group of Ordered that the person with key belongs to.
+func (m *Model) rank(key string) int {
+	t := m.threads[key]
+	switch {
+	case t == nil:
+		return rankOthers
+	case t.Unread > 0 || t.Missed > 0:
+		return rankUnread
+	case t.Chat != client.ChatNone:
+		return rankChat
+	case !t.LastSeen.IsZero():
+		return rankRecent
+	}
+	return rankOthers
 }
 
 // Mentions reports whether text mentions nick: "@nick", or nick as a word of
