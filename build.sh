@@ -120,8 +120,9 @@ cmd_test() {
 			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1 && continue
 			tail -n 30 "$out" >&2
 			# A failing input is a bug in our code: stop. Without one, the fuzzing
-			# engine itself failed (a worker that stopped answering on a busy
-			# machine): say so and run the target once more.
+			# engine itself failed (seen: "context deadline exceeded" when
+			# -fuzztime ends while a worker is still busy with a new input): say
+			# so and run the target once more.
 			if ! grep -q 'Failing input written to' "$out"; then
 				log "  $target: the fuzzer failed without a failing input; once more"
 				go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$out" 2>&1 && continue
