@@ -12,6 +12,20 @@ import (
 var t0 = time.UnixMilli(1764100000123)
 
 // Every payload of the vocabulary, with its exact bytes.
+// testKey has the shape of a public identity; core/wire does not parse keys.
+const testKey = "pc1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw"
+
+// testSig is seq(64) in base64url.
+const testSig = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw"
+
+func seq(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
 var vocabulary = []struct {
 	payload string
 	msg     Message
@@ -22,6 +36,13 @@ var vocabulary = []struct {
 	{`JOINED bob 192.168.1.7 5001 6001`, Joined{"bob", netip.MustParseAddr("192.168.1.7"), 5001, 6001}},
 	{`JOINED bob ::1 5001 6001`, Joined{"bob", netip.MustParseAddr("::1"), 5001, 6001}},
 	{`LEFT bob`, Left{"bob"}},
+	{`SKEY ` + testKey + ` AAECAwQFBgcICQoLDA0ODw`, ServerKey{testKey, seq(16)}},
+	{`IDENT ` + testKey + ` AAECAwQFBgcICQoLDA0ODw ` + testSig, Ident{testKey, seq(16), seq(64)}},
+	{`SIDENT ` + testSig, ServerIdent{seq(64)}},
+	{`KEY bob ` + testKey, Key{"bob", testKey}},
+	{`SBROADCAST 1764100000123 ` + testSig + ` hi  all`, SignedBroadcast{time.UnixMilli(1764100000123), seq(64), "hi  all"}},
+	{`SBROADCAST 1764100000123 ` + testSig + ` `, SignedBroadcast{time.UnixMilli(1764100000123), seq(64), ""}},
+	{`SBCAST 7 1764100000200 bob 1764100000123 ` + testSig + ` hi`, SignedBcast{7, time.UnixMilli(1764100000200), "bob", time.UnixMilli(1764100000123), seq(64), "hi"}},
 	{`BROADCAST hello  everyone`, Broadcast{"hello  everyone"}},
 	{`BROADCAST `, Broadcast{""}},
 	{`ERROR nickname taken`, Error{"nickname taken"}},
@@ -109,6 +130,16 @@ func TestParseErrors(t *testing.T) {
 		{`JOINED bob 1.2.3.400 1 2`, ErrMalformed, "bad ip"},
 		{`JOINED bob 1.2.3.4 1 99999`, ErrMalformed, "bad port"},
 		{`LEFT`, ErrMalformed, "empty nick"},
+		{`SKEY ` + testKey, ErrMalformed, "want a key and a nonce"},
+		{`SKEY ` + testKey + ` AAEC`, ErrMalformed, "bad nonce"},
+		{`SKEY ` + testKey + ` AAECAwQFBgcICQoLDA0ODw=`, ErrMalformed, "bad nonce"},
+		{`SKEY ` + testKey + ` ` + testSig, ErrMalformed, "nonce too long"},
+		{`IDENT ` + testKey + ` AAECAwQFBgcICQoLDA0ODw AAEC`, ErrMalformed, "bad signature"},
+		{`SIDENT `, ErrMalformed, "bad signature"},
+		{`KEY bob`, ErrMalformed, "want a nick and a key"},
+		{`KEY bob ` + testKey + testKey, ErrMalformed, "bad key"},
+		{`SBROADCAST x ` + testSig + ` hi`, ErrMalformed, "bad time"},
+		{`SBCAST 1 2 bob 3 AAEC hi`, ErrMalformed, "bad signature"},
 		{`LEFT a b`, ErrMalformed, "unexpected text"},
 		{`WELCOME`, ErrMalformed, "no version"},
 		{`HELLO zero`, ErrMalformed, "bad version"},

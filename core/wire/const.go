@@ -58,6 +58,23 @@ const (
 	FeatureNotice = "notice"
 	// FeatureAck: on chat sockets, CHAT_MSG2 with ids and CHAT_ACK.
 	FeatureAck = "ack"
+	// FeatureKeys: device identities on the server link: SKEY, IDENT,
+	// SIDENT, KEY, SBROADCAST and SBCAST (docs/PROTOCOL.md §2.6).
+	FeatureKeys = "keys"
+	// FeatureE2E: (peer to peer, relayed in CAPS) chat sockets opened by an
+	// invite are encrypted end to end with core/e2e after CHAT_ACCEPT.
+	FeatureE2E = "e2e"
+)
+
+// Sizes of the keys feature's fields.
+const (
+	// NonceMin and NonceMax bound a challenge of SKEY or IDENT, in bytes.
+	NonceMin = 16
+	NonceMax = 32
+	// SigLen is the size of an Ed25519 signature.
+	SigLen = 64
+	// MaxKeyText bounds the text form of a public identity in a frame.
+	MaxKeyText = 128
 )
 
 // Codes of NOTICE, the v2 server's non-fatal refusals (docs/PROTOCOL.md §2.4).
