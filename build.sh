@@ -32,7 +32,7 @@ VULNDB=golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 # Debian packages: what building the Gio app needs, and what its tests need on top.
 GIO_PKGS=(gcc pkg-config libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev
 	libgles2-mesa-dev libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev)
-TEST_PKGS=(libegl-mesa0 libgl1-mesa-dri xvfb xdotool imagemagick)
+TEST_PKGS=(libegl-mesa0 libgl1-mesa-dri xvfb xdotool imagemagick iproute2 nftables)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,195 @@
+//go:build linux
+
+package lantest
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// bin holds the peerchat-server and peerchat-cli binaries TestMain built.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lantest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	code := func() int {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "go not found:", err)
+			return 1
+		}
+		for _, cmd := range []string{"peerchat-server", "peerchat-cli"} {
+			b := exec.Command(gobin, "build", "-o", filepath.Join(dir, cmd), "peerchat/cmd/"+cmd)
+			if out, err := b.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", cmd, err, out)
+				return 1
+			}
+		}
+		return m.Run()
+	}()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func server(t *testing.T, h *Host) *Proc {
+	t.Helper()
+	p := h.Start("server", filepath.Join(bin, "peerchat-server"),
+		"-log-format", "json", "-mdns=false", "-data", t.TempDir(), "-stats-interval", "0")
+	if _, err := p.Wait(ctx(t), "serving", nil); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cli starts peerchat-cli as nick in h; server "" means "find one on the
+// LAN" (discovery), as a user who typed nothing.
+func cli(t *testing.T, h *Host, nick, server string) *Proc {
+	t.Helper()
+	args := []string{"-json", "-nick", nick, "-auto-accept"}
+	if server != "" {
+		args = append(args, "-server", server)
+	}
+	p := h.Start(nick, filepath.Join(bin, "peerchat-cli"), args...)
+	if _, err := p.Wait(ctx(t), "registered", nil); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), Deadline)
+	t.Cleanup(cancel)
+	return c
+}
+
+func field(k, v string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m[k] == v }
+}
+
+// broadcastBoth checks that a broadcast from each of a and b reaches the
+// other.
+func broadcastBoth(t *testing.T, a, b *Proc) {
+	t.Helper()
+	for _, p := range [][2]*Proc{{a, b}, {b, a}} {
+		text := "hello from " + p[0].Name
+		p[0].Send("/bcast " + text)
+		if _, err := p[1].Wait(ctx(t), "broadcast", field("text", text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// chatBoth opens a private chat from a to b and checks n messages each way
+// arrive, each once and in order.
+func chatBoth(t *testing.T, a, b *Proc, n int) {
+	t.Helper()
+	a.Send("/chat " + b.Name)
+	for _, p := range []*Proc{a, b} {
+		if _, err := p.Wait(ctx(t), "chat_open", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range [][2]*Proc{{a, b}, {b, a}} {
+		for i := range n {
+			p[0].Send(fmt.Sprintf("/msg %s %s %d", p[1].Name, p[0].Name, i))
+		}
+		for i := range n {
+			want := fmt.Sprintf("%s %d", p[0].Name, i)
+			m, err := p[1].Wait(ctx(t), "chat_msg", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["text"] != want {
+				t.Fatalf("%s got %q, want %q (lost, doubled or out of order)", p[1].Name, m["text"], want)
+			}
+		}
+	}
+}
+
+// One subnet, no isolation: clients find the server by the broadcast probe,
+// and broadcasts and private chats work both ways.
+func TestLANOneSubnet(t *testing.T) {
+	l := New(t)
+	seg := l.Segment(netip.MustParsePrefix("10.77.1.0/24"))
+	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
+	server(t, srvHost)
+	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", "")
+	if _, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := b.Wait(ctx(t), "peer_joined", field("nick", "alice")); err != nil {
+		t.Fatal(err)
+	} else if m["ip"] != ha.Addr.String() {
+		t.Fatalf("bob sees alice at %v, want %v", m["ip"], ha.Addr)
+	}
+	broadcastBoth(t, a, b)
+	chatBoth(t, a, b, 20)
+}
+
+// Client isolation (the access point's, here the bridge's): the clients
+// reach the server but not each other. Discovery, registration and
+// broadcasts still work. (Private chats need the relay of issue 11.)
+func TestLANIsolatedClients(t *testing.T) {
+	l := New(t)
+	seg := l.Segment(netip.MustParsePrefix("10.77.2.0/24"))
+	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
+	ha.Isolate(true)
+	hb.Isolate(true)
+	server(t, srvHost)
+	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", "")
+	if _, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	broadcastBoth(t, a, b)
+}
+
+// Packet loss of 10% each way on both clients' links: TCP recovers, and
+// lost invite datagrams are resent, so the chat opens and every message
+// arrives once, in order.
+func TestLANPacketLoss(t *testing.T) {
+	l := New(t)
+	seg := l.Segment(netip.MustParsePrefix("10.77.3.0/24"))
+	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
+	server(t, srvHost)
+	addr := netip.AddrPortFrom(srvHost.Addr, 12345).String()
+	ha.Loss(10)
+	hb.Loss(10)
+	a, b := cli(t, ha, "alice", addr), cli(t, hb, "bob", addr)
+	if _, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	broadcastBoth(t, a, b)
+	chatBoth(t, a, b, 50)
+}
+
+// Two subnets joined by a router: a client on the far subnet reaches the
+// server by its typed address (broadcast probes do not cross routers), and
+// a private chat opens across the router both ways.
+func TestLANRouted(t *testing.T) {
+	l := New(t)
+	lan := l.Segment(netip.MustParsePrefix("10.77.4.0/24"))
+	far := l.Segment(netip.MustParsePrefix("10.77.5.0/24"))
+	r := l.Router(lan, far, false)
+	srvHost, ha := lan.Host(r.Addr), lan.Host(r.Addr)
+	hb := far.Host(r.Inner)
+	server(t, srvHost)
+	addr := netip.AddrPortFrom(srvHost.Addr, 12345).String()
+	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", addr)
+	if m, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	} else if m["ip"] != hb.Addr.String() {
+		t.Fatalf("alice sees bob at %v, want %v", m["ip"], hb.Addr)
+	}
+	broadcastBoth(t, a, b)
+	chatBoth(t, a, b, 10)
+}
