@@ -6,8 +6,12 @@
 //     `PEERCHAT_SERVER <version> <nonce> <tcp_port> <peers> <name>` (Respond,
 //     Probe);
 //   - DNS-SD over multicast DNS: servers announce wire.MDNSService
-//     ("_peerchat._tcp") with github.com/hashicorp/mdns (Announce), so
-//     `avahi-browse -rt _peerchat._tcp` and phones' service browsers list them.
+//     ("_peerchat._tcp") with PeerChat's own responder over
+//     github.com/miekg/dns (Announce), so `avahi-browse -rt _peerchat._tcp`
+//     and phones' service browsers list them; clients browse for it
+//     (Browse) beside the probe. Answers are multicast to the mDNS group,
+//     which desktop firewalls admit, where the probe's unicast answer is
+//     dropped as a datagram nobody asked for.
 //
 // Datagrams are parsed by core/wire; anything malformed, oversized, not
 // valid UTF-8 or carrying another nonce is ignored.
@@ -56,7 +60,7 @@ var ErrNoRoute = errors.New("discovery: no probe could be sent")
 type Found struct {
 	Name    string
 	Addr    netip.AddrPort // TCP address to connect to: the answer's source IP and its tcp_port
-	Peers   int            // registered clients when it answered
+	Peers   int            // registered clients when it answered; -1 when unknown (found by mDNS)
 	Version int
 	RTT     time.Duration // from the first probe to the answer
 }
@@ -67,8 +71,10 @@ type ProbeConfig struct {
 	Timeout time.Duration    // how long to collect answers; DefaultProbeTimeout
 	Extra   []netip.AddrPort // also probe these addresses (unicast), e.g. 127.0.0.1:port in tests
 	// NoBroadcast skips 255.255.255.255 and the interfaces' broadcast
-	// addresses, so that only Extra is probed.
+	// addresses, and mDNS, so that only Extra is probed.
 	NoBroadcast bool
+	// NoMDNS skips browsing mDNS (Browse) beside the probe.
+	NoMDNS bool
 }
 
 // Respond answers PEERCHAT_DISCOVER probes read from pc until ctx is done
@@ -141,8 +147,39 @@ func Answer(probe []byte, info func() wire.ServerInfo) []byte {
 // each up IPv4 interface's broadcast address (unless NoBroadcast), and to
 // each of cfg.Extra, on cfg.Port; it returns the servers that answered with
 // the probe's nonce before the timeout or ctx ended, one per address, in the
-// order they answered. It returns ErrNoRoute if no probe could be sent.
+// order they answered. Meanwhile (unless NoBroadcast or NoMDNS) it browses
+// mDNS (Browse), which finds servers whose answer to the probe a firewall
+// drops; a server found both ways is listed once, with the probe's answer.
+// It returns ErrNoRoute if no probe could be sent and mDNS found nothing.
 func Probe(ctx context.Context, cfg ProbeConfig) ([]Found, error) {
+	if cfg.NoBroadcast || cfg.NoMDNS {
+		return probe(ctx, cfg)
+	}
+	var mdns []Found
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mdns, _ = Browse(ctx, cfg.Timeout) // mDNS is a complement: its failure is not the probe's
+	}()
+	found, err := probe(ctx, cfg)
+	<-done
+	seen := map[netip.AddrPort]bool{}
+	for _, f := range found {
+		seen[f.Addr] = true
+	}
+	for _, f := range mdns {
+		if !seen[f.Addr] {
+			seen[f.Addr] = true
+			found = append(found, f)
+		}
+	}
+	if len(found) > 0 && errors.Is(err, ErrNoRoute) {
+		err = nil
+	}
+	return found, err
+}
+
+func probe(ctx context.Context, cfg ProbeConfig) ([]Found, error) {
 	if cfg.Port == 0 {
 		cfg.Port = wire.DiscoveryPort
 	}

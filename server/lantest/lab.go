@@ -187,21 +187,19 @@ func (h *Host) Isolate(on bool) {
 	h.Lab.run("bridge", "link", "set", "dev", h.port, "isolated", v)
 }
 
-// Firewall gives h a stateful inbound firewall, as desktops have: packets
-// of connections h started (and replies to them) pass; new inbound
-// connections and datagrams are dropped, except on the ports in allowUDP.
-func (h *Host) Firewall(allowUDP ...int) {
+// Firewall gives h a stateful inbound firewall, as desktops have (ufw's and
+// firewalld's defaults): packets of connections h started, and replies to
+// them, pass; so do datagrams to the mDNS group (224.0.0.251, UDP 5353);
+// every other new inbound connection or datagram is dropped.
+func (h *Host) Firewall() {
 	h.Lab.t.Helper()
-	allow := ""
-	for _, p := range allowUDP {
-		allow += fmt.Sprintf("\t\tudp dport %d accept\n", p)
-	}
 	h.Lab.nft(h.NS, `table inet lanfw {
 	chain input {
 		type filter hook input priority 0; policy drop;
 		iif "lo" accept
 		ct state established,related accept
-`+allow+`	}
+		ip daddr 224.0.0.251 udp dport 5353 accept
+	}
 }
 `)
 }

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 func server(t *testing.T, h *Host) *Proc {
 	t.Helper()
 	p := h.Start("server", filepath.Join(bin, "peerchat-server"),
-		"-log-format", "json", "-mdns=false", "-data", t.TempDir(), "-stats-interval", "0")
+		"-log-format", "json", "-data", t.TempDir(), "-stats-interval", "0")
 	if _, err := p.Wait(ctx(t), "serving", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +145,22 @@ func TestLANIsolatedClients(t *testing.T) {
 	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
 	ha.Isolate(true)
 	hb.Isolate(true)
+	server(t, srvHost)
+	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", "")
+	if _, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	}
+	broadcastBoth(t, a, b)
+}
+
+// A client behind a stateful inbound firewall (a desktop's default) finds
+// the server on its subnet: the broadcast probe's unicast answer is dropped
+// there, the multicast mDNS answer is admitted.
+func TestLANFirewalledDiscovery(t *testing.T) {
+	l := New(t)
+	seg := l.Segment(netip.MustParsePrefix("10.77.6.0/24"))
+	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
+	ha.Firewall()
 	server(t, srvHost)
 	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", "")
 	if _, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
