@@ -89,14 +89,18 @@ func broadcastBoth(t *testing.T, a, b *Proc) {
 	}
 }
 
-// chatBoth opens a private chat from a to b and checks n messages each way
-// arrive, each once and in order.
+// chatBoth opens a private chat from a to b, checks it is end-to-end
+// encrypted, and that n messages each way arrive, each once and in order.
 func chatBoth(t *testing.T, a, b *Proc, n int) {
 	t.Helper()
 	a.Send("/chat " + b.Name)
 	for _, p := range []*Proc{a, b} {
-		if _, err := p.Wait(ctx(t), "chat_open", nil); err != nil {
+		m, err := p.Wait(ctx(t), "chat_open", nil)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if m["encrypted"] != true {
+			t.Fatalf("%s: the chat is not end-to-end encrypted: %v", p.Name, m)
 		}
 	}
 	for _, p := range [][2]*Proc{{a, b}, {b, a}} {
@@ -208,4 +212,25 @@ func TestLANRouted(t *testing.T) {
 	}
 	broadcastBoth(t, a, b)
 	chatBoth(t, a, b, 10)
+}
+
+// A guest subnet NAT'd behind a router: its client registers by the
+// server's address and broadcasts both ways; the server sees it at the
+// router's address. (Private chats to it need the relay of issue 11.)
+func TestLANNATSubnet(t *testing.T) {
+	l := New(t)
+	lan := l.Segment(netip.MustParsePrefix("10.77.7.0/24"))
+	guest := l.Segment(netip.MustParsePrefix("10.77.8.0/24"))
+	r := l.Router(lan, guest, true)
+	srvHost, ha := lan.Host(netip.Addr{}), lan.Host(netip.Addr{})
+	hb := guest.Host(r.Inner)
+	server(t, srvHost)
+	addr := netip.AddrPortFrom(srvHost.Addr, 12345).String()
+	a, b := cli(t, ha, "alice", ""), cli(t, hb, "bob", addr)
+	if m, err := a.Wait(ctx(t), "peer_joined", field("nick", "bob")); err != nil {
+		t.Fatal(err)
+	} else if m["ip"] != r.Addr.String() {
+		t.Fatalf("alice sees bob at %v, want the router's address %v", m["ip"], r.Addr)
+	}
+	broadcastBoth(t, a, b)
 }
