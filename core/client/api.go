@@ -26,15 +26,19 @@
 // # Server link
 //
 // Registration is REGISTER then PORT. A v2 server's WELCOME is answered
-// with HELLO (heartbeat bcast caps notice ack). The first frame the server
+// with HELLO (heartbeat bcast caps notice ack, and keys e2e with
+// Config.Identity; a keys server then proves its key before registration
+// completes, see "Identities and encryption"). The first frame the server
 // sends must be a PeerChat server payload (WELCOME, JOINED, NICKNAME_TAKEN,
 // ERROR, …): a bad frame header, an unknown verb or a client's verb first
 // fails Dial with ErrNotPeerChat (another service on that port), and a
 // close during registration fails it with ErrServerUnreachable. A base
 // server sends nothing on success when nobody else is registered, so a port
 // that stays silent for DefaultRegisterGrace is taken for one: Dial
-// succeeds; should that port then send anything that is not PeerChat, the
-// link ends with ErrNotPeerChat (EventServerLost). With Config.Reconnect a
+// succeeds, and EventRegistered says Server ServerUnconfirmed (a port that
+// swallows bytes looks the same: its broadcasts fail after
+// DefaultEchoTimeout); should that port then send anything that is not
+// PeerChat, the link ends with ErrNotPeerChat (EventServerLost). With Config.Reconnect a
 // dropped link (EOF, heartbeat silence, TCP keepalive) is redialled with
 // exponential backoff and jitter (DefaultBackoffMin doubling to
 // DefaultBackoffMax); once registered again the peer table is rebuilt and
@@ -57,6 +61,46 @@
 // oldest of them, so a flood of silent connections to the chat port only
 // pushes out its own members, and a real peer, which sends its first frame
 // as soon as it is connected, still gets in.
+//
+// # Identities and encryption
+//
+// On the server link: with Config.Identity set, HELLO lists "keys" and "e2e". When the server's
+// WELCOME lists "keys" too, registration completes only once the server
+// proved its key (SKEY, IDENT, SIDENT; a bad SIDENT ends the link with
+// ErrServerIdent). The server's key is pinned per server address in
+// Config.ServerPins (trust on first use) and reported with EventServerKey.
+// A changed server key (KeyResult identity.Changed) holds every broadcast
+// and invite (Broadcast and Invite return ErrServerKeyChanged; Send queues
+// without inviting) until AcceptServerKey. KEY frames fill Peer.Key, the
+// key the server says each peer holds.
+//
+// Private chats: when both sides announced "e2e" and the chat opens by an invite, the
+// dialer runs the Noise handshake of package core/e2e right after
+// CHAT_ACCEPT, and every later chat frame is sealed. Each side checks the
+// key the other proved: against its pin (Config.Pins, by folded nick) if
+// there is one, else against the key the server announced (KEY), and pins
+// it the first time (trust on first use). A proved key that differs from
+// the pin refuses the chat and is reported with EventKeyChanged; sending to
+// that peer is then held (messages stay pending, their retry window
+// paused) until AcceptKey pins the new key, or LeaveChat gives them up. The
+// same happens when the server announces a key that differs from the pin.
+// A proved key that differs from the announced one, for a peer without a
+// pin, refuses the chat with ErrKeyMismatch. Any integrity error of the
+// encrypted stream (package e2e's ErrReplayed, ErrReordered, ErrTruncated,
+// ErrAltered, ErrNotEncrypted, ErrMalformed) closes the chat:
+// EventChatClosed with ReasonLost and Err wrapping it. Chats by the base
+// flow, and with peers that did not announce "e2e", are plaintext
+// (EventChatOpen.Encrypted false). Such a chat is refused (ErrNotEncrypted)
+// with Config.RequireEncryption, and with a peer whose key is pinned: that
+// is a downgrade (a server can strip "e2e" from CAPS), until ForgetKey.
+//
+// Broadcasts: with "keys" negotiated, Broadcast sends SBROADCAST, signed
+// over the server's proved key, our nick, the time and the text.
+// EventBroadcast.Signature says what the core found: SigValid or SigBad for
+// a signed one (checked against the sender's pinned key, else the announced
+// one; SigBad when neither exists); for an unsigned one, SigMissing when
+// the server speaks keys and the sender has a known key, else SigNone (a
+// sender without keys, a server without keys: nothing is wrong).
 //
 // # Delivery
 //
@@ -83,6 +127,8 @@ package client
 
 import (
 	"net/netip"
+
+	"peerchat/core/identity"
 	"strconv"
 	"time"
 )
@@ -92,23 +138,25 @@ type EventKind int
 
 // Event kinds. The fields of Event each kind sets are listed beside it.
 const (
-	EventRegistered    EventKind = iota + 1 // Peer (our nick), Text (server address)
+	EventRegistered    EventKind = iota + 1 // Peer (our nick), Text (server address), Server
 	EventPeerJoined                         // Peer, IP
 	EventPeerLeft                           // Peer
-	EventBroadcast                          // From, Text, Time, Seq (0 from a base server), ID (our own echo only); see below
+	EventBroadcast                          // From, Text, Time, Seq (0 from a base server), ID (our own echo only), Signature; see below
 	EventInvite                             // From, Expires: a chat request waits for Accept or Decline
 	EventInviteExpired                      // From: a request we received expired unanswered
-	EventChatOpen                           // Peer
+	EventChatOpen                           // Peer, Encrypted, Verified, Key and KeyResult (when encrypted)
 	EventChatMsg                            // From (the peer), Peer, Text, Time, ID (0 from a base peer)
 	EventDelivered                          // Peer, ID: the peer acknowledged message ID (✓✓, delivery.Delivered)
 	EventSendFailed                         // Peer ("" for a broadcast), ID, Text, Err: message ID was not delivered and will not be retried
 	EventChatClosed                         // Peer, Reason
 	EventServerLost                         // Err
 	EventReconnecting                       // Attempt, RetryIn
-	EventReconnected                        // Text (server address)
+	EventReconnected                        // Text (server address), Server
 	EventError                              // Err (and Peer when it concerns a chat)
 	EventSent                               // Peer, ID, Final: message ID was written to the chat socket (✓, delivery.Sent)
 	EventInviting                           // Peer, Expires: we invited Peer (Invite, or Send to a peer without a chat)
+	EventServerKey                          // Key, KeyResult, Text (server address); when Changed also OldKey, Verified (of the old key), Err: the server proved its key
+	EventKeyChanged                         // Peer, Key (new), OldKey (pinned), Verified (the old key was verified), Err: sending to Peer waits for AcceptKey
 )
 
 // Broadcasts. EventBroadcast with ID != 0 is the server's echo of our own
@@ -167,6 +215,25 @@ type Event struct {
 	// will follow for that ID: the peer does not acknowledge (a base peer,
 	// or one whose CAPS had not arrived when the message was written).
 	Final bool
+
+	// Server, on EventRegistered and EventReconnected, says what kind of
+	// server answered (ServerUnconfirmed for a port that stayed silent).
+	Server ServerKind
+	// Key is a public identity: the server's (EventServerKey), a peer's new
+	// key (EventKeyChanged), or the key the peer proved (EventChatOpen of
+	// an encrypted chat). OldKey is the pinned key it replaces.
+	Key, OldKey identity.PublicIdentity
+	// KeyResult says how Key compares with its pin (EventServerKey, and
+	// EventChatOpen of an encrypted chat): identity.New, Same or Changed.
+	KeyResult identity.Result
+	// Encrypted, on EventChatOpen: the chat is end-to-end encrypted.
+	Encrypted bool
+	// Verified, on EventChatOpen: the peer's key is pinned and verified;
+	// on EventKeyChanged: the key being replaced was verified (say it
+	// loudly).
+	Verified bool
+	// Signature, on EventBroadcast: what the core found about its signature.
+	Signature SigState
 }
 
 // Peer is one registered user as the server listed it.
@@ -176,6 +243,9 @@ type Peer struct {
 	UDPPort  int
 	TCPPort  int
 	Features []string // v2 features from CAPS; nil for base peers
+	// Key is the key the server announced for the peer (KEY); zero when
+	// none. The key that counts is the one pinned (Client.PeerKey).
+	Key identity.PublicIdentity
 }
 
 // ChatState is the state of the private chat with one peer.
@@ -207,6 +277,8 @@ var kindNames = [...]string{
 	EventError:         "error",
 	EventSent:          "sent",
 	EventInviting:      "inviting",
+	EventServerKey:     "server_key",
+	EventKeyChanged:    "key_changed",
 }
 
 // String returns the kind's name as the terminal client prints it in -json

@@ -8,14 +8,26 @@ import (
 )
 
 // benchPair returns two clients of a real server with an open chat in which
-// both sides speak "ack".
-func benchPair(b *testing.B) (a, c *tc) {
+// both sides speak "ack"; keyed: both have identities, and the chat is
+// end-to-end encrypted.
+func benchPair(b *testing.B, keyed bool) (a, c *tc) {
 	ts := startServer(b)
-	a = dial(b, testConfig(ts.Addr, "ana"))
-	c = dial(b, testConfig(ts.Addr, "bob"))
+	acfg, ccfg := testConfig(ts.Addr, "ana"), testConfig(ts.Addr, "bob")
+	if keyed {
+		acfg, ccfg = keyedConfig(ts.Addr, "ana"), keyedConfig(ts.Addr, "bob")
+	}
+	a = dial(b, acfg)
+	c = dial(b, ccfg)
 	a.waitCaps("bob")
 	c.waitCaps("ana")
+	if keyed {
+		a.waitKey("bob")
+		c.waitKey("ana")
+	}
 	openChat(b, a, c)
+	if a.Encrypted("bob") != keyed {
+		b.Fatalf("encrypted %v, want %v", !keyed, keyed)
+	}
 	return a, c
 }
 
@@ -48,8 +60,14 @@ func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event, deadl
 
 // BenchmarkChatRoundTrip measures one chat message and its CHAT_ACK on
 // loopback: Send to EventDelivered.
-func BenchmarkChatRoundTrip(b *testing.B) {
-	a, c := benchPair(b)
+func BenchmarkChatRoundTrip(b *testing.B) { benchRoundTrip(b, false) }
+
+// BenchmarkChatRoundTripEncrypted is BenchmarkChatRoundTrip on an
+// end-to-end encrypted chat.
+func BenchmarkChatRoundTripEncrypted(b *testing.B) { benchRoundTrip(b, true) }
+
+func benchRoundTrip(b *testing.B, keyed bool) {
+	a, c := benchPair(b, keyed)
 	go func() { // bob's UI: drain events
 		var buf []Event
 		for {
@@ -82,9 +100,15 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 
 // BenchmarkChatThroughput sends 1 KiB chat messages one way, at most
 // window unacknowledged at a time, and counts them received.
-func BenchmarkChatThroughput(b *testing.B) {
+func BenchmarkChatThroughput(b *testing.B) { benchThroughput(b, false) }
+
+// BenchmarkChatThroughputEncrypted is BenchmarkChatThroughput on an
+// end-to-end encrypted chat.
+func BenchmarkChatThroughputEncrypted(b *testing.B) { benchThroughput(b, true) }
+
+func benchThroughput(b *testing.B, keyed bool) {
 	const window = 1024
-	a, c := benchPair(b)
+	a, c := benchPair(b, keyed)
 	text := strings.Repeat("x", 1024)
 	received := make(chan struct{})
 	go func() {

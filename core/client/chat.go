@@ -3,11 +3,14 @@ package client
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
 	"time"
 
+	"peerchat/core/e2e"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -39,6 +42,10 @@ type chat struct {
 	l   *link
 	ack bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
 	gen uint64 // incremented whenever a socket is attached or dropped
+
+	// newKey is a changed key of the peer (proved or announced) that waits
+	// for AcceptKey; sending is held meanwhile. Zero: none.
+	newKey identity.PublicIdentity
 
 	outbox  []outMsg
 	seen    map[uint64]struct{}
@@ -95,7 +102,25 @@ func (c *Client) Invite(nick string) error {
 	case ChatInvited:
 		c.accept(ch)
 	case ChatNone:
+		if err := c.mayInvite(ch, p); err != nil {
+			return fmt.Errorf("invite %q: %w", nick, err)
+		}
 		c.startInvite(ch, p)
+	}
+	return nil
+}
+
+// mayInvite returns why we may not invite p now: a changed key waits for
+// the user (ErrKeyChanged, ErrServerKeyChanged), or the chat would not be
+// encrypted and it must be (mustEncrypt). The caller holds c.mu.
+func (c *Client) mayInvite(ch *chat, p *Peer) error {
+	switch {
+	case !c.srvNewKey.IsZero():
+		return ErrServerKeyChanged
+	case !ch.newKey.IsZero():
+		return ErrKeyChanged
+	case !c.e2eWith(p) && c.mustEncrypt(p.Nick):
+		return ErrNotEncrypted
 	}
 	return nil
 }
@@ -147,7 +172,7 @@ func (c *Client) accept(ch *chat) {
 	if ch.inConn != nil {
 		conn, r := ch.inConn, ch.inReader
 		ch.inConn, ch.inReader = nil, nil
-		c.openChat(ch, conn, r, wire.ChatAccept{Nick: c.nick})
+		c.openChat(ch, conn, r, wire.ChatAccept{Nick: c.nick}, nil, keyCheck{})
 		return
 	}
 	if ch.accepting {
@@ -217,6 +242,9 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 	if ch == nil {
 		ch = c.chat(key, p.Nick)
 	}
+	if ch.state != ChatOpen && !c.e2eWith(p) && c.mustEncrypt(p.Nick) {
+		return 0, fmt.Errorf("send to %q: %w", nick, ErrNotEncrypted)
+	}
 	now := c.now()
 	m := outMsg{id: c.newID(), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
 	ch.outbox = append(ch.outbox, m)
@@ -224,7 +252,9 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 	case ChatOpen:
 		c.sendChatMsg(ch, &ch.outbox[len(ch.outbox)-1])
 	case ChatNone:
-		c.startInvite(ch, p)
+		if !c.held(ch) { // held: it waits for AcceptKey or AcceptServerKey
+			c.startInvite(ch, p)
+		}
 	}
 	if len(ch.outbox) == 1 {
 		c.wake()
@@ -273,7 +303,12 @@ func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
 // (once per message), and for a base peer, which never acknowledges, the
 // end of its life in the outbox. The caller holds c.mu.
 func (c *Client) written(ch *chat, id uint64) {
-	i := slices.IndexFunc(ch.outbox, func(m outMsg) bool { return m.id == id })
+	// Written messages are usually the newest: search from the end, past
+	// the few not written yet (the oldest wait for their acknowledgement).
+	i := len(ch.outbox) - 1
+	for i >= 0 && ch.outbox[i].id != id {
+		i--
+	}
 	if i < 0 {
 		return // acknowledged already (the ack overtook this report), or failed
 	}
@@ -363,8 +398,9 @@ func (c *Client) endChat(ch *chat, reason CloseReason, failErr error, sendLeft b
 }
 
 // openChat attaches conn to ch as its open chat socket, sends first (if not
-// nil) and then every undelivered message. The caller holds c.mu.
-func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Message) {
+// nil) and then every undelivered message. sess, if not nil, is the chat's
+// encryption (kc what the key check found). The caller holds c.mu.
+func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Message, sess *e2e.Session, kc keyCheck) {
 	delete(c.pending, conn)
 	if ch.state == ChatOpen {
 		ch.l.close()
@@ -389,23 +425,42 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 	if first != nil {
 		l.send(first, 0)
 	}
-	c.emit(Event{Kind: EventChatOpen, Peer: ch.nick})
+	l.sess = sess
+	e := Event{Kind: EventChatOpen, Peer: ch.nick, Encrypted: sess != nil}
+	if sess != nil {
+		e.Key, e.KeyResult, e.Verified = sess.Remote(), kc.res, kc.verified
+	}
+	c.emit(e)
+	held := c.held(ch)
 	for i := range ch.outbox {
-		c.sendChatMsg(ch, &ch.outbox[i])
+		if !held || ch.outbox[i].sent {
+			c.sendChatMsg(ch, &ch.outbox[i])
+		}
 	}
 	r.IdleTimeout = 0
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); l.run() }()
-	go c.readChat(ch, gen, l, r)
+	go c.readChat(ch, gen, l, r, sess)
 }
 
 // readChat reads an open chat socket until it ends.
-func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader) {
+func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader, sess *e2e.Session) {
 	defer c.wg.Done()
 	for {
 		p, err := r.ReadFrame()
+		if sess != nil {
+			switch {
+			case err == nil:
+				var complete bool
+				if p, complete, err = sess.Open(p); err == nil && !complete {
+					continue
+				}
+			case err == io.EOF && sess.Pending():
+				err = fmt.Errorf("%w: stream ended inside a message: %w", e2e.ErrTruncated, io.ErrUnexpectedEOF)
+			}
+		}
 		if err != nil {
-			if wire.IsProtocolError(err) {
+			if wire.IsProtocolError(err) && sess == nil {
 				l.closeAfter(wire.Error{Reason: errorReason(err)})
 			} else {
 				l.close()
@@ -527,12 +582,12 @@ func (c *Client) tickChat(ch *chat, now time.Time) time.Time {
 			soon(ch.inExpires)
 		}
 	}
-	for len(ch.outbox) > 0 && !now.Before(ch.outbox[0].deadline) {
+	for len(ch.outbox) > 0 && !now.Before(ch.outbox[0].deadline) && !c.held(ch) {
 		m := ch.outbox[0]
 		ch.outbox = ch.outbox[1:]
 		c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, ErrExpired)})
 	}
-	if len(ch.outbox) > 0 {
+	if len(ch.outbox) > 0 && !c.held(ch) {
 		soon(ch.outbox[0].deadline)
 	}
 	for n, s := range ch.handled {

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	RetryWindow     time.Duration // how long an undelivered message is kept
 	HeartbeatEvery  time.Duration // PING a heartbeat server silent for this long
 	ServerSilence   time.Duration // a heartbeat server silent this long is gone
+	EchoTimeout     time.Duration // a broadcast without an echo this long failed
 
 	// ListenAddr is the IP on which the UDP and TCP peer listeners are bound;
 	// "" means all interfaces. Tests use 127.0.0.1.
@@ -52,6 +54,23 @@ type Config struct {
 	// server link drops. It is off in the zero Config; DefaultConfig and server/host
 	// turn it on. Without it a dropped link stays down (EventServerLost).
 	Reconnect bool
+
+	// Identity is this device's identity (identity.LoadOrCreate). nil: no
+	// keys; the Client says nothing new on the wire and every chat is
+	// plaintext, as before issue 10. With it, HELLO lists "keys" and "e2e"
+	// (see keys.go).
+	Identity *identity.Identity
+	// Pins holds the keys pinned for peers, by folded nickname (trust on
+	// first use). nil with an Identity: pins kept in memory only.
+	Pins *identity.PinStore
+	// ServerPins holds the keys pinned for servers, by address "host:port"
+	// (Server as configured). nil with an Identity: kept in memory only.
+	ServerPins *identity.PinStore
+	// RequireEncryption refuses every chat that would not be end-to-end
+	// encrypted: Invite and Send to such a peer fail with ErrNotEncrypted,
+	// and its invites and requests are refused (EventError with
+	// ErrNotEncrypted). It needs an Identity.
+	RequireEncryption bool
 
 	// hooks are test seams.
 	hooks *hooks
@@ -106,6 +125,7 @@ func (cfg *Config) fill() {
 	def(&cfg.RetryWindow, DefaultRetryWindow)
 	def(&cfg.HeartbeatEvery, DefaultHeartbeatEvery)
 	def(&cfg.ServerSilence, DefaultServerSilence)
+	def(&cfg.EchoTimeout, DefaultEchoTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -170,12 +190,19 @@ type Client struct {
 	unknownWaits int            // incoming CHAT_REQUESTs waiting for their sender's JOINED
 	joined       chan struct{}  // closed (and replaced) when a peer joins
 	bcasts       []outBroadcast // our broadcasts on the current link, waiting for their echo
+
+	pins      *identity.PinStore      // peers' keys (Config.Pins or in memory); safe without mu
+	srvPins   *identity.PinStore      // servers' keys (Config.ServerPins or in memory)
+	srvKind   ServerKind              // what the current link's server is
+	srvKey    identity.PublicIdentity // the key the current server proved (zero: none)
+	srvNewKey identity.PublicIdentity // a changed server key waiting for AcceptServerKey
 }
 
 // outBroadcast is one of our broadcasts waiting for the server's echo.
 type outBroadcast struct {
-	id   uint64
-	text string
+	id       uint64
+	text     string
+	deadline time.Time // reported failed if no echo came by then
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -242,6 +269,14 @@ func newClient(cfg Config) (*Client, error) {
 		pending:   make(map[net.Conn]struct{}),
 		silent:    make(map[net.Conn]uint64),
 		joined:    make(chan struct{}),
+		pins:      cfg.Pins,
+		srvPins:   cfg.ServerPins,
+	}
+	if c.pins == nil {
+		c.pins = newMemPins()
+	}
+	if c.srvPins == nil {
+		c.srvPins = newMemPins()
 	}
 	c.wg.Add(1)
 	go c.schedule()
@@ -361,8 +396,11 @@ func (c *Client) notifier() {
 
 // Broadcast asks the server to send text to everybody and returns the
 // broadcast's local id. The server's echo comes back as the EventBroadcast
-// with that ID (and From our nick) once the server relayed it; a refusal or
-// a lost echo as EventSendFailed with Peer "" and that ID. It never blocks.
+// with that ID (and From our nick) once the server relayed it; a refusal, a
+// lost echo, or no echo within DefaultEchoTimeout (ErrNoEcho) as
+// EventSendFailed with Peer "" and that ID. With "keys" negotiated it is
+// signed (SBROADCAST); while the server's changed key waits for
+// AcceptServerKey it fails with ErrServerKeyChanged. It never blocks.
 func (c *Client) Broadcast(text string) (uint64, error) {
 	if err := checkText(text); err != nil {
 		return 0, err
@@ -372,14 +410,20 @@ func (c *Client) Broadcast(text string) (uint64, error) {
 	if c.closed {
 		return 0, ErrClosed
 	}
-	if c.srv == nil || !c.srv.send(wire.Broadcast{Text: text}, 0) {
+	if !c.srvNewKey.IsZero() {
+		return 0, fmt.Errorf("broadcast: %w", ErrServerKeyChanged)
+	}
+	if c.srv == nil || !c.sendBroadcast(text) {
 		return 0, ErrNotConnected
 	}
 	if len(c.bcasts) >= maxBroadcasts {
 		c.failBroadcasts(1, ErrExpired)
 	}
 	id := c.newID()
-	c.bcasts = append(c.bcasts, outBroadcast{id: id, text: text})
+	c.bcasts = append(c.bcasts, outBroadcast{id: id, text: text, deadline: c.now().Add(c.cfg.EchoTimeout)})
+	if len(c.bcasts) == 1 {
+		c.wake()
+	}
 	return id, nil
 }
 
@@ -637,6 +681,12 @@ func (c *Client) tick() time.Time {
 			due = now.Add(c.cfg.HeartbeatEvery)
 		}
 		soon(due)
+	}
+	for len(c.bcasts) > 0 && !now.Before(c.bcasts[0].deadline) {
+		c.failBroadcasts(1, fmt.Errorf("%w within %v", ErrNoEcho, c.cfg.EchoTimeout))
+	}
+	if len(c.bcasts) > 0 {
+		soon(c.bcasts[0].deadline)
 	}
 	for _, ch := range c.chats {
 		soon(c.tickChat(ch, now))

@@ -64,6 +64,20 @@ const (
 	DefaultBackoffMax    = time.Second
 	DefaultBackoffJitter = 0.2
 
+	// DefaultKeysTimeout bounds the wait for the server's SIDENT when both
+	// sides listed "keys": the registration completes only with it. It is
+	// the server's registration time (docs/PROTOCOL.md §2.5).
+	DefaultKeysTimeout = 10 * time.Second
+
+	// DefaultEchoTimeout is how long a broadcast waits for the server's
+	// echo (every PeerChat server, base or v2, sends the sender its own
+	// copy) before it is reported failed (EventSendFailed wrapping
+	// ErrNoEcho). It is what exposes a port that accepted REGISTER and
+	// PORT but relays nothing (ServerUnconfirmed that never speaks): a
+	// broadcast there fails instead of pending forever. A v2 server under
+	// load answers in milliseconds; the margin covers a slow Wi-Fi.
+	DefaultEchoTimeout = 10 * time.Second
+
 	// MaxTextLen is the longest chat or broadcast text Send and Broadcast
 	// accept, in bytes.
 	MaxTextLen = 32 << 10
@@ -95,7 +109,8 @@ const (
 	seenIDs = 4096
 )
 
-// features are the v2 features this client announces in HELLO.
+// features are the v2 features this client announces in HELLO; with
+// Config.Identity, keys and e2e follow (Client.helloFeatures).
 var features = []string{
 	wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice, wire.FeatureAck,
 }
@@ -139,6 +154,10 @@ var (
 	// ErrNotPeerChat: the server address answered with something that is
 	// not the PeerChat protocol (another service on that port).
 	ErrNotPeerChat = errors.New("not a PeerChat server")
+	// ErrNoEcho: the server did not relay our broadcast back within
+	// DefaultEchoTimeout: it was probably never delivered (a server that
+	// swallows what it is sent, or one that dropped it silently).
+	ErrNoEcho = errors.New("the server did not relay the broadcast")
 	// ErrConfig: a Config field is invalid (Dial returns it before any
 	// network access).
 	ErrConfig = errors.New("invalid client configuration")

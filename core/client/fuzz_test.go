@@ -7,14 +7,20 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
 // fuzzClient is a Client with no network: its server link writes into a
 // buffer nobody reads.
-func fuzzClient(t testing.TB) (*Client, *srvConn) {
-	c, err := newClient(Config{Nick: "me", Server: "fuzz", Notify: func() {}})
+func fuzzClient(t testing.TB, id ...*identity.Identity) (*Client, *srvConn) {
+	cfg := Config{Nick: "me", Server: "fuzz", Notify: func() {}}
+	if len(id) > 0 {
+		cfg.Identity = id[0]
+	}
+	c, err := newClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +126,57 @@ func FuzzFoldKey(f *testing.F) {
 		if got, want := foldKey(nick), wire.FoldNick(nick); got != want {
 			t.Fatalf("foldKey(%q) = %q, want %q", nick, got, want)
 		}
+	})
+}
+
+// FuzzKeyedServerFrames feeds a keyed client, registered with a keys server
+// that proved its key, any sequence of server frames (one per line): KEY,
+// SBCAST, a second SKEY or SIDENT, and everything else. No panic, no
+// goroutine left after Close.
+func FuzzKeyedServerFrames(f *testing.F) {
+	if !fuzzing() {
+		checkGoroutines(f)
+	}
+	seed := func(b byte) *identity.Identity {
+		id, err := identity.FromSeed(bytes.Repeat([]byte{b}, identity.SeedSize))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return id
+	}
+	srvID, me, ana := seed(1), seed(2), seed(3)
+	sent := time.UnixMilli(1764100000123)
+	sb := identity.SignedBroadcast{Server: srvID.Public(), From: "ana", Sent: sent, Text: "hi"}
+	payload := func(m wire.Message) string { return string(m.AppendPayload(nil)) }
+	for _, s := range []string{
+		payload(wire.SignedBcast{Seq: 1, Time: sent, From: "ana", Sent: sent, Sig: sb.Sign(ana), Text: "hi"}),
+		payload(wire.SignedBcast{Seq: 2, Time: sent, From: "me", Sent: sent, Sig: sb.Sign(me), Text: "hi"}),
+		payload(wire.Key{Nick: "ana", Key: me.Public().String()}) + "\n" + payload(wire.Key{Nick: "me", Key: ana.Public().String()}),
+		payload(wire.ServerKey{Key: ana.Public().String(), Nonce: bytes.Repeat([]byte{7}, 16)}),
+		payload(wire.ServerIdent{Sig: sb.Sign(srvID)}),
+		"BCAST 3 1 ana hi\nBROADCAST ana: hi\nKEY ana pc1.x\nKEY\nSBCAST 1 1 ana 1 x hi",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, sc := fuzzClient(t, me)
+		c.handleServer(sc, []byte("WELCOME 2 bcast caps notice keys"))
+		c.handleServer(sc, []byte(payload(wire.ServerKey{Key: srvID.Public().String(), Nonce: bytes.Repeat([]byte{9}, 16)})))
+		c.mu.Lock()
+		sig := sc.reg.SignServer(srvID)
+		c.mu.Unlock()
+		if err := c.handleServer(sc, []byte(payload(wire.ServerIdent{Sig: sig}))); err != nil {
+			t.Fatal(err)
+		}
+		c.handleServer(sc, []byte("JOINED ana 127.0.0.1 4000 4001"))
+		c.handleServer(sc, []byte(payload(wire.Key{Nick: "ana", Key: ana.Public().String()})))
+		c.Broadcast("hi")
+		for _, p := range bytes.Split(in, []byte("\n")) {
+			c.handleServer(sc, p)
+		}
+		c.PeerKey("ana")
+		c.Poll(nil)
+		c.Close()
+		sc.l.close()
 	})
 }

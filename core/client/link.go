@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"peerchat/core/e2e"
 	"peerchat/core/wire"
 )
 
@@ -24,9 +25,12 @@ type link struct {
 	// written, when set, is called by the writer goroutine (without locks
 	// held) with the ids of messages whose bytes were handed to the kernel.
 	written func(ids []uint64)
+	// sess, when set (before run starts), seals every frame: an encrypted chat.
+	sess *e2e.Session
 
 	mu      sync.Mutex
 	out     []byte
+	ends    []int // with sess: out holds bare payloads, each ending at ends[i]
 	ids     []uint64
 	closing bool // close once out is flushed
 	closed  bool
@@ -47,7 +51,12 @@ func send[M wire.Message](l *link, m M, id uint64) bool {
 		l.mu.Unlock()
 		return false
 	}
-	l.out = wire.AppendMessage(l.out, m)
+	if l.sess != nil { // sealed by the writer goroutine, off the callers' locks
+		l.out = m.AppendPayload(l.out)
+		l.ends = append(l.ends, len(l.out))
+	} else {
+		l.out = wire.AppendMessage(l.out, m)
+	}
 	if id != 0 {
 		l.ids = append(l.ids, id)
 	}
@@ -64,7 +73,12 @@ func (l *link) send(m wire.Message, id uint64) bool { return send(l, m, id) }
 func (l *link) closeAfter(m wire.Message) {
 	l.mu.Lock()
 	if !l.closing && !l.closed {
-		if m != nil {
+		switch {
+		case m == nil:
+		case l.sess != nil:
+			l.out = m.AppendPayload(l.out)
+			l.ends = append(l.ends, len(l.out))
+		default:
 			l.out = wire.AppendMessage(l.out, m)
 		}
 		l.closing = true
@@ -93,13 +107,15 @@ func (l *link) signal() {
 func (l *link) run() {
 	defer close(l.done)
 	defer l.conn.Close()
-	var buf []byte
+	var buf, sealed []byte
 	var ids []uint64
+	var ends []int
 	for range l.wake {
 		for {
 			l.mu.Lock()
 			buf, l.out = l.out, buf[:0]
 			ids, l.ids = l.ids, ids[:0]
+			ends, l.ends = l.ends, ends[:0]
 			closing, closed := l.closing, l.closed
 			l.mu.Unlock()
 			if closed {
@@ -110,6 +126,16 @@ func (l *link) run() {
 					return
 				}
 				break
+			}
+			if l.sess != nil {
+				var err error
+				if sealed, err = l.seal(sealed[:0], buf, ends); err != nil {
+					l.mu.Lock()
+					l.closed = true
+					l.mu.Unlock()
+					return
+				}
+				buf, sealed = sealed, buf
 			}
 			d := writeTimeout
 			if closing {
@@ -127,4 +153,18 @@ func (l *link) run() {
 			}
 		}
 	}
+}
+
+// seal appends to dst the E2E frames of the payloads in buf, the i-th
+// ending at ends[i].
+func (l *link) seal(dst, buf []byte, ends []int) ([]byte, error) {
+	start := 0
+	for _, end := range ends {
+		var err error
+		if dst, err = l.sess.Seal(dst, buf[start:end]); err != nil {
+			return dst, err
+		}
+		start = end
+	}
+	return dst, nil
 }

@@ -42,7 +42,14 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 		conn.Close()
 		return
 	}
-	c.openChat(ch, conn, wire.NewReader(conn, wire.DefaultPeerPayload), wire.ChatAccept{Nick: c.nick, Nonce: nonce})
+	if c.e2eWith(c.peers[key]) {
+		// Encrypted: CHAT_ACCEPT and the handshake, without c.mu; Close
+		// closes the socket meanwhile.
+		c.pending[conn] = struct{}{}
+		c.later(func() { c.secureOutgoing(key, nonce, conn) })
+		return
+	}
+	c.openChat(ch, conn, wire.NewReader(conn, wire.DefaultPeerPayload), wire.ChatAccept{Nick: c.nick, Nonce: nonce}, nil, keyCheck{})
 }
 
 // sendInvite sends our CHAT_INVITE to the peer. The caller holds c.mu.
@@ -112,7 +119,7 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 	switch m := msg.(type) {
 	case wire.ChatAccept:
 		if match {
-			c.openChat(ch, conn, r, nil)
+			c.openChat(ch, conn, r, nil, nil, keyCheck{})
 			return
 		}
 	case wire.ChatReject:
@@ -196,6 +203,11 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 		p := c.peers[key]
 		if p == nil || p.IP != ip || len(m.Nonce) > 64 || m.TCPPort == 0 {
 			c.log.Debug("invite dropped: unknown peer or wrong address", "nick", m.Nick, "from", src)
+			return
+		}
+		if !c.e2eWith(p) && c.mustEncrypt(p.Nick) {
+			c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: m.Nonce}, src)
+			c.emit(Event{Kind: EventError, Peer: p.Nick, Err: fmt.Errorf("invite from %q refused: %w", p.Nick, ErrNotEncrypted)})
 			return
 		}
 		ch := c.chat(key, p.Nick)
@@ -363,7 +375,15 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		if p == nil || p.IP != src {
 			return "address does not match the peer's"
 		}
-		c.openChat(ch, conn, r, nil)
+		if c.e2eWith(p) {
+			// Encrypted: the dialer's E2E_HS must follow. The invite is
+			// answered: no more resends while the handshake runs.
+			ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
+			c.wg.Add(1)
+			go c.secureIncoming(key, m.Nonce, conn, r)
+			return ""
+		}
+		c.openChat(ch, conn, r, nil, nil, keyCheck{})
 		return ""
 	case wire.ChatRequest:
 		key := foldKey(m.Nick)
@@ -374,10 +394,14 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		if p.IP != src {
 			return "address does not match the peer's"
 		}
+		if c.mustEncrypt(p.Nick) {
+			c.emit(Event{Kind: EventError, Peer: p.Nick, Err: fmt.Errorf("chat request from %q refused: %w", p.Nick, ErrNotEncrypted)})
+			return "this user accepts encrypted chats only"
+		}
 		ch := c.chat(key, p.Nick)
 		switch ch.state {
 		case ChatInviting:
-			c.openChat(ch, conn, r, wire.ChatAccept{Nick: c.nick})
+			c.openChat(ch, conn, r, wire.ChatAccept{Nick: c.nick}, nil, keyCheck{})
 			return ""
 		case ChatInvited:
 			if ch.inNonce != "" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -27,7 +28,19 @@ type srvConn struct {
 	// PeerChat. Until then, anything else proves it does not. Guarded by
 	// Client.mu.
 	spoke bool
+	// keys: the server's WELCOME and our HELLO both list "keys", so the
+	// registration completes at the server's SIDENT, not before; reg is
+	// the transcript once SKEY came; early holds what the server sent
+	// before SIDENT, handled once it is registered. Guarded by Client.mu.
+	keys     bool
+	reg      *identity.Registration
+	early    []wire.Message
+	welcomed bool // WELCOME came (one is handled per connection)
 }
+
+// maxEarly bounds the frames kept while a keys registration waits for
+// SIDENT (the JOINED snapshot of a large server comes first).
+const maxEarly = 1 << 16
 
 // serverKeepAlive makes the kernel notice a dead server link within about
 // 20 s even when the server does not speak heartbeats.
@@ -73,11 +86,25 @@ func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) 
 	case <-grace.C:
 		c.mu.Lock()
 		c.confirm(sc)
+		keys := sc.state == regPending && sc.keys
 		c.unlock()
+		if !keys {
+			select {
+			case err = <-sc.regc:
+			default:
+			}
+			break
+		}
+		// The server proves its key: wait for its SIDENT.
+		t := time.NewTimer(DefaultKeysTimeout)
 		select {
 		case err = <-sc.regc:
-		default:
+		case <-t.C:
+			err = fmt.Errorf("register with %s: %w: no SIDENT within %v", c.cfg.Server, ErrServerIdent, DefaultKeysTimeout)
+		case <-ctx.Done():
+			err = fmt.Errorf("register with %s: %w", c.cfg.Server, ctx.Err())
 		}
+		t.Stop()
 	case <-ctx.Done():
 		err = fmt.Errorf("register with %s: %w", c.cfg.Server, ctx.Err())
 	}
@@ -92,7 +119,7 @@ func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) 
 
 // confirm marks sc registered and makes it the server link. The caller holds c.mu.
 func (c *Client) confirm(sc *srvConn) {
-	if sc.state != regPending {
+	if sc.state != regPending || sc.keys {
 		return
 	}
 	if c.closed {
@@ -103,18 +130,31 @@ func (c *Client) confirm(sc *srvConn) {
 	sc.state = regDone
 	c.srv = sc.l
 	c.srvSeen = c.now()
+	switch {
+	case c.srvV2:
+		c.srvKind = ServerV2
+	case sc.spoke:
+		c.srvKind = ServerBase
+	default:
+		c.srvKind = ServerUnconfirmed
+	}
 	if sc.reconnect {
 		c.stale = make(map[string]bool, len(c.peers))
 		for key := range c.peers {
 			c.stale[key] = true
 		}
 		c.settleAt = c.now().Add(DefaultPeerSettle)
-		c.emit(Event{Kind: EventReconnected, Text: c.cfg.Server})
+		c.emit(Event{Kind: EventReconnected, Text: c.cfg.Server, Server: c.srvKind})
 		c.wake()
 	} else {
-		c.emit(Event{Kind: EventRegistered, Peer: c.nick, Text: c.cfg.Server})
+		c.emit(Event{Kind: EventRegistered, Peer: c.nick, Text: c.cfg.Server, Server: c.srvKind})
 	}
 	sc.regc <- nil
+	early := sc.early
+	sc.early = nil
+	for _, m := range early {
+		c.serverMsg(sc, m)
+	}
 }
 
 // fail reports a failed registration. The caller holds c.mu.
@@ -167,6 +207,8 @@ func (c *Client) readServer(sc *srvConn) {
 		c.srv = nil
 		c.srvV2 = false
 		c.srvFeat = nil
+		c.srvKind = 0
+		c.srvKey = identity.PublicIdentity{}
 		c.failBroadcasts(len(c.bcasts), fmt.Errorf("%w: the server link was lost before its echo", ErrNotConnected))
 	}
 	sc.err = err
@@ -218,6 +260,10 @@ func (c *Client) serverLoop(sc *srvConn) {
 				return
 			}
 			c.log.Debug("reconnect failed", "attempt", attempt, "err", err)
+			if errors.Is(err, ErrServerIdent) {
+				// Not a network hiccup: the user must hear of it.
+				c.emit(Event{Kind: EventError, Err: err})
+			}
 		}
 	}
 }
@@ -238,6 +284,7 @@ func backoff(n int) time.Duration {
 var serverVerbs = []string{
 	wire.VerbNicknameTaken, wire.VerbJoined, wire.VerbLeft, wire.VerbBroadcast, wire.VerbError,
 	wire.VerbWelcome, wire.VerbPing, wire.VerbPong, wire.VerbBcast, wire.VerbCaps, wire.VerbNotice,
+	wire.VerbServerKey, wire.VerbServerIdent, wire.VerbKey, wire.VerbSignedBcast,
 }
 
 // handleServer handles one frame from the server. It runs on sc's reader
@@ -282,27 +329,65 @@ func (c *Client) handleServer(sc *srvConn, p []byte) error {
 		}
 		return nil
 	}
-	c.confirm(sc)
-	if sc.state != regDone {
-		return nil
-	}
 	switch m := msg.(type) {
 	case wire.Welcome:
+		if sc.welcomed {
+			break // one per connection
+		}
+		sc.welcomed = true
 		c.srvV2 = m.Version >= wire.Version
 		if !c.srvV2 {
-			return nil
+			break
 		}
+		if sc.state == regDone { // late, after DefaultRegisterGrace
+			c.srvKind = ServerV2
+		}
+		ours := c.helloFeatures()
 		c.srvFeat = nil
 		for _, f := range m.Features {
-			if slices.Contains(features, f) {
+			if slices.Contains(ours, f) && !slices.Contains(c.srvFeat, f) {
 				c.srvFeat = append(c.srvFeat, f)
 			}
 		}
-		sc.l.send(wire.Hello{Version: wire.Version, Features: features}, 0)
+		sc.l.send(wire.Hello{Version: wire.Version, Features: ours}, 0)
 		if slices.Contains(c.srvFeat, wire.FeatureHeartbeat) {
 			sc.r.IdleTimeout = c.cfg.ServerSilence
 			c.wake()
 		}
+		sc.keys = slices.Contains(c.srvFeat, wire.FeatureKeys)
+		c.confirm(sc) // unless the server proves its key first
+		return nil
+	case wire.ServerKey:
+		return c.serverKey(sc, m)
+	case wire.ServerIdent:
+		return c.serverIdent(sc, m)
+	}
+	if sc.state == regPending && sc.keys {
+		if p, ok := msg.(wire.Ping); ok {
+			sc.l.send(wire.Pong{Token: p.Token}, 0)
+			return nil
+		}
+		if len(sc.early) >= maxEarly {
+			return fmt.Errorf("%w: %d frames before SIDENT", ErrServerIdent, maxEarly)
+		}
+		sc.early = append(sc.early, msg)
+		return nil
+	}
+	c.confirm(sc)
+	if sc.state != regDone {
+		return nil
+	}
+	if c.srvKind == ServerUnconfirmed {
+		c.srvKind = ServerBase // it spoke: a base server with a room
+	}
+	c.serverMsg(sc, msg)
+	return nil
+}
+
+// serverMsg handles one frame of a registered server link. The caller
+// holds c.mu.
+func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
+	switch m := msg.(type) {
 	case wire.Joined:
 		c.peerJoined(m)
 	case wire.Left:
@@ -327,12 +412,14 @@ func (c *Client) handleServer(sc *srvConn, p []byte) error {
 				e.ID, e.From = id, c.nick
 			}
 		}
+		e.Signature = c.unsigned(e.From)
 		c.emit(e)
 	case wire.Bcast:
 		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq}
 		if foldKey(m.From) == c.selfKey {
 			e.ID, _ = c.ownEcho(m.Text, true)
 		}
+		e.Signature = c.unsigned(m.From)
 		c.emit(e)
 	case wire.Caps:
 		key := foldKey(m.Nick)
@@ -354,16 +441,19 @@ func (c *Client) handleServer(sc *srvConn, p []byte) error {
 			// Only broadcasts are refused so; the refusal takes the place
 			// of the echo of the oldest one.
 			c.failBroadcasts(1, err)
-			return nil
+			return
 		}
 		c.emit(Event{Kind: EventError, Err: err})
 	case wire.Ping:
 		sc.l.send(wire.Pong{Token: m.Token}, 0)
+	case wire.Key:
+		c.peerKey(m)
+	case wire.SignedBcast:
+		c.signedBcast(m)
 	case wire.Pong:
 	default:
 		c.log.Debug("server frame ignored", "verb", msg.Verb())
 	}
-	return nil
 }
 
 // serverCaps reports whether the server relays peers' features. The caller

@@ -303,7 +303,7 @@ type Session struct {
 	werr error
 
 	recv    *cipherState
-	dbuf    []byte // one decoded frame
+	dbuf    []byte // one decoded frame; a one-fragment message is opened in place
 	msg     []byte // the message being reassembled
 	partial bool   // msg holds fragments of an unfinished message
 	done    bool   // msg was returned; reset it on the next call
@@ -423,14 +423,14 @@ func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
 	if s.done {
 		s.msg, s.done = s.msg[:0], false
 	}
-	final, err := s.open(frame)
+	msg, final, err := s.open(frame)
 	if err != nil {
 		return nil, false, s.failRead(err)
 	}
 	s.partial = !final
 	if final {
 		s.done = true
-		return s.msg, true, nil
+		return msg, true, nil
 	}
 	return nil, false, nil
 }
@@ -439,47 +439,59 @@ func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
 // must not end now. Call it from the reading goroutine.
 func (s *Session) Pending() bool { return s.partial }
 
-// open decrypts one frame payload and appends its plaintext to s.msg.
-func (s *Session) open(frame []byte) (final bool, err error) {
+// open decrypts one frame payload. A message in one fragment is opened in
+// place in s.dbuf and returned; a fragment of a longer message is appended
+// to s.msg, which is returned after the last one.
+func (s *Session) open(frame []byte) (msg []byte, final bool, err error) {
 	verb, rest := wire.SplitVerb(frame)
 	if string(verb) != VerbData {
-		return false, fmt.Errorf("%w: %.16q", ErrNotEncrypted, verb)
+		return nil, false, fmt.Errorf("%w: %.16q", ErrNotEncrypted, verb)
 	}
 	if len(rest) > pack7Len(headerLen+noise.MaxMsgLen) {
-		return false, fmt.Errorf("%w: frame of %d bytes", ErrMalformed, len(rest))
+		return nil, false, fmt.Errorf("%w: frame of %d bytes", ErrMalformed, len(rest))
 	}
 	s.dbuf, err = appendUnpack7(s.dbuf[:0], rest)
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	b := s.dbuf
 	if len(b) < headerLen+tagLen {
-		return false, fmt.Errorf("%w: %d bytes", ErrTruncated, len(b))
+		return nil, false, fmt.Errorf("%w: %d bytes", ErrTruncated, len(b))
 	}
 	seq, want := binary.BigEndian.Uint64(b[:8]), s.recv.n
 	switch {
 	case seq < want:
-		return false, fmt.Errorf("%w: message %d, expected %d", ErrReplayed, seq, want)
+		return nil, false, fmt.Errorf("%w: message %d, expected %d", ErrReplayed, seq, want)
 	case seq > want:
-		return false, fmt.Errorf("%w: message %d, expected %d", ErrReordered, seq, want)
+		return nil, false, fmt.Errorf("%w: message %d, expected %d", ErrReordered, seq, want)
 	}
 	if len(s.msg)+len(b)-headerLen-tagLen > MaxMessage {
-		return false, fmt.Errorf("%w: message above %d bytes", ErrTooLarge, MaxMessage)
+		return nil, false, fmt.Errorf("%w: message above %d bytes", ErrTooLarge, MaxMessage)
 	}
-	s.msg, err = s.recv.open(s.msg, b[:headerLen], b[headerLen:])
+	flag := b[8] // authenticated by the open below
+	whole := flag == flagFinal && len(s.msg) == 0
+	out := s.msg
+	if whole {
+		out = b[headerLen:headerLen] // in place: no copy of the plaintext
+	}
+	out, err = s.recv.open(out, b[:headerLen], b[headerLen:])
 	if err == errNonceExhausted {
-		return false, err
+		return nil, false, err
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: message %d", ErrAltered, seq)
+		return nil, false, fmt.Errorf("%w: message %d", ErrAltered, seq)
 	}
-	switch b[8] {
-	case flagFinal:
-		return true, nil
-	case flagMore:
-		return false, nil
+	switch {
+	case whole:
+		return out, true, nil
+	case flag == flagFinal:
+		s.msg = out
+		return out, true, nil
+	case flag == flagMore:
+		s.msg = out
+		return nil, false, nil
 	}
-	return false, fmt.Errorf("%w: flag %d", ErrMalformed, b[8])
+	return nil, false, fmt.Errorf("%w: flag %d", ErrMalformed, flag)
 }
 
 func (s *Session) failRead(err error) error {

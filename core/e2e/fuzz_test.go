@@ -98,7 +98,7 @@ func FuzzOpen(f *testing.F) {
 	recvKey := res.recv.UnsafeKey()
 	f.Fuzz(func(t *testing.T, p []byte) {
 		s := &Session{recv: unsafeCipher(recvKey)}
-		_, err := s.open(p)
+		_, _, err := s.open(p)
 		if err == nil {
 			if string(p) != string(frames[0]) {
 				t.Fatalf("accepted a forged frame %q", p)

@@ -21,11 +21,26 @@ func pack7Len(n int) int { return n + (n+6)/7 }
 
 // appendPack7 appends the packed form of src to dst.
 func appendPack7(dst, src []byte) []byte {
-	dst = slices.Grow(dst, pack7Len(len(src)))
-	for len(src) >= 8 { // one 8-byte load per 7 bytes
-		v := binary.LittleEndian.Uint64(src)
-		dst = binary.LittleEndian.AppendUint64(dst, spread(v))
-		src = src[7:]
+	start := len(dst)
+	n := pack7Len(len(src))
+	dst = slices.Grow(dst, n)[:start+n]
+	o := dst[start:]
+	// One 8-byte load per 7 bytes (so the last group loaded this way needs
+	// a spare byte), one 8-byte store per group; four groups per round.
+	for len(src) >= 29 && len(o) >= 32 {
+		o0 := spread(binary.LittleEndian.Uint64(src[0:]))
+		o1 := spread(binary.LittleEndian.Uint64(src[7:]))
+		o2 := spread(binary.LittleEndian.Uint64(src[14:]))
+		o3 := spread(binary.LittleEndian.Uint64(src[21:]))
+		binary.LittleEndian.PutUint64(o[0:], o0)
+		binary.LittleEndian.PutUint64(o[8:], o1)
+		binary.LittleEndian.PutUint64(o[16:], o2)
+		binary.LittleEndian.PutUint64(o[24:], o3)
+		src, o = src[28:], o[32:]
+	}
+	for len(src) >= 8 && len(o) >= 8 {
+		binary.LittleEndian.PutUint64(o, spread(binary.LittleEndian.Uint64(src)))
+		src, o = src[7:], o[8:]
 	}
 	for len(src) > 0 {
 		k := min(len(src), 7)
@@ -33,29 +48,33 @@ func appendPack7(dst, src []byte) []byte {
 		for i := k - 1; i >= 0; i-- {
 			v = v<<8 | uint64(src[i])
 		}
-		o := spread(v)
-		for i := 0; i <= k; i++ { // k bytes become k+1
-			dst = append(dst, byte(o>>(8*i)))
+		v = spread(v)
+		for i := 0; i <= k && i < len(o); i++ { // k bytes become k+1
+			o[i] = byte(v >> (8 * i))
 		}
-		src = src[k:]
+		src, o = src[k:], o[k+1:]
 	}
 	return dst
 }
 
 // spread turns the low 56 bits of v into 8 bytes of 7 bits (byte i holds
 // bits 7i..7i+6), in three steps: 28-bit halves to 32-bit lanes, 14-bit
-// quarters to 16-bit lanes, 7-bit eighths to bytes.
+// quarters to 16-bit lanes, 7-bit eighths to bytes. The last two steps move
+// the high half h of every lane up by s bits as v - h + h<<s, that is
+// v + h*(2^s - 1); the first also drops bits 56-63.
 func spread(v uint64) uint64 {
 	v = v&0x000000000fffffff | (v&0x00fffffff0000000)<<4
-	v = v&0x00003fff00003fff | (v&0x0fffc0000fffc000)<<2
-	return v&0x007f007f007f007f | (v&0x3f803f803f803f80)<<1
+	v += (v & 0x0fffc0000fffc000) * 3
+	return v + v&0x3f803f803f803f80
 }
 
-// gather is the inverse of spread; the high bit of every byte of o must be 0.
+// gather is the inverse of spread; the high bit of every byte of o must be
+// 0. Each step moves the high half h of every lane down by s bits:
+// o - h + h>>s, that is o - (h>>s)*(2^s - 1).
 func gather(o uint64) uint64 {
-	o = o&0x007f007f007f007f | (o&0x7f007f007f007f00)>>1
-	o = o&0x00003fff00003fff | (o&0x3fff00003fff0000)>>2
-	return o&0x000000000fffffff | (o&0x0fffffff00000000)>>4
+	o -= (o & 0x7f007f007f007f00) >> 1
+	o -= (o & 0x3fff00003fff0000) >> 2 * 3
+	return o - (o&0x0fffffff00000000)>>4*15
 }
 
 // appendUnpack7 appends the bytes src packs to dst. On error, dst is
@@ -72,32 +91,44 @@ func appendUnpack7(dst, src []byte) ([]byte, error) {
 	}
 	// Store 8 bytes per 7 decoded, so keep one spare byte.
 	out := slices.Grow(dst, n+1)[:start+n+1]
-	j := start
-	for len(src) >= 8 {
-		o := binary.LittleEndian.Uint64(src)
-		if o&0x8080808080808080 != 0 {
-			return dst[:start], errPack7
-		}
-		binary.LittleEndian.PutUint64(out[j:], gather(o))
-		j += 7
-		src = src[8:]
+	o := out[start:]
+	var high uint64 // the high bits of all bytes, checked once at the end
+	for len(src) >= 32 && len(o) >= 29 {
+		w0 := binary.LittleEndian.Uint64(src[0:])
+		w1 := binary.LittleEndian.Uint64(src[8:])
+		w2 := binary.LittleEndian.Uint64(src[16:])
+		w3 := binary.LittleEndian.Uint64(src[24:])
+		high |= w0 | w1 | w2 | w3
+		binary.LittleEndian.PutUint64(o[0:], gather(w0))
+		binary.LittleEndian.PutUint64(o[7:], gather(w1))
+		binary.LittleEndian.PutUint64(o[14:], gather(w2))
+		binary.LittleEndian.PutUint64(o[21:], gather(w3))
+		src, o = src[32:], o[28:]
 	}
-	dst = out[:j]
+	for len(src) >= 8 && len(o) >= 8 {
+		w := binary.LittleEndian.Uint64(src)
+		high |= w
+		binary.LittleEndian.PutUint64(o, gather(w))
+		src, o = src[8:], o[7:]
+	}
+	if high&0x8080808080808080 != 0 {
+		return dst[:start], errPack7
+	}
 	if r > 0 {
-		var o uint64
+		var w uint64
 		for i := r - 1; i >= 0; i-- {
 			if src[i] >= 0x80 {
 				return dst[:start], errPack7
 			}
-			o = o<<8 | uint64(src[i])
+			w = w<<8 | uint64(src[i])
 		}
-		v, k := gather(o), r-1
+		v, k := gather(w), r-1
 		if v>>(8*k) != 0 {
 			return dst[:start], errPack7
 		}
-		for i := range k {
-			dst = append(dst, byte(v>>(8*i)))
+		for i := 0; i < k && i < len(o); i++ {
+			o[i] = byte(v >> (8 * i))
 		}
 	}
-	return dst, nil
+	return out[:start+n], nil
 }

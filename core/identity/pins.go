@@ -17,6 +17,11 @@ import (
 // PinsFileName is the name of the pin store's file in a data directory.
 const PinsFileName = "pins.json"
 
+// ServerPinsFileName is the suggested file, in a data directory, of the
+// pin store of servers' keys (by address "host:port"), opened with
+// OpenPinsFile.
+const ServerPinsFileName = "server_pins.json"
+
 // PinsVersion is the version of the pin file format.
 const PinsVersion = 1
 
@@ -75,7 +80,7 @@ var (
 // It is refused like the identity file when group or others can access it.
 type PinStore struct {
 	mu   sync.Mutex
-	path string
+	path string // "" for NewMemoryPins
 	pins map[string]Pin
 }
 
@@ -90,11 +95,27 @@ type pinsJSON struct {
 	Pins    map[string]pinJSON `json:"pins"`
 }
 
+// NewMemoryPins returns an empty pin store kept in memory only: nothing is
+// written to disk, and the pins are gone with the process. A client without
+// a data directory (tests, a guest session) uses it.
+func NewMemoryPins() *PinStore { return &PinStore{pins: map[string]Pin{}} }
+
+// OpenPinsFile opens the pin store kept in the file at path, as OpenPins
+// does for dir/pins.json: a client keeps its peers' pins and its servers'
+// pins in two files of one data directory this way.
+func OpenPinsFile(path string) (*PinStore, error) {
+	return openPins(path)
+}
+
 // OpenPins opens the pin store of dir, empty when dir/pins.json does not
 // exist yet (dir and the file are made at the first change). Errors: a
 // *PermissionError, an error wrapping ErrBadFile, or an I/O error.
 func OpenPins(dir string) (*PinStore, error) {
-	s := &PinStore{path: filepath.Join(dir, PinsFileName), pins: map[string]Pin{}}
+	return openPins(filepath.Join(dir, PinsFileName))
+}
+
+func openPins(path string) (*PinStore, error) {
+	s := &PinStore{path: path, pins: map[string]Pin{}}
 	data, err := readSecret(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -237,8 +258,12 @@ func (s *PinStore) set(peer string, p Pin) error {
 	return nil
 }
 
-// save writes the whole store atomically. s.mu held.
+// save writes the whole store atomically (nothing for a memory store).
+// s.mu held.
 func (s *PinStore) save() error {
+	if s.path == "" {
+		return nil
+	}
 	f := pinsJSON{Version: PinsVersion, Pins: make(map[string]pinJSON, len(s.pins))}
 	for peer, p := range s.pins {
 		f.Pins[peer] = pinJSON(p)

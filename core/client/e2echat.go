@@ -1,0 +1,166 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"peerchat/core/e2e"
+	"peerchat/core/identity"
+	"peerchat/core/wire"
+)
+
+// This file is the encrypted chat (docs/PROTOCOL.md §3.5): when it is
+// used, the handshake after CHAT_ACCEPT, and the check of the key the peer
+// proves against its pin and the key the server announced.
+
+// e2eWith reports whether a chat with p opened by an invite is encrypted:
+// we have an identity and p announced "e2e". The caller holds c.mu.
+func (c *Client) e2eWith(p *Peer) bool {
+	return c.cfg.Identity != nil && p != nil && slices.Contains(p.Features, wire.FeatureE2E)
+}
+
+// prologue returns the handshake's context (§3.5): the invite nonce, the
+// inviter's folded nick and the dialer's.
+func prologue(nonce, inviter, dialer string) []byte {
+	return []byte(nonce + "\n" + inviter + "\n" + dialer)
+}
+
+// keyCheck is the outcome of the check of a peer's proved key.
+type keyCheck struct {
+	res      identity.Result
+	verified bool
+}
+
+// keyChangedError is the Expect error for a proved key other than the pin.
+type keyChangedError struct{ old identity.Pin }
+
+func (e *keyChangedError) Error() string { return ErrKeyChanged.Error() }
+func (e *keyChangedError) Unwrap() error { return ErrKeyChanged }
+
+// expect returns the handshake's Expect for the peer with folded nick key:
+// a pinned key must be proved; without a pin, the proved key must be the
+// one the server announced (if any) and is pinned (trust on first use).
+// It runs without c.mu (the pin store writes to disk).
+func (c *Client) expect(key string, out *keyCheck) func(identity.PublicIdentity) error {
+	return func(remote identity.PublicIdentity) error {
+		if pin, ok := c.pins.Get(key); ok {
+			if pin.Key != remote {
+				return &keyChangedError{old: pin}
+			}
+			out.res, out.verified = identity.Same, pin.Verified
+			return nil
+		}
+		c.mu.Lock()
+		var announced identity.PublicIdentity
+		if p := c.peers[key]; p != nil {
+			announced = p.Key
+		}
+		c.mu.Unlock()
+		if !announced.IsZero() && announced != remote {
+			return ErrKeyMismatch
+		}
+		res, pin, err := c.pins.Observe(key, remote, c.now())
+		switch {
+		case err != nil:
+			return err
+		case res == identity.Changed: // pinned meanwhile
+			return &keyChangedError{old: pin}
+		}
+		out.res, out.verified = res, pin.Verified
+		return nil
+	}
+}
+
+// handshake runs the Noise handshake on conn for the chat with the peer
+// whose folded nick is key, bounded by ChatDialTimeout.
+func (c *Client) handshake(conn net.Conn, r *wire.Reader, role e2e.Role, prologue []byte, key string, kc *keyCheck) (*e2e.Session, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ChatDialTimeout)
+	defer cancel()
+	r.IdleTimeout = c.cfg.ChatDialTimeout
+	return e2e.Handshake(ctx, conn, r, e2e.Config{
+		Role:     role,
+		Local:    c.cfg.Identity,
+		Expect:   c.expect(key, kc),
+		Prologue: prologue,
+	})
+}
+
+// secureIncoming runs the responder's handshake on a socket that answered
+// our invite (nonce) to the peer with folded nick key, then opens the chat.
+func (c *Client) secureIncoming(key, nonce string, conn net.Conn, r *wire.Reader) {
+	defer c.wg.Done()
+	var kc keyCheck
+	sess, err := c.handshake(conn, r, e2e.Responder, prologue(nonce, c.selfKey, key), key, &kc)
+	c.mu.Lock()
+	defer c.unlock()
+	delete(c.pending, conn)
+	ch := c.chats[key]
+	match := ch != nil && ch.state == ChatInviting && ch.nonce == nonce && !c.closed
+	if err != nil {
+		conn.Close()
+		if match {
+			c.secureFailed(ch, err)
+		}
+		return
+	}
+	if !match {
+		sess.Close()
+		return
+	}
+	c.openChat(ch, conn, r, nil, sess, kc)
+}
+
+// secureFailed ends the chat set-up whose handshake failed with err: a
+// changed key is reported (EventKeyChanged) and holds the messages; any
+// failure is reported as a lost chat with err. The caller holds c.mu.
+func (c *Client) secureFailed(ch *chat, err error) {
+	c.log.Info("chat handshake failed", "peer", ch.nick, "err", err)
+	var kce *keyChangedError
+	var rej *e2e.RejectedError
+	if errors.As(err, &kce) && errors.As(err, &rej) {
+		c.keyChanged(ch, kce.old, rej.Remote)
+	}
+	state := ch.state
+	c.clearInvites(ch)
+	ch.state = ChatNone
+	if state != ChatNone {
+		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: fmt.Errorf("chat with %q: %w", ch.nick, err)})
+	}
+	c.wake()
+}
+
+// secureOutgoing sends CHAT_ACCEPT on conn, which we dialled to accept the
+// invite (nonce) of the peer with folded nick key, runs the initiator's
+// handshake and opens the chat. It runs without c.mu.
+func (c *Client) secureOutgoing(key, nonce string, conn net.Conn) {
+	r := wire.NewReader(conn, wire.DefaultPeerPayload)
+	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	err := wire.WriteMessage(conn, wire.ChatAccept{Nick: c.nick, Nonce: nonce})
+	conn.SetWriteDeadline(time.Time{})
+	var sess *e2e.Session
+	var kc keyCheck
+	if err == nil {
+		sess, err = c.handshake(conn, r, e2e.Initiator, prologue(nonce, key, c.selfKey), key, &kc)
+	}
+	c.mu.Lock()
+	defer c.unlock()
+	delete(c.pending, conn)
+	ch := c.chats[key]
+	match := ch != nil && ch.state == ChatInvited && ch.inNonce == nonce && !c.closed
+	if err != nil {
+		conn.Close()
+		if match {
+			c.secureFailed(ch, err)
+		}
+		return
+	}
+	if !match {
+		sess.Close()
+		return
+	}
+	c.openChat(ch, conn, r, nil, sess, kc)
+}
