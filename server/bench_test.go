@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -97,6 +100,57 @@ func BenchmarkJoin(b *testing.B) {
 				}
 				c.nc.Close()
 			}
+		})
+	}
+}
+
+// BenchmarkFanoutSigned is BenchmarkFanout for a signed broadcast
+// (SBROADCAST) from a client that proved its key: the server checks the
+// signature, then N-1 base clients get BROADCAST and the sender SBCAST.
+func BenchmarkFanoutSigned(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			cfg := benchConfig()
+			cfg.Identity = seedID(b, 1)
+			_, addr := startServer(b, cfg)
+			cs := register(b, addr, n-1)
+			id := seedID(b, 2)
+			sender := dial(b, addr)
+			sender.send("REGISTER sig 1")
+			sender.send("PORT sig 2")
+			sender.expect(welcomeKeys)
+			for range n - 1 {
+				sender.expectPrefix("JOINED ")
+			}
+			sender.send("HELLO 2 keys")
+			srv, nonce := sender.challenge()
+			sender.sident(sender.ident("sig", id, srv, nonce, false))
+			sb := identity.SignedBroadcast{Server: srv, From: "sig", Sent: time.UnixMilli(1), Text: "go"}
+			msg := payload(wire.SignedBroadcast{Time: sb.Sent, Sig: sb.Sign(id), Text: "go"})
+
+			var got, target atomic.Int64
+			round := make(chan struct{}, 1)
+			for _, c := range append(cs, sender) {
+				go func(c *client) {
+					for {
+						p, err := c.rd.ReadFrame()
+						if err != nil {
+							return
+						}
+						if (string(p) == "BROADCAST sig: go" || bytes.HasPrefix(p, []byte("SBCAST "))) && got.Add(1) == target.Load() {
+							round <- struct{}{}
+						}
+					}
+				}(c)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				target.Add(int64(n))
+				sender.send(msg)
+				<-round
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 		})
 	}
 }

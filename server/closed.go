@@ -31,6 +31,8 @@ const (
 	ClosedBadCommand                         // a malformed command during registration: ReasonBadCommand
 	ClosedPortMismatch                       // PORT for another nick: ReasonPortMismatch
 	ClosedShutdown                           // the server shut down: ReasonShutdown
+	ClosedNickHeld                           // a held nick not proved (NICKNAME_TAKEN sent): ReasonNickHeld
+	ClosedBadIdentity                        // an IDENT that does not verify: ReasonBadIdentity
 	numClosedStates
 )
 
@@ -55,6 +57,8 @@ var closedText = [numClosedStates]string{
 	ClosedBadCommand:      ReasonBadCommand,
 	ClosedPortMismatch:    ReasonPortMismatch,
 	ClosedShutdown:        ReasonShutdown,
+	ClosedNickHeld:        ReasonNickHeld,
+	ClosedBadIdentity:     ReasonBadIdentity,
 }
 
 // String returns the reason's text, one of the Reason constants.

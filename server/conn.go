@@ -10,6 +10,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"peerchat/core/identity"
 )
 
 // conn is one client connection. Its serve goroutine (protocol.go) reads and
@@ -50,9 +54,30 @@ type conn struct {
 	caps       bool
 	notice     bool
 	heartbeat  bool
+	keys       bool                    // negotiated the keys feature (the server has an identity)
+	proved     bool                    // proved pub with IDENT: gets KEY frames, may SBROADCAST
+	pub        identity.PublicIdentity // the key proved; only serve writes it
+	keyFrame   []byte                  // this client's KEY frame, once proved
+	relay      bool                    // listed relay (with keys)
+	mailbox    bool                    // listed mailbox (with keys)
+	replay     bool                    // listed replay (with keys)
+	liveFrom   uint64                  // the first broadcast id it gets live
+
+	// Owned by serve: the SKEY challenge sent, and the key that holds the
+	// nick asked for (zero if it is not held).
+	nonce  []byte
+	holder identity.PublicIdentity
+	// relayLim is the sender's relay rate, made at its first RELAY.
+	relayLim *rate.Limiter
+
+	mbmu sync.Mutex
+	mb   mailState // guarded by mbmu (mail.go)
 
 	// alive, if set, is closed (and cleared) when serve next reads a frame.
 	alive atomic.Pointer[chan struct{}]
+	// lingerEnd is the end of a lingering close (Unix nanoseconds), or 0:
+	// serve's frameReader never reads past it (frameReader.Latest).
+	lingerEnd atomic.Int64
 
 	qmu        sync.Mutex
 	q          []*[]byte // frames shared with their other recipients: 8 bytes an entry
@@ -107,8 +132,9 @@ func (c *conn) logf(level slog.Level, msg string, args ...any) {
 // send queues frame b, which the caller must never modify afterwards, and
 // starts a writer if none is running. It never blocks. If the queue would
 // exceed QueueBytes the connection is closed (ClosedQueueOverflow) and send
-// returns false; force skips that check when the queue is empty (a JOINED
-// snapshot may be large).
+// returns false; force skips that check: a snapshot (JOINED, CAPS, KEY),
+// sent once per connection and bounded by the registry's size, may be
+// large, and may follow another still queued.
 func (c *conn) send(b []byte, force bool) bool {
 	ok, _ := c.enqueue(&b, force)
 	if ok {
@@ -127,7 +153,7 @@ func (c *conn) enqueue(f *[]byte, force bool) (ok, wake bool) {
 		c.qmu.Unlock()
 		return false, false
 	}
-	if c.qbytes+len(*f) > c.s.cfg.QueueBytes && !(force && c.qbytes == 0) {
+	if c.qbytes+len(*f) > c.s.cfg.QueueBytes && !force {
 		c.qmu.Unlock()
 		c.closeNow(ClosedQueueOverflow)
 		return false, false
@@ -266,7 +292,9 @@ func (c *conn) lingerClose() {
 		c.nc.Close()
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(closeLinger))
+	end := time.Now().Add(closeLinger)
+	c.lingerEnd.Store(end.UnixNano()) // before the deadline: see frameReader.Latest
+	c.nc.SetReadDeadline(end)
 }
 
 // closeReason returns the reason recorded for closing, or ClosedUnknown.

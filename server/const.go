@@ -63,6 +63,42 @@ const (
 	// answer a PING before the holder is replaced (see Config.ReplaceGrace).
 	DefaultReplaceGrace = time.Second
 
+	// DefaultNickHold is how long a nick stays held by the key that proved
+	// it after its holder was last connected (see Config.NickHold).
+	DefaultNickHold = 7 * 24 * time.Hour
+
+	// DefaultRelayRate is the bytes per second one client may relay
+	// (Config.RelayRate).
+	DefaultRelayRate rate.Limit = 8 << 20
+
+	// DefaultRelayBurst is the bytes one client may relay at once above
+	// DefaultRelayRate (Config.RelayBurst).
+	DefaultRelayBurst = 1 << 20
+
+	// DefaultMailItems bounds the items stored for one recipient
+	// (Config.MailItems).
+	DefaultMailItems = 1000
+
+	// DefaultMailBytes bounds the bytes stored for one recipient
+	// (Config.MailBytes).
+	DefaultMailBytes = 16 << 20
+
+	// DefaultMailTotal bounds the bytes of the whole mailbox
+	// (Config.MailTotal).
+	DefaultMailTotal = 1 << 30
+
+	// DefaultMailAge is how long an item waits for its recipient
+	// (Config.MailAge).
+	DefaultMailAge = 7 * 24 * time.Hour
+
+	// DefaultReplayCount is how many broadcasts are kept for SINCE
+	// (Config.ReplayCount).
+	DefaultReplayCount = 1000
+
+	// DefaultReplayAge is how long a broadcast is kept for SINCE
+	// (Config.ReplayAge).
+	DefaultReplayAge = 24 * time.Hour
+
 	// DefaultKeepAlive is the TCP keepalive idle time set on every connection.
 	DefaultKeepAlive = 15 * time.Second
 )
@@ -72,6 +108,24 @@ const (
 	// broadcastOverhead bounds what a relayed broadcast adds to the text
 	// besides the sender's nick ("BCAST <seq> <unix_ms> ", separators).
 	broadcastOverhead = 64
+	// signedOverhead is what a relayed signed broadcast (SBCAST) adds to
+	// BCAST: " <sent_ms> <sig>", a time of up to 20 characters and a
+	// signature of 86.
+	signedOverhead = 112
+	// nonceLen is the size of the server's SKEY challenge.
+	nonceLen = 16
+	// maxSeenEvery bounds how often the last-seen time of every connected
+	// holder of a nick is written (at most NickHold/8 apart), so a crash
+	// loses little of it.
+	maxSeenEvery = time.Hour
+	// mailSweepEvery bounds the time between two sweeps of expired
+	// mailbox items.
+	mailSweepEvery = time.Minute
+	// maxPendingMail bounds the MBOX_PUTs and MBOX_ACKs waiting to be
+	// written (the readers that bring more wait); maxMailBatch bounds
+	// those written in one transaction.
+	maxPendingMail = 4096
+	maxMailBatch   = 1024
 	// maxFeatures and maxFeatureLen bound what a HELLO may list.
 	maxFeatures   = 32
 	maxFeatureLen = 32

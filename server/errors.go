@@ -30,6 +30,8 @@ const (
 	ReasonBadCommand      = "bad command"
 	ReasonPortMismatch    = "PORT nickname does not match REGISTER"
 	ReasonShutdown        = "server shutting down"
+	ReasonNickHeld        = "nickname held by another key"
+	ReasonBadIdentity     = "bad identity"
 )
 
 // Notice codes sent to v2 clients in "NOTICE <code> <text>"; package wire
@@ -47,4 +49,9 @@ var (
 	ErrServerClosed = errors.New("server: closed")
 	// ErrServing is returned by Serve when the server is already serving.
 	ErrServing = errors.New("server: already serving")
+)
+
+// errBadSignature: an IDENT whose signature does not verify.
+var (
+	errBadSignature = errors.New("signature does not verify")
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,7 +16,12 @@ import (
 	"peerchat/core/wire"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		runChild(dir) // never returns
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // waitDeadline bounds every wait of the tests.
 const waitDeadline = 5 * time.Second

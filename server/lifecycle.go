@@ -27,9 +27,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		return ErrServing
 	}
+	if s.keys && s.mail == nil {
+		ms, err := openTempMailStore()
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.mail, s.mailTemp = ms, true
+	}
+	if s.keys {
+		if err := s.startReplay(); err != nil {
+			s.mu.Unlock()
+			if s.mailTemp {
+				s.mail.Close()
+			}
+			return fmt.Errorf("server: %w", err)
+		}
+	}
 	s.serving = true
 	s.ln = ln
 	s.wg.Add(2)
+	if s.keys {
+		s.wg.Add(3)
+		go s.mailJanitor()
+		go s.mailLoop()
+		go s.bcastLoop()
+	}
 	s.mu.Unlock()
 
 	s.writers.run()
@@ -79,6 +102,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.wg.Wait() // every connection finished: nothing more to write
 	s.writers.stop()
+	if s.keys {
+		s.flushKept() // the broadcasts of the last moments
+	}
+	if s.mailTemp {
+		s.mail.Close()
+	}
 	return err
 }
 
@@ -216,15 +245,25 @@ func (s *Server) accept(nc net.Conn) {
 }
 
 // heartbeat PINGs every heartbeat client each HeartbeatInterval until the
-// server shuts down.
+// server shuts down; with keys, it also records now and then that the
+// connected holders of nicks are still here (touchHolders).
 func (s *Server) heartbeat() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer t.Stop()
+	var seen <-chan time.Time
+	if s.keys {
+		st := time.NewTicker(max(min(s.cfg.NickHold/8, maxSeenEvery), time.Millisecond))
+		defer st.Stop()
+		seen = st.C
+	}
 	for {
 		select {
 		case <-s.done:
 			return
+		case <-seen:
+			s.touchHolders()
+			continue
 		case <-t.C:
 		}
 		s.mu.Lock()

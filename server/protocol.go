@@ -1,13 +1,16 @@
 package server
 
 import (
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -18,12 +21,19 @@ type stage uint8
 const (
 	stageRegister   stage = iota // want REGISTER
 	stagePort                    // want PORT
+	stageHeldHello               // a nick held by a key: WELCOME sent, want HELLO … keys
+	stageHeldIdent               // a nick held by a key: SKEY sent, want IDENT with the holder's key
 	stageRegistered              // registered: any command of the vocabulary
 )
 
-// registering reports whether the client has not completed REGISTER + PORT,
+// registering reports whether the client has not completed its
+// registration (REGISTER + PORT, and for a held nick the proof of its key),
 // so that RegisterTimeout bounds it.
 func (st stage) registering() bool { return st < stageRegistered }
+
+// held reports whether the client asked for a nick held by a key and has
+// not proved it yet: whatever ends the connection then is NICKNAME_TAKEN.
+func (st stage) held() bool { return st == stageHeldHello || st == stageHeldIdent }
 
 // serve reads and handles frames until the connection ends, then
 // unregisters the client and waits for its writer.
@@ -35,7 +45,7 @@ func (c *conn) serve() {
 	reason, errText := c.readLoop()
 	if errText != "" {
 		c.closeAfter(reason, wire.Encode(wire.Error{Reason: errText}))
-	} else if reason == ClosedNicknameTaken {
+	} else if reason == ClosedNicknameTaken || reason == ClosedNickHeld {
 		c.closeAfter(reason, wire.Encode(wire.NicknameTaken{}))
 	} else {
 		c.closeNow(reason)
@@ -43,6 +53,7 @@ func (c *conn) serve() {
 	final := c.closeReason() // set by closeNow or closeAfter above
 	s.closed[final].Add(1)
 	s.unregister(c)
+	s.leftAt(c)
 	<-c.writerDone
 	// After a lingering close, read what the client still sends (bounded
 	// by the read deadline lingerClose set), so that closing with unread
@@ -61,13 +72,18 @@ func (c *conn) readLoop() (reason ClosedState, errText string) {
 	rd := newFrameReader(c.nc, s.cfg.PayloadLimit)
 	defer rd.release()
 	rd.FrameTimeout = s.cfg.FrameTimeout
-	deadline := time.Now().Add(s.cfg.RegisterTimeout)
+	rd.Latest = &c.lingerEnd
+	regDeadline := time.Now().Add(s.cfg.RegisterTimeout)
+	deadline := regDeadline
 	var lim *rate.Limiter
 	st := stageRegister
 	for {
 		if st.registering() {
 			rem := time.Until(deadline)
 			if rem <= 0 {
+				if st.held() {
+					return ClosedNickHeld, ""
+				}
 				return ClosedRegisterTimeout, ReasonRegisterTimeout
 			}
 			rd.IdleTimeout = rem
@@ -98,11 +114,13 @@ func (c *conn) readLoop() (reason ClosedState, errText string) {
 			// nick, is the server's time, not the client's.
 			t0 := time.Now()
 			free := s.nickFree(c, r.Nick)
-			deadline = deadline.Add(time.Since(t0))
+			regDeadline = regDeadline.Add(time.Since(t0))
+			deadline = regDeadline
 			if !free {
 				return ClosedNicknameTaken, ""
 			}
 			c.nick, c.udpPort = r.Nick, r.UDPPort
+			c.holder = s.holder(c.nick)
 			st = stagePort
 		case stagePort:
 			pm, ok := m.(wire.Port)
@@ -116,7 +134,19 @@ func (c *conn) readLoop() (reason ClosedState, errText string) {
 				return ClosedPortMismatch, ReasonPortMismatch
 			}
 			c.tcpPort = pm.TCPPort
-			if why := s.register(c); why != ClosedUnknown {
+			if !c.holder.IsZero() {
+				// Held by a key: the client must prove it first. A keys
+				// client answers WELCOME at once; one that stays silent
+				// for ReplaceGrace (a base client) is told at once that
+				// the nick is taken, not after the registration time.
+				c.send(s.welcome, false)
+				if d := time.Now().Add(s.cfg.ReplaceGrace); d.Before(deadline) {
+					deadline = d
+				}
+				st = stageHeldHello
+				continue
+			}
+			if why := s.register(c, nil); why != ClosedUnknown {
 				if why == ClosedNicknameTaken {
 					return why, ""
 				}
@@ -127,6 +157,44 @@ func (c *conn) readLoop() (reason ClosedState, errText string) {
 			rd.IdleTimeout = 0
 			rd.FrameTimeout = s.cfg.FrameTimeout
 			st = stageRegistered
+		case stageHeldHello:
+			h, ok := m.(wire.Hello)
+			if !ok || h.Version < wire.Version || !slices.Contains(h.Features, wire.FeatureKeys) {
+				return ClosedNickHeld, ""
+			}
+			feats := helloFeatures(h)
+			s.setFeatures(c, feats)
+			c.logf(slog.LevelDebug, "hello", "version", h.Version, "features", feats, "held", true)
+			c.sendChallenge()
+			deadline = regDeadline
+			st = stageHeldIdent
+		case stageHeldIdent:
+			id, ok := m.(wire.Ident)
+			if !ok {
+				return ClosedNickHeld, ""
+			}
+			pub, sident, err := c.checkIdent(id)
+			if err != nil || pub != c.holder {
+				c.logf(slog.LevelInfo, "held nickname not proved", "err", err)
+				return ClosedNickHeld, ""
+			}
+			c.pub = pub
+			if why := s.register(c, sident); why != ClosedUnknown {
+				if why == ClosedNicknameTaken {
+					return why, ""
+				}
+				return why, why.String()
+			}
+			s.bind(c)
+			c.mailOnline()
+			c.logf(slog.LevelInfo, "registered", "udp_port", c.udpPort, "tcp_port", c.tcpPort, "key", pub.String())
+			lim = rate.NewLimiter(s.cfg.BroadcastRate, s.cfg.BroadcastBurst)
+			rd.IdleTimeout = 0
+			rd.FrameTimeout = s.cfg.FrameTimeout
+			if c.heartbeat {
+				rd.IdleTimeout = s.cfg.HeartbeatTimeout
+			}
+			st = stageRegistered
 		case stageRegistered:
 			if errors.Is(perr, wire.ErrUnknownVerb) {
 				c.refuse(NoticeUnknown, perr.Error())
@@ -136,48 +204,63 @@ func (c *conn) readLoop() (reason ClosedState, errText string) {
 				c.refuse(NoticeBadCommand, perr.Error())
 				continue
 			}
-			c.handle(m, lim, rd)
+			if reason, errText := c.handle(m, lim, rd); reason != ClosedUnknown {
+				return reason, errText
+			}
 		}
 	}
 }
 
-// handle acts on one frame of a registered client.
-func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *frameReader) {
+// handle acts on one frame of a registered client. It returns a reason
+// (and the text of the ERROR to send, if any) when the connection must end,
+// else ClosedUnknown.
+func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *frameReader) (ClosedState, string) {
 	s := c.s
 	switch m := m.(type) {
 	case wire.Broadcast:
-		if m.Text == "" {
-			c.refuse(NoticeBadCommand, "empty broadcast")
-			return
+		if c.broadcastOK(m.Text, 0, lim) {
+			s.broadcast(c, m.Text, nil)
 		}
-		// The relayed frame carries the nick, a sequence number and a time:
-		// keep it within the payload limit clients use.
-		if len(m.Text)+len(c.nick)+broadcastOverhead > s.cfg.PayloadLimit {
-			c.refuse(NoticeTooLong, "broadcast too long")
-			return
+	case wire.SignedBroadcast:
+		if !c.proved { // see isV2
+			c.refuse(NoticeBadCommand, "signed broadcast without a proved key")
+			break
 		}
-		if !lim.Allow() {
-			c.refuse(NoticeRateLimited, ReasonRateLimited)
-			return
+		if !c.broadcastOK(m.Text, signedOverhead, lim) {
+			break
 		}
-		s.broadcast(c, m.Text)
+		sb := identity.SignedBroadcast{Server: s.pub, From: c.nick, Sent: m.Time, Text: m.Text}
+		if !sb.Verify(c.pub, m.Sig) {
+			c.refuse(NoticeBadCommand, "bad broadcast signature")
+			break
+		}
+		s.broadcast(c, m.Text, &m)
+	case wire.Ident:
+		if !c.keys || c.nonce == nil || c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		pub, sident, err := c.checkIdent(m)
+		if err != nil {
+			return ClosedBadIdentity, ReasonBadIdentity + ": " + err.Error()
+		}
+		c.pub = pub
+		s.bind(c)
+		s.prove(c, sident)
+		c.mailOnline()
+		c.logf(slog.LevelInfo, "key proved", "key", pub.String())
 	case wire.Hello:
 		if c.isV2() || m.Version < wire.Version {
-			return // a repeated HELLO, or one that does not speak v2
+			break // a repeated HELLO, or one that does not speak v2
 		}
-		feats := make([]string, 0, len(m.Features))
-		for _, f := range m.Features {
-			if len(feats) == maxFeatures {
-				break
-			}
-			if len(f) <= maxFeatureLen {
-				feats = append(feats, f)
-			}
-		}
+		feats := helloFeatures(m)
 		s.hello(c, feats)
 		c.logf(slog.LevelDebug, "hello", "version", m.Version, "features", feats)
 		if c.heartbeat {
 			rd.IdleTimeout = s.cfg.HeartbeatTimeout
+		}
+		if c.keys {
+			c.sendChallenge()
 		}
 	case wire.Ping:
 		if c.isV2() {
@@ -187,11 +270,96 @@ func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *frameReader) {
 		}
 	case wire.Pong:
 		// Reading it reset the idle timer; nothing else to do.
+	case wire.Relay:
+		if !c.relay || !c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		c.forward(m)
+	case wire.MboxPut:
+		if !c.mailbox || !c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		c.mboxPut(m)
+	case wire.MboxAck:
+		if !c.mailbox || !c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		c.mboxAck(m)
+	case wire.Since:
+		if !c.replay || !c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		c.replayMissed(m.ID)
 	case wire.Register, wire.Port:
 		c.refuse(NoticeBadCommand, "already registered")
 	default:
 		c.refuse(NoticeUnknown, "unexpected "+m.Verb())
 	}
+	return ClosedUnknown, ""
+}
+
+// broadcastOK checks a broadcast's text against the rules of BROADCAST (not
+// empty; its relayed frame, extra bytes longer than a BCAST, within the
+// payload limit; the rate) and refuses it if it breaks one.
+func (c *conn) broadcastOK(text string, extra int, lim *rate.Limiter) bool {
+	switch {
+	case text == "":
+		c.refuse(NoticeBadCommand, "empty broadcast")
+	// The relayed frame carries the nick, a sequence number and a time:
+	// keep it within the payload limit clients use.
+	case len(text)+len(c.nick)+broadcastOverhead+extra > c.s.cfg.PayloadLimit:
+		c.refuse(NoticeTooLong, "broadcast too long")
+	case !lim.Allow():
+		c.refuse(NoticeRateLimited, ReasonRateLimited)
+	default:
+		return true
+	}
+	return false
+}
+
+// helloFeatures returns the features of a HELLO that the server keeps: at
+// most maxFeatures, each at most maxFeatureLen bytes.
+func helloFeatures(m wire.Hello) []string {
+	feats := make([]string, 0, min(len(m.Features), maxFeatures))
+	for _, f := range m.Features {
+		if len(feats) == maxFeatures {
+			break
+		}
+		if len(f) <= maxFeatureLen {
+			feats = append(feats, f)
+		}
+	}
+	return feats
+}
+
+// sendChallenge sends SKEY with a fresh nonce, which it keeps for the
+// IDENT.
+func (c *conn) sendChallenge() {
+	c.nonce = make([]byte, nonceLen)
+	rand.Read(c.nonce)
+	if c.send(wire.Encode(wire.ServerKey{Key: c.s.pub.String(), Nonce: c.nonce}), false) {
+		c.s.delivered.Add(1)
+	}
+}
+
+// checkIdent checks an IDENT against the SKEY challenge c sent: the key
+// must parse and the signature verify over the registration transcript
+// (identity.Registration). It returns the key and the server's SIDENT
+// signature of the same transcript.
+func (c *conn) checkIdent(m wire.Ident) (identity.PublicIdentity, []byte, error) {
+	pub, err := identity.ParsePublic(m.Key)
+	if err != nil {
+		return pub, nil, err
+	}
+	r := identity.Registration{ServerNonce: c.nonce, ClientNonce: m.Nonce, Nick: c.nick, Server: c.s.pub, Client: pub}
+	if !r.VerifyClient(m.Sig) {
+		return pub, nil, errBadSignature
+	}
+	return pub, r.SignServer(c.s.cfg.Identity), nil
 }
 
 // isV2 reports whether c said HELLO. Only c's serve goroutine writes c.v2
@@ -224,6 +392,8 @@ func (c *conn) readError(err error, st stage) (reason ClosedState, errText strin
 		return ClosedBadFrame, ReasonBadFrame + ": " + err.Error()
 	case isTimeout(err):
 		switch {
+		case st.held():
+			return ClosedNickHeld, ""
 		case st.registering():
 			return ClosedRegisterTimeout, ReasonRegisterTimeout
 		case c.heartbeat: // see isV2

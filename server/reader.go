@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"peerchat/core/wire"
@@ -24,9 +25,15 @@ type frameReader struct {
 	// IdleTimeout bounds the wait for the first byte of a frame; zero means
 	// no bound. FrameTimeout bounds the rest of a frame once its first byte
 	// has arrived; zero means no bound. They are applied with
-	// SetReadDeadline: the frameReader owns nc's read deadline.
+	// SetReadDeadline: the frameReader owns nc's read deadline, but for
+	// Latest.
 	IdleTimeout  time.Duration
 	FrameTimeout time.Duration
+	// Latest, if not nil and not zero, is a deadline (Unix nanoseconds)
+	// that no deadline the frameReader sets may pass: whoever stores it
+	// then sets it on nc (conn.lingerClose) knows that a read started
+	// after either step ends by then.
+	Latest *atomic.Int64
 
 	buf   []byte // nil while idle; buf[r:w] is unread
 	r, w  int
@@ -157,4 +164,14 @@ func (fr *frameReader) deadline(d time.Duration) {
 		t = time.Now().Add(d)
 	}
 	fr.nc.SetReadDeadline(t)
+	// Checked after setting: a Latest stored before this load is applied
+	// here, one stored after it is set on nc after our deadline.
+	if fr.Latest == nil {
+		return
+	}
+	if l := fr.Latest.Load(); l != 0 {
+		if lt := time.Unix(0, l); t.IsZero() || lt.Before(t) {
+			fr.nc.SetReadDeadline(lt)
+		}
+	}
 }

@@ -4,6 +4,24 @@
 // every client and v2 (heartbeats, BCAST, CAPS, NOTICE) to clients that
 // answered WELCOME with HELLO. The wire contract is docs/PROTOCOL.md.
 //
+// Keys (docs/PROTOCOL.md §2.6): a Server with Config.Identity offers the
+// keys feature. A client that takes it gets SKEY, proves its key with
+// IDENT, gets SIDENT and the KEY of every peer that proved one; its nick is
+// then held by its key (Config.Nicks, NickStore) for Config.NickHold after
+// it was last connected: a REGISTER for a held nick completes only once the
+// newcomer proves the same key (else NICKNAME_TAKEN). Its SBROADCASTs are
+// checked against its key and relayed as SBCAST to keys clients (BCAST and
+// BROADCAST to others).
+//
+// Relay, mailbox and missed broadcasts (docs/PROTOCOL.md §2.7–§2.9),
+// offered with keys to clients that proved a key: RELAY frames are
+// forwarded to another such client (relay.go), never closing it for
+// overflow; MBOX_PUT items are stored for a key in Config.Mail (MailStore,
+// fsync'ed before MBOX_OK), delivered after the recipient's SIDENT in
+// order and deleted by MBOX_ACK, with MBOX_DELIVERED to their sender
+// (mail.go, mailstore.go); broadcasts get server-wide ids (BID) and the
+// last ones are kept for SINCE (replay.go).
+//
 // Ordering: one mutex (Server.mu) orders registration, the JOINED snapshot,
 // the JOINED and LEFT fan-outs and broadcasts, so every registered client
 // hears about every other exactly once, and hears LEFT only for peers it
@@ -20,12 +38,15 @@
 // (registration and fan-out), conn.go (a connection's queue and writer),
 // writers.go (the pool of writer goroutines), reader.go (frames in),
 // protocol.go (the per-connection protocol state machine), replace.go
-// (replacing a silent holder of a nick), closed.go (why connections end).
+// (replacing a silent holder of a nick), closed.go (why connections end),
+// nicks.go (the nicks held by keys), relay.go, mail.go and mailstore.go
+// (the mailbox), replay.go (missed broadcasts).
 //
 // Reconnection: a REGISTER for a nick held by a heartbeat client from the
 // same IP address PINGs the holder and waits Config.ReplaceGrace; a holder
 // that stays silent is closed (ClosedReplaced, LEFT to everyone) and the
-// newcomer takes the nick. Any other duplicate gets NICKNAME_TAKEN at once.
+// newcomer takes the nick (which, if it is held by a key, it must then
+// prove). Any other duplicate gets NICKNAME_TAKEN at once.
 package server
 
 import (
@@ -40,6 +61,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
 
@@ -60,7 +82,43 @@ type Config struct {
 	QueueBytes        int              // outbound queue per client; DefaultQueueBytes
 	ReplaceGrace      time.Duration    // wait for a possibly dead holder of a nick; DefaultReplaceGrace
 	Logger            *slog.Logger     // nil discards logs
-	Now               func() time.Time // clock for timestamps; nil means time.Now
+	Now               func() time.Time // clock for timestamps and nick holds; nil means time.Now
+	// Identity is the server's own key pair (docs/PROTOCOL.md §2.6); with
+	// one, WELCOME lists the keys feature. nil: no keys feature, no
+	// nicks held by keys, no signed broadcasts (a server of before it).
+	Identity *identity.Identity
+	// Nicks keeps the nicks held by keys (with Identity); the caller opens
+	// it (OpenNickStore) and closes it after Serve has returned. nil: they
+	// are kept in memory, for this Server's life only.
+	Nicks *NickStore
+	// NickHold is how long a nick stays held by its key after its holder
+	// was last connected; DefaultNickHold.
+	NickHold time.Duration
+	// RelayRate bounds the bytes per second (of RELAYED payloads) one
+	// client may relay (docs/PROTOCOL.md §2.7); DefaultRelayRate.
+	RelayRate rate.Limit
+	// RelayBurst is the bytes one client may relay at once above
+	// RelayRate; DefaultRelayBurst, and at least PayloadLimit.
+	RelayBurst int
+	// Mail keeps the mailbox and the kept broadcasts (with Identity); the
+	// caller opens it (OpenMailStore) and closes it after Serve has
+	// returned. nil: Serve keeps them in a temporary one, for its run
+	// only.
+	Mail *MailStore
+	// MailItems and MailBytes bound what is stored for one recipient;
+	// DefaultMailItems, DefaultMailBytes.
+	MailItems int
+	MailBytes int64
+	// MailTotal bounds the bytes of all stored items; DefaultMailTotal.
+	MailTotal int64
+	// MailAge is how long an item waits for its recipient before it is
+	// deleted (its sender hears MBOX_REFUSED expired); DefaultMailAge.
+	MailAge time.Duration
+	// ReplayCount and ReplayAge bound the broadcasts kept for SINCE
+	// (docs/PROTOCOL.md §2.9): the newest ReplayCount, none older than
+	// ReplayAge; DefaultReplayCount, DefaultReplayAge.
+	ReplayCount int
+	ReplayAge   time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -103,6 +161,34 @@ func (c *Config) setDefaults() {
 	if c.ReplaceGrace <= 0 {
 		c.ReplaceGrace = DefaultReplaceGrace
 	}
+	if c.RelayRate <= 0 {
+		c.RelayRate = DefaultRelayRate
+	}
+	if c.RelayBurst <= 0 {
+		c.RelayBurst = DefaultRelayBurst
+	}
+	c.RelayBurst = max(c.RelayBurst, c.PayloadLimit)
+	if c.MailItems <= 0 {
+		c.MailItems = DefaultMailItems
+	}
+	if c.MailBytes <= 0 {
+		c.MailBytes = DefaultMailBytes
+	}
+	if c.MailTotal <= 0 {
+		c.MailTotal = DefaultMailTotal
+	}
+	if c.MailAge <= 0 {
+		c.MailAge = DefaultMailAge
+	}
+	if c.ReplayCount <= 0 {
+		c.ReplayCount = DefaultReplayCount
+	}
+	if c.ReplayAge <= 0 {
+		c.ReplayAge = DefaultReplayAge
+	}
+	if c.NickHold <= 0 {
+		c.NickHold = DefaultNickHold
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,6 +205,7 @@ type PeerInfo struct {
 	TCPPort  int
 	Features []string // v2 features from HELLO; nil for a client that never said HELLO
 	Since    time.Time
+	Key      identity.PublicIdentity // the key it proved (IDENT); zero if none
 }
 
 // Stats are the server's counters. Conns and Registered are current values;
@@ -136,6 +223,17 @@ type Stats struct {
 	BytesOut   uint64
 	Closed     map[ClosedState]uint64 // connections closed (refused at accept included), by reason
 	Dropped    map[string]uint64      // refused requests that did not close the connection, by Notice code
+
+	Relayed      uint64            // RELAYED frames queued
+	RelayedBytes uint64            // their bytes, headers included
+	RelayFailed  map[string]uint64 // RELAY_FAIL sent, by reason (wire.RelayOffline, …)
+
+	MailStored  uint64            // mailbox items stored
+	MailAcked   uint64            // mailbox items acknowledged by their recipients (and deleted)
+	MailExpired uint64            // mailbox items deleted unacknowledged at MailAge
+	MailRefused map[string]uint64 // MBOX_REFUSED sent to a put, by reason (wire.MboxFull, …)
+
+	Replayed uint64 // broadcasts sent again in answer to SINCE
 }
 
 // Server is a PeerChat server. Its methods are safe for concurrent use.
@@ -144,6 +242,12 @@ type Server struct {
 	log *slog.Logger
 
 	welcome []byte // WELCOME frame, shared
+
+	// With Config.Identity: keys is set, pub is the server's public
+	// identity, and nicks the bindings (Config.Nicks or one in memory).
+	keys    bool
+	pub     identity.PublicIdentity
+	nicks   *NickStore
 	errShut []byte // ERROR server shutting down, shared
 
 	mu    sync.RWMutex // orders the registry; see the package comment
@@ -174,6 +278,24 @@ type Server struct {
 	closed                        [numClosedStates]atomic.Uint64
 	statMu                        sync.Mutex
 	dropped                       map[string]uint64 // guarded by statMu
+	relayFailed                   map[string]uint64 // guarded by statMu
+	relayed, relayedBytes         atomic.Uint64
+	mailRefused                   map[string]uint64 // guarded by statMu
+	mailStored, mailAcked         atomic.Uint64
+	mailExpired                   atomic.Uint64
+
+	// mail is Config.Mail, or a temporary store during Serve (mailTemp).
+	mail     *MailStore
+	mailTemp bool
+	mailOps  chan pendingMail // puts and acks for mailLoop
+
+	// Missed broadcasts (replay.go). Guarded by s.mu: bid, bidCeil, kept.
+	bid, bidCeil uint64  // the last broadcast id, and the last reserved on disk
+	kept         []*kept // the kept broadcasts, oldest first (at most 2×ReplayCount)
+	bmu          sync.Mutex
+	bpend        []*kept // guarded by bmu: kept broadcasts not written yet
+	bWake        chan struct{}
+	replayed     atomic.Uint64
 }
 
 // New returns a Server configured by cfg.
@@ -185,10 +307,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HeartbeatTimeout <= cfg.HeartbeatInterval {
 		return nil, fmt.Errorf("server: heartbeat timeout %v must exceed the interval %v", cfg.HeartbeatTimeout, cfg.HeartbeatInterval)
 	}
+	feats := features
+	if cfg.Identity != nil {
+		feats = append(slices.Clip(feats), wire.FeatureKeys, wire.FeatureRelay, wire.FeatureMailbox, wire.FeatureReplay)
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		welcome:  wire.Encode(wire.Welcome{Version: wire.Version, Features: features}),
+		welcome:  wire.Encode(wire.Welcome{Version: wire.Version, Features: feats}),
 		errShut:  wire.Encode(wire.Error{Reason: ReasonShutdown}),
 		peers:    make(map[string]*conn),
 		conns:    make(map[*conn]struct{}),
@@ -197,9 +323,24 @@ func New(cfg Config) (*Server, error) {
 		refusing: make(chan struct{}, maxRefusing),
 		dropped:  make(map[string]uint64),
 	}
+	s.relayFailed = make(map[string]uint64)
+	s.mailRefused = make(map[string]uint64)
+	s.mail = cfg.Mail
+	s.mailOps = make(chan pendingMail, maxPendingMail)
+	s.bWake = make(chan struct{}, 1)
+	if cfg.Identity != nil {
+		s.keys, s.pub, s.nicks = true, cfg.Identity.Public(), cfg.Nicks
+		if s.nicks == nil {
+			s.nicks = newMemNickStore()
+		}
+	}
 	s.writers.n = numWriters()
 	return s, nil
 }
+
+// Key returns the server's public identity (Config.Identity), or the zero
+// PublicIdentity when it has none.
+func (s *Server) Key() identity.PublicIdentity { return s.pub }
 
 // Name returns the server's name.
 func (s *Server) Name() string { return s.cfg.Name }
@@ -223,6 +364,9 @@ func (s *Server) Peers() []PeerInfo {
 		out[i] = PeerInfo{
 			Nick: c.nick, IP: c.ip, UDPPort: c.udpPort, TCPPort: c.tcpPort,
 			Features: slices.Clone(c.feats), Since: c.since,
+		}
+		if c.proved { // c.pub is not written after proved is set
+			out[i].Key = c.pub
 		}
 	}
 	slices.SortStableFunc(out, func(a, b PeerInfo) int { return a.Since.Compare(b.Since) })
@@ -260,6 +404,20 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.dropped {
 		st.Dropped[k] = v
 	}
+	st.RelayFailed = make(map[string]uint64, len(s.relayFailed))
+	for k, v := range s.relayFailed {
+		st.RelayFailed[k] = v
+	}
+	st.MailRefused = make(map[string]uint64, len(s.mailRefused))
+	for k, v := range s.mailRefused {
+		st.MailRefused[k] = v
+	}
+	st.MailStored = s.mailStored.Load()
+	st.MailAcked = s.mailAcked.Load()
+	st.MailExpired = s.mailExpired.Load()
+	st.Replayed = s.replayed.Load()
+	st.Relayed = s.relayed.Load()
+	st.RelayedBytes = s.relayedBytes.Load()
 	s.statMu.Unlock()
 	return st
 }

@@ -24,6 +24,19 @@
 //	-mdns                   announce _peerchat._tcp over mDNS/DNS-SD (default true);
 //	                        without multicast it is skipped, with a warning
 //
+// Its key and nicks (docs/PROTOCOL.md §2.6):
+//
+//	-data DIR               data directory: the server's key (identity.json),
+//	                        the nicks held by keys (nicks.db), the mailbox and the
+//	                        kept broadcasts (mailbox.db); made with mode 0700
+//	                        (default: the user config directory/peerchat-server,
+//	                        e.g. ~/.config/peerchat-server on Linux)
+//	-nick-hold DURATION     how long a nick stays held by its key after its holder
+//	                        was last connected (default 168h: 7 days)
+//	-release-nick NICK      release NICK from its key in -data's nick database and
+//	                        exit; run it while the server is stopped (a running
+//	                        server locks the database)
+//
 // Limits of the server (peerchat/server's Config; defaults in server/const.go):
 //
 //	-payload-limit BYTES        largest payload a client may send
@@ -39,6 +52,18 @@
 //	-queue-bytes BYTES          outbound queue per client
 //	-replace-grace DURATION     wait for a silent heartbeat client before a
 //	                            newcomer from its address takes its nickname
+//
+// Relay, mailbox and missed broadcasts (docs/PROTOCOL.md §2.7–§2.9), for
+// clients that proved a key:
+//
+//	-relay-rate RATE            bytes per second one client may relay (default 8 MiB)
+//	-relay-burst BYTES          bytes one client may relay at once (default 1 MiB)
+//	-mail-items N               mailbox items kept for one recipient (default 1000)
+//	-mail-bytes BYTES           mailbox bytes kept for one recipient (default 16 MiB)
+//	-mail-total BYTES           mailbox bytes kept in all (default 1 GiB)
+//	-mail-age DURATION          how long an item waits for its recipient (default 168h)
+//	-replay-count N             broadcasts kept for clients that missed them (default 1000)
+//	-replay-age DURATION        how long a broadcast is kept for them (default 24h)
 //
 // Logs and lifetime:
 //
@@ -58,6 +83,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,8 +124,9 @@ type options struct {
 	discovery, mdns            bool
 	logFormat, logLevel        string
 	statsInterval, shutdownMax time.Duration
+	dataDir, releaseNick       string
 	cfg                        server.Config
-	broadcastRate              float64
+	broadcastRate, relayRate   float64
 	version                    bool
 }
 
@@ -125,6 +152,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&o.statsInterval, "stats-interval", defaultStatsInterval, "how often to log a stats line (0: never)")
 	fs.DurationVar(&o.shutdownMax, "shutdown-timeout", defaultShutdownTimeout, "how long queues may drain at shutdown")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.dataDir, "data", defaultDataDir(), "data `directory`: the server's key, the nicks held by keys, the mailbox and the kept broadcasts (made with mode 0700)")
+	fs.StringVar(&o.releaseNick, "release-nick", "", "release `nick` from its key in the -data directory's nick database, and exit (while the server is stopped)")
 
 	c := &o.cfg
 	fs.IntVar(&c.PayloadLimit, "payload-limit", server.DefaultPayloadLimit, "largest payload a client may send, in bytes")
@@ -138,6 +167,15 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&c.HeartbeatTimeout, "heartbeat-timeout", server.DefaultHeartbeatTimeout, "silence after which a v2 client is evicted")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "bound on one write to a client")
 	fs.IntVar(&c.QueueBytes, "queue-bytes", server.DefaultQueueBytes, "outbound queue per client, in bytes")
+	fs.DurationVar(&c.NickHold, "nick-hold", server.DefaultNickHold, "how long a nick stays held by its key after its holder was last connected")
+	fs.Float64Var(&o.relayRate, "relay-rate", float64(server.DefaultRelayRate), "bytes per second one client may relay through the server")
+	fs.IntVar(&c.RelayBurst, "relay-burst", server.DefaultRelayBurst, "bytes one client may relay at once above -relay-rate")
+	fs.IntVar(&c.MailItems, "mail-items", server.DefaultMailItems, "mailbox items kept for one recipient")
+	fs.Int64Var(&c.MailBytes, "mail-bytes", server.DefaultMailBytes, "mailbox bytes kept for one recipient")
+	fs.Int64Var(&c.MailTotal, "mail-total", server.DefaultMailTotal, "mailbox bytes kept for all recipients")
+	fs.DurationVar(&c.MailAge, "mail-age", server.DefaultMailAge, "how long a mailbox item waits for its recipient")
+	fs.IntVar(&c.ReplayCount, "replay-count", server.DefaultReplayCount, "broadcasts kept for clients that missed them")
+	fs.DurationVar(&c.ReplayAge, "replay-age", server.DefaultReplayAge, "how long a broadcast is kept for clients that missed it")
 	fs.DurationVar(&c.ReplaceGrace, "replace-grace", server.DefaultReplaceGrace, "wait for a silent heartbeat client before a newcomer from its address takes its nickname")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -146,8 +184,40 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	c.BroadcastRate = rate.Limit(o.broadcastRate)
+	c.RelayRate = rate.Limit(o.relayRate)
 	c.Name = o.name
 	return o, nil
+}
+
+// defaultDataDir returns the default of -data: peerchat-server in the
+// user's config directory (os.UserConfigDir), or "" when there is none.
+func defaultDataDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "peerchat-server")
+}
+
+// releaseNick releases nick in the nick database of dir, and says so on w.
+func releaseNick(dir, nick string, w io.Writer) error {
+	ns, err := server.OpenNickStore(dir)
+	if err != nil {
+		return fmt.Errorf("-release-nick: %w", err)
+	}
+	found, err := ns.Release(nick)
+	if cerr := ns.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("-release-nick: %w", err)
+	}
+	if found {
+		fmt.Fprintf(w, "released %q\n", nick)
+	} else {
+		fmt.Fprintf(w, "%q was not held by a key\n", nick)
+	}
+	return nil
 }
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
@@ -176,6 +246,12 @@ func run(ctx context.Context, args []string, logw io.Writer, ready func(*host.Ho
 		fmt.Println("peerchat-server", version)
 		return nil
 	}
+	if o.dataDir == "" {
+		return errors.New("-data: no user config directory for the default; name a directory")
+	}
+	if o.releaseNick != "" {
+		return releaseNick(o.dataDir, o.releaseNick, logw)
+	}
 	log, err := newLogger(o.logFormat, o.logLevel, logw)
 	if err != nil {
 		return err
@@ -187,6 +263,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready func(*host.Ho
 		DiscoveryAddr: o.discoveryAddr,
 		NoDiscovery:   !o.discovery,
 		NoAnnounce:    !o.mdns,
+		DataDir:       o.dataDir,
 		Logger:        log,
 	})
 	if err != nil {
@@ -197,7 +274,7 @@ func run(ctx context.Context, args []string, logw io.Writer, ready func(*host.Ho
 		lan = append(lan, a.String())
 	}
 	log.Info("peerchat server started", "name", o.name, "listen", h.ListenAddr().String(),
-		"connect_to", strings.Join(lan, " "))
+		"connect_to", strings.Join(lan, " "), "data", o.dataDir, "key", h.Server.Key().String())
 
 	statsDone := make(chan struct{})
 	sctx, stopStats := context.WithCancel(ctx)
@@ -253,5 +330,8 @@ func logStatsOnce(log *slog.Logger, srv *server.Server) {
 	log.Info("stats", "conns", st.Conns, "registered", st.Registered, "accepted", st.Accepted,
 		"refused", st.Refused, "joins", st.Joins, "leaves", st.Leaves, "broadcasts", st.Broadcasts,
 		"delivered", st.Delivered, "bytes_in", st.BytesIn, "bytes_out", st.BytesOut,
-		"closed", fmt.Sprint(st.Closed), "dropped", fmt.Sprint(st.Dropped))
+		"closed", fmt.Sprint(st.Closed), "dropped", fmt.Sprint(st.Dropped),
+		"relayed", st.Relayed, "relayed_bytes", st.RelayedBytes, "relay_failed", fmt.Sprint(st.RelayFailed),
+		"mail_stored", st.MailStored, "mail_acked", st.MailAcked, "mail_expired", st.MailExpired,
+		"mail_refused", fmt.Sprint(st.MailRefused), "replayed", st.Replayed)
 }

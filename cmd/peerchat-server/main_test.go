@@ -9,8 +9,11 @@ import (
 	"flag"
 	"go/parser"
 	"go/token"
+	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,7 +23,9 @@ import (
 	"go.uber.org/goleak"
 
 	"peerchat/core/discovery"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
+	"peerchat/server"
 	"peerchat/server/host"
 )
 
@@ -63,12 +68,13 @@ func (s *syncBuffer) find(msg string) map[string]any {
 
 func TestRunServesDiscoversAndShutsDown(t *testing.T) {
 	var logs syncBuffer
+	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	hostc := make(chan *host.Host, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-discovery-addr", "127.0.0.1:0", "-mdns=false",
+		done <- run(ctx, []string{"-data", dataDir, "-addr", "127.0.0.1:0", "-discovery-addr", "127.0.0.1:0", "-mdns=false",
 			"-name", "unit test", "-log-format", "json", "-log-level", "debug", "-stats-interval", "50ms"},
 			&logs, func(h *host.Host) { hostc <- h })
 	}()
@@ -145,7 +151,7 @@ func TestFlags(t *testing.T) {
 		args []string
 		ok   bool
 	}{
-		{[]string{"-max-clients", "5", "-broadcast-rate", "2.5", "-queue-bytes", "1000"}, true},
+		{[]string{"-max-clients", "5", "-broadcast-rate", "2.5", "-queue-bytes", "1000", "-relay-rate", "100", "-mail-items", "7", "-replay-age", "1h"}, true},
 		{[]string{"-nope"}, false},
 		{[]string{"extra"}, false},
 	}
@@ -154,7 +160,8 @@ func TestFlags(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("parseFlags(%q) error %v", tt.args, err)
 		}
-		if err == nil && (o.cfg.MaxClients != 5 || o.cfg.BroadcastRate != 2.5 || o.cfg.QueueBytes != 1000) {
+		if err == nil && (o.cfg.MaxClients != 5 || o.cfg.BroadcastRate != 2.5 || o.cfg.QueueBytes != 1000 ||
+			o.cfg.RelayRate != 100 || o.cfg.MailItems != 7 || o.cfg.ReplayAge != time.Hour) {
 			t.Errorf("parseFlags(%q) = %+v", tt.args, o.cfg)
 		}
 	}
@@ -212,10 +219,112 @@ func TestRunAddressTaken(t *testing.T) {
 	}
 	defer busy.Close()
 	var logs syncBuffer
-	err = run(context.Background(), []string{"-addr", busy.Addr().String(), "-discovery=false", "-mdns=false"}, &logs,
+	err = run(context.Background(), []string{"-data", t.TempDir(), "-addr", busy.Addr().String(), "-discovery=false", "-mdns=false"}, &logs,
 		func(*host.Host) { t.Error("ready called") })
 	var oe *net.OpError
 	if !errors.As(err, &oe) {
 		t.Fatalf("run on a busy address = %v, want a *net.OpError", err)
+	}
+}
+
+// TestReleaseNick: -release-nick forgets a binding in a stopped server's
+// data directory and exits; on a database in use it fails at once with
+// server.ErrNicksLocked.
+func TestReleaseNick(t *testing.T) {
+	dir := t.TempDir()
+	ns, err := server.OpenNickStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.FromSeed(bytes.Repeat([]byte{2}, identity.SeedSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Bind(server.Binding{Nick: "Alice", Key: id.Public(), Seen: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	start := time.Now()
+	err = run(context.Background(), []string{"-data", dir, "-release-nick", "alice"}, &out, nil)
+	if !errors.Is(err, server.ErrNicksLocked) {
+		t.Fatalf("release while the database is open: %v, want ErrNicksLocked", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("locked database refused after %v", d)
+	}
+	ns.Close()
+
+	if err := run(context.Background(), []string{"-data", dir, "-release-nick", "ALICE"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"-data", dir, "-release-nick", "alice"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.b.String(); got != "released \"ALICE\"\n\"alice\" was not held by a key\n" {
+		t.Fatalf("output %q", got)
+	}
+	ns, err = server.OpenNickStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if _, ok, err := ns.Lookup("alice"); ok || err != nil {
+		t.Fatalf("binding still there (%v)", err)
+	}
+}
+
+// TestRunDataDir: the server's key is made in -data (mode 0600 file, 0700
+// directory), announced in SKEY, and the same at the next start; -nick-hold
+// is parsed.
+func TestRunDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	key := func() string {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		hostc := make(chan *host.Host, 1)
+		done := make(chan error, 1)
+		var logs syncBuffer
+		go func() {
+			done <- run(ctx, []string{"-data", dir, "-addr", "127.0.0.1:0", "-discovery=false", "-mdns=false", "-nick-hold", "1h"},
+				&logs, func(h *host.Host) { hostc <- h })
+		}()
+		var h *host.Host
+		select {
+		case h = <-hostc:
+		case err := <-done:
+			t.Fatalf("run: %v", err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("server did not start")
+		}
+		k := h.Server.Key().String()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	k1 := key()
+	if k1 == "" {
+		t.Fatal("no server key")
+	}
+	if k2 := key(); k2 != k1 {
+		t.Fatalf("key changed across restarts: %s, %s", k1, k2)
+	}
+	id, err := identity.Load(dir)
+	if err != nil || id.Public().String() != k1 {
+		t.Fatalf("identity.json: %v", err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir: %v %v", st.Mode(), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, server.NickFile)); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"-nick-hold", "2h"}, io.Discard)
+	if err != nil || o.cfg.NickHold != 2*time.Hour {
+		t.Fatalf("-nick-hold: %v, %v", o.cfg.NickHold, err)
+	}
+	if o, _ := parseFlags(nil, io.Discard); o.cfg.NickHold != server.DefaultNickHold || !strings.HasSuffix(o.dataDir, "peerchat-server") {
+		t.Fatalf("defaults: hold %v, data %q", o.cfg.NickHold, o.dataDir)
 	}
 }

@@ -406,6 +406,9 @@ var ErrUnknownVerb = errors.New("unknown verb")
 func Parse(p []byte) (Message, error) {
 	verb, rest := SplitVerb(p)
 	s := string(rest)
+	if m, err, ok := parseRelay(string(verb), s); ok {
+		return m, err
+	}
 	switch string(verb) {
 	case VerbRegister:
 		nick, tail, err := nickField(s)

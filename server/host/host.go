@@ -56,6 +56,7 @@ import (
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 	"peerchat/server"
 )
@@ -92,6 +93,15 @@ type Config struct {
 	// multicast interface.
 	AnnounceIface *net.Interface
 
+	// DataDir is the server's data directory: its key (identity.json,
+	// identity.LoadOrCreate) and its nicks held by keys
+	// (server.NickFile), unless Server.Identity and Server.Nicks are set,
+	// and its mailbox and kept broadcasts (server.MailFile) unless
+	// Server.Mail is set; it is made (mode 0700) if need be, and the
+	// databases are closed at Shutdown. "" keeps nothing: with no Server.Identity the server
+	// gets a key made for this run, and holds nicks in memory.
+	DataDir string
+
 	// Client, if not nil, is our own client: Start dials the hosted server
 	// with it (its Server set to Host.Addr, Reconnect turned on) and fails,
 	// stopping everything, if it cannot register. Its Logger, when nil,
@@ -116,6 +126,8 @@ type Host struct {
 	disc      net.Addr
 	announcer *discovery.Announcer
 	log       *slog.Logger
+	nicks     *server.NickStore // opened by Start from DataDir; closed by Shutdown
+	mail      *server.MailStore // likewise
 
 	stop     context.CancelFunc // ends the responder and Serve
 	wg       sync.WaitGroup     // Serve and the responder
@@ -159,15 +171,28 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 	if scfg.Logger == nil {
 		scfg.Logger = log
 	}
+	nicks, mail, err := serverData(&scfg, cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("host: %w", err)
+	}
 	srv, err := server.New(scfg)
 	if err != nil {
 		ln.Close()
+		if nicks != nil {
+			nicks.Close()
+		}
+		if mail != nil {
+			mail.Close()
+		}
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	tcp := ln.Addr().(*net.TCPAddr).AddrPort()
 	ctx2, stop := context.WithCancel(context.Background())
 	h := &Host{
 		Server:   srv,
+		nicks:    nicks,
+		mail:     mail,
 		addrs:    connectAddrs(tcp),
 		ln:       ln.Addr(),
 		log:      log,
@@ -214,6 +239,42 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 		}
 	}
 	return h, nil
+}
+
+// serverData fills in cfg's Identity, Nicks and Mail from dir (see
+// Config.DataDir), and returns the stores it opened, which the caller
+// closes, or nil.
+func serverData(cfg *server.Config, dir string) (*server.NickStore, *server.MailStore, error) {
+	var err error
+	if dir == "" {
+		if cfg.Identity == nil {
+			cfg.Identity, err = identity.Generate(nil)
+		}
+		return nil, nil, err
+	}
+	if cfg.Identity == nil {
+		if cfg.Identity, err = identity.LoadOrCreate(dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	var nicks *server.NickStore
+	if cfg.Nicks == nil {
+		if nicks, err = server.OpenNickStore(dir); err != nil {
+			return nil, nil, err
+		}
+		cfg.Nicks = nicks
+	}
+	var mail *server.MailStore
+	if cfg.Mail == nil {
+		if mail, err = server.OpenMailStore(dir); err != nil {
+			if nicks != nil {
+				nicks.Close()
+			}
+			return nil, nil, err
+		}
+		cfg.Mail = mail
+	}
+	return nicks, mail, nil
 }
 
 // respond starts the discovery responder on addr ("" for the default),
@@ -344,6 +405,16 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		h.shutErr = h.Server.Shutdown(ctx)
 		h.stop()
 		h.wg.Wait()
+		if h.nicks != nil {
+			if err := h.nicks.Close(); err != nil {
+				h.log.Error("closing the nick database", "err", err)
+			}
+		}
+		if h.mail != nil {
+			if err := h.mail.Close(); err != nil {
+				h.log.Error("closing the mailbox database", "err", err)
+			}
+		}
 	})
 	<-h.shutDone
 	return h.shutErr

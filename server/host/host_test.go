@@ -17,6 +17,7 @@ import (
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 	"peerchat/server"
 )
@@ -367,5 +368,42 @@ func TestShutdownLeavesChats(t *testing.T) {
 	got := gw.waitAll(client.EventChatClosed, client.EventServerLost)
 	if r := got[client.EventChatClosed].Reason; r != client.ReasonLeft {
 		t.Fatalf("guest: chat closed %v, want %v", r, client.ReasonLeft)
+	}
+}
+
+// TestDataDir: with DataDir the server's key and nick database live there
+// (the database is closed at Shutdown); without it the server has a key of
+// its own for the run.
+func TestDataDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loopback("keys")
+	cfg.NoDiscovery = true
+	cfg.DataDir = dir
+	h, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := h.Server.Key()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.Load(dir)
+	if err != nil || key.IsZero() || id.Public() != key {
+		t.Fatalf("key %v, identity.json %v", key, err)
+	}
+	ns, err := server.OpenNickStore(dir) // closed by Shutdown: not locked
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Close()
+
+	cfg.DataDir = ""
+	h, err = Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if k := h.Server.Key(); k.IsZero() || k == key {
+		t.Fatalf("key without DataDir: %v", k)
 	}
 }

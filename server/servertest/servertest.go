@@ -9,6 +9,16 @@
 //
 // The server listens on 127.0.0.1 on a port the kernel chooses, and is shut
 // down at the end of the test (tb.Cleanup).
+//
+// Each Server has a data directory (DataDir, a fresh tb.TempDir() unless
+// Options.DataDir names one) holding the server's key (identity.json) and
+// its nicks held by keys (server.NickFile), so it speaks the keys feature
+// (docs/PROTOCOL.md §2.6) unless the Config brings its own Identity and
+// Nicks or Options.NoKeys is set, and its mailbox and kept broadcasts
+// (server.MailFile, §2.8, §2.9) unless the Config brings its own Mail.
+// They are read again at each start: bindings, mailbox items and kept
+// broadcasts survive Restart, and a test changes the server's key by
+// removing DataDir/identity.json between Close and Restart.
 package servertest
 
 import (
@@ -20,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"peerchat/core/identity"
 	"peerchat/server"
 )
 
@@ -36,23 +47,59 @@ type Server struct {
 	Addr string
 	// AddrPort is Addr parsed.
 	AddrPort netip.AddrPort
+	// DataDir is the server's data directory; it stays the same across
+	// Restart.
+	DataDir string
 
-	tb  testing.TB
-	cfg server.Config
+	tb   testing.TB
+	cfg  server.Config
+	opts Options
 
-	mu   sync.Mutex
-	srv  *server.Server // nil while closed
-	done chan error     // Serve's result for srv
+	mu    sync.Mutex
+	srv   *server.Server     // nil while closed
+	id    *identity.Identity // srv's key, nil without keys
+	nicks *server.NickStore  // opened by start, closed by Close; nil if cfg has one
+	mail  *server.MailStore  // likewise
+	done  chan error         // Serve's result for srv
+}
+
+// Options adjust a Server made by NewServerWith.
+type Options struct {
+	// DataDir is the server's data directory; "" means a fresh
+	// tb.TempDir().
+	DataDir string
+	// NoKeys serves without a key: WELCOME does not list keys, like a
+	// server of before the keys feature. A Config.Identity still wins.
+	NoKeys bool
 }
 
 // NewServer starts a server configured by cfg on 127.0.0.1 on a free port,
 // and shuts it down when the test ends. A nil cfg.Logger discards logs.
+// It is NewServerWith with the zero Options: the server has a key and a
+// nick database in a fresh data directory.
 func NewServer(tb testing.TB, cfg server.Config) *Server {
 	tb.Helper()
-	ts := &Server{tb: tb, cfg: cfg}
+	return NewServerWith(tb, cfg, Options{})
+}
+
+// NewServerWith is NewServer with opts.
+func NewServerWith(tb testing.TB, cfg server.Config, opts Options) *Server {
+	tb.Helper()
+	ts := &Server{tb: tb, cfg: cfg, opts: opts, DataDir: opts.DataDir}
+	if ts.DataDir == "" {
+		ts.DataDir = tb.TempDir()
+	}
+	tb.Cleanup(ts.Close) // before start: it may fail half way
 	ts.start("127.0.0.1:0")
-	tb.Cleanup(ts.Close)
 	return ts
+}
+
+// Identity returns the running server's key pair, or nil while closed or
+// when it has none.
+func (ts *Server) Identity() *identity.Identity {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.id
 }
 
 // Server returns the running server.Server (for Peers, Stats, Info), or nil
@@ -70,9 +117,23 @@ func (ts *Server) Server() *server.Server {
 func (ts *Server) Close() {
 	ts.tb.Helper()
 	ts.mu.Lock()
-	srv, done := ts.srv, ts.done
-	ts.srv, ts.done = nil, nil
+	srv, done, nicks, mail := ts.srv, ts.done, ts.nicks, ts.mail
+	ts.srv, ts.done, ts.nicks, ts.mail, ts.id = nil, nil, nil, nil, nil
 	ts.mu.Unlock()
+	if mail != nil {
+		defer func() {
+			if err := mail.Close(); err != nil {
+				ts.tb.Errorf("servertest: %v", err)
+			}
+		}()
+	}
+	if nicks != nil {
+		defer func() {
+			if err := nicks.Close(); err != nil {
+				ts.tb.Errorf("servertest: %v", err)
+			}
+		}()
+	}
 	if srv == nil {
 		return
 	}
@@ -114,9 +175,43 @@ func (ts *Server) start(addr string) {
 	if err != nil {
 		ts.tb.Fatalf("servertest: %v", err)
 	}
-	srv, err := server.New(ts.cfg)
+	cfg := ts.cfg
+	var nicks *server.NickStore
+	var mail *server.MailStore
+	if !ts.opts.NoKeys || cfg.Identity != nil {
+		if cfg.Identity == nil {
+			if cfg.Identity, err = identity.LoadOrCreate(ts.DataDir); err != nil {
+				ln.Close()
+				ts.tb.Fatalf("servertest: %v", err)
+			}
+		}
+		if cfg.Nicks == nil {
+			if nicks, err = server.OpenNickStore(ts.DataDir); err != nil {
+				ln.Close()
+				ts.tb.Fatalf("servertest: %v", err)
+			}
+			cfg.Nicks = nicks
+		}
+		if cfg.Mail == nil {
+			if mail, err = server.OpenMailStore(ts.DataDir); err != nil {
+				ln.Close()
+				if nicks != nil {
+					nicks.Close()
+				}
+				ts.tb.Fatalf("servertest: %v", err)
+			}
+			cfg.Mail = mail
+		}
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		ln.Close()
+		if nicks != nil {
+			nicks.Close()
+		}
+		if mail != nil {
+			mail.Close()
+		}
 		ts.tb.Fatalf("servertest: %v", err)
 	}
 	if ts.Addr == "" { // the first start; Restart keeps the address
@@ -126,6 +221,6 @@ func (ts *Server) start(addr string) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), ln) }()
 	ts.mu.Lock()
-	ts.srv, ts.done = srv, done
+	ts.srv, ts.done, ts.nicks, ts.mail, ts.id = srv, done, nicks, mail, cfg.Identity
 	ts.mu.Unlock()
 }
