@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 	"peerchat/server"
 	"peerchat/server/host"
@@ -46,6 +48,9 @@ type options struct {
 	drain, probe         time.Duration
 	verbose              bool
 	version              bool
+	data                 string // the data directory: identity and pins
+	noKeys               bool   // run without an identity, as a keyless client
+	requireEncryption    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -65,6 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.probe, "probe-timeout", defaultProbeTimeout, "how long to look for servers on the LAN")
 	fs.BoolVar(&o.verbose, "v", false, "log debug messages to standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.data, "data", defaultDataDir(), "the `directory` keeping this client's key (identity.json) and the keys pinned for peers and servers (pins.json, server_pins.json); with -host, the hosted server's in its subdirectory server")
+	fs.BoolVar(&o.noKeys, "no-keys", false, "run without a key, as a client of before device identities: no encryption, no safety numbers, nothing kept in -data")
+	fs.BoolVar(&o.requireEncryption, "require-encryption", false, "refuse every private chat that would not be end-to-end encrypted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -80,6 +88,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := wire.ValidateNick(o.nick); err != nil {
 		return o, fmt.Errorf("-nick %q: %w", o.nick, err)
 	}
+	if err := o.keyUsage(); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -90,6 +101,9 @@ type cli struct {
 	c       *client.Client
 	pending map[uint64]bool // ids of messages sent and not yet delivered or failed
 	bcasts  map[uint64]bool // ids of broadcasts sent and not yet echoed or failed
+	// shown is, per nick as typed, the key whose safety number /verify
+	// last showed: /trust refuses when the pin is another one by then.
+	shown map[string]identity.PublicIdentity
 }
 
 // run is the whole command: main only wires it to the process.
@@ -116,10 +130,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg := client.DefaultConfig(o.server, o.nick)
 	cfg.Logger = log
 	cfg.ListenAddr = o.listen
+	cfg.RequireEncryption = o.requireEncryption
+	serverData := "" // with -host and no keys: a server key for this run only
+	if !o.noKeys {
+		k, err := openKeys(o.data)
+		if err != nil {
+			return cl.fatal(stderr, "cannot open the data directory", err)
+		}
+		cfg.Identity, cfg.Pins, cfg.ServerPins = k.id, k.pins, k.serverPins
+		serverData = filepath.Join(o.data, serverDataDir)
+	}
 	var closeAll func()
 	if o.host {
 		name, _ := os.Hostname() // "" is the server's default name
 		h, err := host.Start(ctx, host.Config{
+			DataDir:       serverData,
 			Server:        server.Config{Name: name},
 			Addr:          o.hostAddr,
 			AnyPort:       true,
@@ -276,6 +301,20 @@ func (cl *cli) command(line string) (quit bool) {
 		}
 		cl.pending[id] = true
 		cl.print(map[string]any{"type": "sent", "peer": arg, "id": id}, "(to %s #%d queued)", arg, id)
+	case "/verify":
+		if needNick() {
+			cl.verify(arg)
+		}
+	case "/trust", "/untrust":
+		if needNick() {
+			cl.trust(arg, cmd == "/trust")
+		}
+	case "/accept-key":
+		if needNick() {
+			cl.acceptKey(arg)
+		}
+	case "/accept-server-key":
+		cl.acceptServerKey()
 	case "/reconnect":
 		cl.c.ReconnectNow()
 	case "/help":
@@ -314,11 +353,12 @@ func parseCommand(line string) (cmd, arg, text, rest string) {
 	return cmd, arg, text, rest
 }
 
-const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  /quit"
+const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  " +
+	"/verify NICK  /trust NICK  /untrust NICK  /accept-key NICK  /accept-server-key  /quit"
 
 func (cl *cli) check(err error) {
 	if err != nil {
-		cl.errorf("%v", err)
+		cl.errorf("%s", hint(err))
 	}
 }
 
@@ -332,7 +372,9 @@ func (cl *cli) peers() {
 	if cl.o.json {
 		list := make([]map[string]any, 0, len(ps))
 		for _, p := range ps {
-			list = append(list, map[string]any{"nick": p.Nick, "ip": p.IP.String(), "features": p.Features, "chat": cl.c.Chat(p.Nick).String()})
+			obj := map[string]any{"nick": p.Nick, "ip": p.IP.String(), "features": p.Features, "chat": cl.c.Chat(p.Nick).String()}
+			cl.keyInfo(p.Nick, obj)
+			list = append(list, obj)
 		}
 		cl.print(map[string]any{"type": "peers", "peers": list}, "")
 		return
@@ -341,7 +383,7 @@ func (cl *cli) peers() {
 		cl.print(nil, "nobody else is here")
 	}
 	for _, p := range ps {
-		cl.print(nil, "  %s (%s) %s", p.Nick, p.IP, cl.c.Chat(p.Nick).String())
+		cl.print(nil, "  %s (%s) %s%s", p.Nick, p.IP, cl.c.Chat(p.Nick).String(), cl.keyInfo(p.Nick, map[string]any{}))
 	}
 }
 
@@ -408,10 +450,18 @@ func (cl *cli) drainEvents() {
 }
 
 func (cl *cli) event(e client.Event) {
+	if cl.keyEvent(e) {
+		return
+	}
 	clock := e.Time.Local().Format("15:04:05")
 	switch e.Kind {
 	case client.EventRegistered:
-		cl.print(map[string]any{"type": "registered", "nick": e.Peer, "server": e.Text}, "registered as %s on %s", e.Peer, e.Text)
+		obj := map[string]any{"type": "registered", "nick": e.Peer, "server": e.Text, "server_kind": e.Server.String()}
+		if e.Server == client.ServerUnconfirmed {
+			cl.print(obj, "registered as %s on %s (unconfirmed: the server has said nothing yet, it may not be a PeerChat server)", e.Peer, e.Text)
+			break
+		}
+		cl.print(obj, "registered as %s on %s", e.Peer, e.Text)
 	case client.EventPeerJoined:
 		cl.print(map[string]any{"type": "peer_joined", "nick": e.Peer, "ip": ipString(e.IP)}, "* %s joined (%s)", e.Peer, ipString(e.IP))
 	case client.EventPeerLeft:
@@ -424,8 +474,8 @@ func (cl *cli) event(e client.Event) {
 		if from == "" {
 			from = "?"
 		}
-		cl.print(map[string]any{"type": "broadcast", "from": e.From, "text": e.Text, "ts": ts(e.Time), "seq": e.Seq},
-			"[%s] %s: %s", clock, from, e.Text)
+		cl.print(map[string]any{"type": "broadcast", "from": e.From, "text": e.Text, "ts": ts(e.Time), "seq": e.Seq, "signature": e.Signature.String()},
+			"[%s] %s%s: %s", clock, sigMark(e.Signature), from, e.Text)
 	case client.EventInvite:
 		cl.print(map[string]any{"type": "invite", "from": e.From, "expires": ts(e.Expires)},
 			"* %s invites you to a private chat (/accept %s or /reject %s)", e.From, e.From, e.From)
@@ -435,7 +485,7 @@ func (cl *cli) event(e client.Event) {
 	case client.EventInviteExpired:
 		cl.print(map[string]any{"type": "invite_expired", "from": e.From}, "* the invite from %s expired", e.From)
 	case client.EventChatOpen:
-		cl.print(map[string]any{"type": "chat_open", "peer": e.Peer}, "* private chat with %s open (/msg %s TEXT)", e.Peer, e.Peer)
+		cl.chatOpen(e)
 	case client.EventChatMsg:
 		cl.print(map[string]any{"type": "chat_msg", "from": e.From, "text": e.Text, "ts": ts(e.Time), "id": e.ID},
 			"[%s] <%s> %s", clock, e.From, e.Text)
@@ -474,12 +524,17 @@ func (cl *cli) event(e client.Event) {
 		cl.print(map[string]any{"type": "reconnecting", "attempt": e.Attempt, "retry_in_ms": e.RetryIn.Milliseconds()},
 			"  reconnecting in %v (attempt %d)", e.RetryIn.Round(time.Millisecond), e.Attempt)
 	case client.EventReconnected:
-		cl.print(map[string]any{"type": "reconnected", "server": e.Text}, "* reconnected to %s", e.Text)
+		obj := map[string]any{"type": "reconnected", "server": e.Text, "server_kind": e.Server.String()}
+		if e.Server == client.ServerUnconfirmed {
+			cl.print(obj, "* reconnected to %s (unconfirmed: the server has said nothing yet)", e.Text)
+			break
+		}
+		cl.print(obj, "* reconnected to %s", e.Text)
 	case client.EventError:
 		obj := map[string]any{"type": "error", "text": errText(e.Err)}
 		if e.Peer != "" {
 			obj["peer"] = e.Peer
 		}
-		cl.print(obj, "! %v", e.Err)
+		cl.print(obj, "! %s", hint(e.Err))
 	}
 }

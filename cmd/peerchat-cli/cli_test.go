@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"peerchat/core/client"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 	"peerchat/server"
 	"peerchat/server/servertest"
@@ -40,6 +42,7 @@ func startCLI(t *testing.T, args ...string) *proc {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	p := &proc{t: t, in: inW, lines: make(chan map[string]any, 100), code: make(chan int, 1)}
+	args = withData(t, args)
 	go func() {
 		p.code <- run(context.Background(), args, inR, outW, io.Discard)
 		outW.Close()
@@ -271,7 +274,7 @@ func TestCLIHuman(t *testing.T) {
 	// End of input waits for the broadcast's echo, which the core reports
 	// by id: long before -drain.
 	start := time.Now()
-	code := run(context.Background(), []string{"-server", addr, "-nick", "ana", "-drain", "1m"}, in, &out, io.Discard)
+	code := run(context.Background(), withData(t, []string{"-server", addr, "-nick", "ana", "-drain", "1m"}), in, &out, io.Discard)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -332,8 +335,12 @@ func FuzzParseCommand(f *testing.F) {
 
 func TestCLIHost(t *testing.T) {
 	checkGoroutines(t)
-	p := startCLI(t, "-host", "-host-addr", "127.0.0.1:0", "-discovery-addr", "-", "-announce=false", "-nick", "ana", "-json", "-listen", "127.0.0.1")
+	dir := t.TempDir()
+	p := startCLI(t, "-host", "-host-addr", "127.0.0.1:0", "-discovery-addr", "-", "-announce=false", "-nick", "ana", "-json", "-listen", "127.0.0.1", "-data", dir)
 	addr, _ := p.expect("hosting")["addr"].(string)
+	if m := p.expect("server_key"); m["result"] != "new" {
+		t.Fatalf("server_key %v", m)
+	}
 	p.expect("registered")
 	bob := dialPeer(t, addr, "bob")
 	p.expect("peer_joined")
@@ -351,6 +358,18 @@ func TestCLIHost(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	bob.wait(client.EventServerLost)
+	// The hosted server keeps its own key, apart from the client's.
+	srvID, err := identity.Load(filepath.Join(dir, serverDataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliID, err := identity.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srvID.Public() == cliID.Public() {
+		t.Fatal("the hosted server and the client share a key")
+	}
 }
 
 // hostile is what a peer or a server might send to take over a terminal:
@@ -365,6 +384,7 @@ func startHuman(t *testing.T, args ...string) (in *io.PipeWriter, lines <-chan s
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	lc, cc := make(chan string, 100), make(chan int, 1)
+	args = withData(t, args)
 	go func() {
 		cc <- run(context.Background(), args, inR, outW, io.Discard)
 		outW.Close()
