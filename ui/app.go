@@ -42,12 +42,20 @@ type Config struct {
 	Touch bool
 	// Nick, Server and Host come from the command line: with Nick and either
 	// Server or Host set, the App connects at once, skipping the connect screen.
+	// With none of them set, it connects at once to the last server when the
+	// user turned on "Connect at start" (Settings.AutoConnect).
 	Nick, Server string
 	Host         bool
 	ProbeEvery   time.Duration // 0 means DefaultProbeEvery; <0 disables probing
 	// History, if not nil, seeds the threads when a chat starts and records
 	// every message.
 	History History
+	// SettingsChanged, if not nil, is called on the App's goroutine with
+	// the settings once New has read them (before it connects at start)
+	// and each time the user changes them: the program applies there what
+	// lives outside the UI (Settings.RequireEncryption, read by its Backend
+	// at each connect). It must not block.
+	SettingsChanged func(Settings)
 }
 
 // HistoryPage is how many messages of a thread are loaded from History at a
@@ -99,7 +107,8 @@ type App struct {
 	wg     sync.WaitGroup // the App's goroutines
 
 	settings Settings
-	framed   bool // Layout has run: env holds the previous frame's
+	framed   bool  // Layout has run: env holds the previous frame's
+	toast    toast // a short message over the screens (toast.go)
 }
 
 // New returns an App showing the connect screen (or connecting at once, see
@@ -129,10 +138,15 @@ func New(cfg Config) *App {
 			a.settings = s
 		}
 	}
+	if cfg.SettingsChanged != nil {
+		cfg.SettingsChanged(a.settings)
+	}
 	cs := newConnectScreen(a)
 	a.stack = []screen{cs}
 	if cfg.Nick != "" && (cfg.Server != "" || cfg.Host) {
 		cs.start(cfg.Host)
+	} else if a.autoConnect() {
+		cs.start(false)
 	}
 	return a
 }
@@ -176,7 +190,12 @@ func (a *App) pop() {
 	top.Close()
 }
 
+// saveSettings writes a.settings and tells the program
+// (Config.SettingsChanged).
 func (a *App) saveSettings() {
+	if a.cfg.SettingsChanged != nil {
+		a.cfg.SettingsChanged(a.settings)
+	}
 	p := a.cfg.Platform
 	if p == nil {
 		return
@@ -223,11 +242,7 @@ func (a *App) SetFocused(focused bool) {
 	}
 }
 
-func (a *App) openURL(u string) {
-	if p := a.cfg.Platform; p != nil {
-		p.OpenURL(u)
-	}
-}
+func (a *App) openURL(u string) { a.openLink(u) }
 
 // Unread returns the number of unread private messages (0 before a chat
 // starts), for the window title or a badge. Unread broadcasts are not
@@ -268,9 +283,7 @@ func (a *App) Layout(gtx C, env Env) D {
 	}
 	a.env, a.framed = env, true
 	a.th.ringed = nil
-	if a.th.Dark != env.Dark {
-		a.th.setDark(env.Dark)
-	}
+	gtx = a.applySettings(gtx, env)
 	a.back(gtx)
 	area := clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops)
 	event.Op(gtx.Ops, a)
@@ -279,6 +292,7 @@ func (a *App) Layout(gtx C, env Env) D {
 	gtx.Constraints.Min = gtx.Constraints.Max
 	top := a.stack[len(a.stack)-1]
 	d := top.Layout(gtx)
+	a.toast.layout(gtx, a.th, &a.ic)
 	if top == a.top() && a.back(gtx) {
 		// The frame laid out what Back closed.
 		gtx.Execute(op.InvalidateCmd{})

@@ -53,8 +53,11 @@ type Platform interface {
 	// from its own goroutine, whether or not frames are drawn (it decides
 	// when a notification is due), so it must be safe for concurrent use.
 	Notify(title, text string)
-	// OpenURL opens a link in the system's browser.
-	OpenURL(url string)
+	// OpenURL opens a link in the system's browser. It returns an error
+	// when the link could not be handed to a browser (no opener, the
+	// opener failed); it may wait a few seconds to find out, so the App
+	// calls it off the window's goroutine and shows the error.
+	OpenURL(url string) error
 	// NotifyErr reports why system notifications cannot be shown (no
 	// notification service on this desktop, …), nil if they can. The
 	// settings panel then shows them as unavailable, never as on.

@@ -189,6 +189,8 @@ func (b bodyTextStyle) layout(gtx C) (D, bodyInfo) {
 		nlink++
 		h.url = sp.url
 		area := clip.Rect(r.r).Push(gtx.Ops)
+		semantic.Button.Add(gtx.Ops)
+		semantic.DescriptionOp("Open link " + sp.url).Add(gtx.Ops)
 		pointer.CursorPointer.Add(gtx.Ops)
 		h.click.Add(gtx.Ops)
 		area.Pop()

@@ -8,7 +8,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"gioui.org/io/event"
+	"gioui.org/io/semantic"
 	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/op/clip"
 	"gioui.org/text"
 	"gioui.org/widget"
@@ -17,16 +20,31 @@ import (
 	"peerchat/ui/model"
 )
 
-// messageState is the widget state of one message on screen: its links and
-// its Retry button. Only messages with a link or a failed delivery have one.
+// messageState is the widget state of one message on screen: its links,
+// its Retry button, the selection of its text (desktop) and the area that
+// takes presses for the message menu (msgmenu.go). Every text message on
+// screen has one; system lines have none.
 type messageState struct {
 	links []*linkHit
 	retry widget.Clickable
+	// sel selects the text with the mouse and copies it (Ctrl+C). It is
+	// laid out only while it is in use (selecting), for it shapes the text
+	// once more; never on touch screens, where a drag scrolls the list and
+	// a long press opens the message menu instead.
+	sel widget.Selectable
+	// hover says that the mouse is over the message.
+	hover bool
+}
+
+// selecting reports whether the text of the message is laid out as
+// selectable: the mouse is over it, or it has the focus or a selection.
+func (st *messageState) selecting() bool {
+	return st.hover || st.sel.Focused() || st.sel.SelectionLen() > 0
 }
 
 // needsState reports whether msg has widgets of its own (see messageState).
 func needsState(msg *model.Message) bool {
-	return msg.State == delivery.Failed || strings.Contains(msg.Text, "://")
+	return msg.Kind == model.KindText
 }
 
 // bubbleStyle draws one message of a thread: the bubble with the text, the
@@ -44,6 +62,9 @@ type bubbleStyle struct {
 	// Me is the user's nickname: "@Me" in the text stands out more than
 	// other mentions.
 	Me string
+	// Highlight draws the bubble tinted and ringed, and selected for a
+	// screen reader: the message opened from the search pane.
+	Highlight bool
 }
 
 func newBubble(th *Theme, ic *iconSet, msg *model.Message, state *messageState) bubbleStyle {
@@ -60,7 +81,26 @@ func (b bubbleStyle) Layout(gtx C) D {
 	bubble := func(gtx C) D {
 		gtx.Constraints.Max.X = maxW
 		gtx.Constraints.Min.X = 0
-		return b.bubble(gtx, b.First && showAvatar)
+		if b.state == nil {
+			return b.bubble(gtx, b.First && showAvatar)
+		}
+		// The bubble's area takes the presses of the message menu; it is
+		// the parent of the text's and the links' areas, so that it sees
+		// their presses too.
+		m := op.Record(gtx.Ops)
+		d := b.bubble(gtx, b.First && showAvatar)
+		call := m.Stop()
+		defer clip.Rect{Max: d.Size}.Push(gtx.Ops).Pop()
+		event.Op(gtx.Ops, b.state)
+		// A screen reader names the message by its sender; its text is
+		// the label inside. Acting on it opens the message menu.
+		semantic.Button.Add(gtx.Ops)
+		semantic.DescriptionOp("Message from " + sender(msg)).Add(gtx.Ops)
+		if b.Highlight {
+			semantic.SelectedOp(true).Add(gtx.Ops)
+		}
+		call.Add(gtx.Ops)
+		return d
 	}
 	var children []layout.FlexChild
 	if msg.Mine {
@@ -135,6 +175,22 @@ func (b bubbleStyle) bubble(gtx C, showName bool) D {
 				th.fillRRect(gtx.Ops, argb(0x12000000), sh)
 			}
 			th.fillRRect(gtx.Ops, bg, rr)
+			if b.Highlight {
+				// The message opened from the search: tinted (its own
+				// bubbles are already the accent) and ringed.
+				ring := th.Pal.Accent
+				if msg.Mine {
+					ring = th.Pal.Warn
+				} else {
+					th.fillRRect(gtx.Ops, withAlpha(th.Pal.Accent, 0x30), rr)
+				}
+				th.strokeRRect(gtx.Ops, ring, rr.Rect, r, gtx.Dp(2))
+			}
+			if b.state != nil {
+				// The message whose text has the keyboard focus: the one
+				// Ctrl+C copies from.
+				focusRing(gtx, th, &b.state.sel, rr.Rect, r)
+			}
 			return D{Size: gtx.Constraints.Min}
 		}),
 		layout.Stacked(func(gtx C) D {
@@ -144,11 +200,7 @@ func (b bubbleStyle) bubble(gtx C, showName bool) D {
 						if !showName {
 							return D{}
 						}
-						c := nickColor(msg.From)
-						if msg.UnknownSender() {
-							c = th.Pal.Muted
-						}
-						l := th.bold(sizeSmall, c, sender(msg))
+						l := th.bold(sizeSmall, b.nameColor(), sender(msg))
 						l.MaxLines = 1
 						return layout.Inset{Bottom: 2}.Layout(gtx, l.Layout)
 					}),
@@ -165,21 +217,31 @@ func (b bubbleStyle) bubble(gtx C, showName bool) D {
 }
 
 // body draws the message text, with links colored, underlined and (with a
-// state) clickable.
+// state) clickable, and (with a state, not on touch screens) selectable.
 func (b bubbleStyle) body(gtx C, fg colorT) D {
 	th, msg := b.th, b.msg
 	txt := fixEmojiSpaces(msg.Text)
 	spans := b.spans(txt, fg)
-	if len(spans) == 0 {
-		l := th.label(sizeBody, fg, msg.Text)
-		l.WrapPolicy = text.WrapHeuristically
-		return l.Layout(gtx)
+	draw := func(gtx C) D {
+		if len(spans) == 0 {
+			l := th.label(sizeBody, fg, msg.Text)
+			l.WrapPolicy = text.WrapHeuristically
+			return l.Layout(gtx)
+		}
+		bt := bodyTextStyle{th: th, text: txt, size: sizeBody, color: fg, spans: spans}
+		if b.state != nil {
+			bt.hits = &b.state.links
+		}
+		return bt.Layout(gtx)
 	}
-	bt := bodyTextStyle{th: th, text: txt, size: sizeBody, color: fg, spans: spans}
-	if b.state != nil {
-		bt.hits = &b.state.links
+	if b.state == nil || th.Touch || !b.state.selecting() {
+		return draw(gtx)
 	}
-	return bt.Layout(gtx)
+	selColor := withAlpha(th.Pal.Accent, 0x66)
+	if msg.Mine {
+		selColor = withAlpha(th.Pal.OnMine, 0x66)
+	}
+	return selectableStyle{th: th, state: &b.state.sel, text: txt, selColor: selColor, Text: draw}.Layout(gtx)
 }
 
 // spans returns the links and the @mentions of txt, the text of the
@@ -260,6 +322,7 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 	gtx.Constraints.Min.X = 0
 	return layout.E.Layout(gtx, func(gtx C) D {
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+			layout.Rigid(b.sigMark), // verify.go
 			layout.Rigid(th.label(sizeCaption, c, msg.Time.Format("15:04")).Layout),
 			layout.Rigid(func(gtx C) D {
 				if !msg.Mine {
@@ -281,6 +344,16 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 			}),
 		)
 	})
+}
+
+// nameColor is the color of the sender's name over the bubble: the
+// contrast-checked color of the nickname (Theme.nickText), or muted for
+// an unknown sender.
+func (b bubbleStyle) nameColor() colorT {
+	if b.msg.UnknownSender() {
+		return b.th.Pal.Muted
+	}
+	return b.th.nickText(b.msg.From)
 }
 
 // sender returns how to name the sender of msg: a base server does not say

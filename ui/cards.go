@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"gioui.org/io/semantic"
 	"image"
 	"time"
 
@@ -179,6 +180,8 @@ func (c inviteCardStyle) Layout(gtx C) D {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 			layout.Rigid(func(gtx C) D {
 				return st.open.Layout(gtx, func(gtx C) D {
+					semantic.Button.Add(gtx.Ops)
+					semantic.DescriptionOp("Open the chat with " + iv.From).Add(gtx.Ops)
 					d := layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 						layout.Rigid(func(gtx C) D { return avatar(gtx, th, iv.From, avatarSize) }),
 						layout.Rigid(layout.Spacer{Width: 12}.Layout),

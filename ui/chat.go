@@ -44,6 +44,11 @@ type chatScreen struct {
 	msgs      messageStates
 	cards     cardDeck
 	reconnect widget.Clickable // Retry now, in the banner
+	search    *searchPane      // in place of the people pane while open
+	switcher  *switcher        // Ctrl+K, over everything while open
+	seeking   *seek            // a search result to scroll to, see openAt
+	sec       secUI            // verify dialog, key changes (verify.go)
+	cardKeys  cardFocus        // Esc takes the focus off a card, see switcher.go
 
 	ctx    context.Context // done when the screen closes
 	cancel context.CancelFunc
@@ -57,11 +62,9 @@ func newChatScreen(a *App, sess chatSession) *chatScreen {
 		threads: map[string]*threadState{},
 	}
 	s.ctx, s.cancel = context.WithCancel(a.ctx)
-	s.settings.notifyOn.Value = !a.settings.MuteNotifications
-	if p := a.cfg.Platform; p == nil || p.NotifyErr() != nil {
-		s.settings.unavailable = true
-		s.settings.notifyOn.Value = false
-	}
+	s.search, s.switcher = newSearchPane(), newSwitcher()
+	s.settings.load(a.settings, a.notifyErr())
+	s.initMuted()
 	s.hist = newHistoryPager(s.ctx, a, sess, s.m)
 	s.events = &eventPump{sess: sess, m: s.m, reset: s.hist.reset}
 	return s
@@ -81,19 +84,33 @@ func (s *chatScreen) view(peer string) *threadState {
 // the settings panel, or a thread shown over the people list (narrow
 // layout).
 func (s *chatScreen) CanBack() bool {
-	return s.people.confirmLeave || s.settings.open || s.showThread && s.narrow
+	return s.sec.open || s.pane.menu.open || s.completing() || s.pane.head.menuOpen || s.people.confirmLeave || s.settings.open || s.switcher.open || s.cardKeys.on || s.showThread && s.narrow || s.search.open
 }
 
 // Back closes the question of ✕, else the settings panel, else returns from
 // the thread to the people list.
 func (s *chatScreen) Back() {
 	switch {
+	case s.sec.open:
+		s.sec.open = false
+	case s.pane.menu.open:
+		s.pane.menu.open = false
+	case s.completing():
+		s.view(s.current).composer.complete.dismiss()
+	case s.pane.head.menuOpen:
+		s.pane.head.menuOpen = false
 	case s.people.confirmLeave:
 		s.people.confirmLeave = false
 	case s.settings.open:
 		s.settings.open = false
-	default:
+	case s.switcher.open:
+		s.switcher.open = false
+	case s.cardKeys.on:
+		s.cardKeys.blur()
+	case s.showThread && s.narrow:
 		s.showThread = false
+	default:
+		s.search.open = false
 	}
 }
 
@@ -115,6 +132,7 @@ func (s *chatScreen) Close() {
 
 // open shows the thread with peer.
 func (s *chatScreen) open(peer string) {
+	s.opening(peer) // unread.go
 	if peer != s.current {
 		s.pane.confirmDel = false
 	}
@@ -158,7 +176,7 @@ func (s *chatScreen) canSend(peer string) bool {
 		return true
 	}
 	t := s.m.Lookup(peer)
-	return t != nil && t.Chat == client.ChatOpen
+	return t != nil && t.Chat == client.ChatOpen && !t.Sec.KeyChanged
 }
 
 // updateLeave handles ✕ and the question it asks, and reports whether the
@@ -200,24 +218,27 @@ func (s *chatScreen) update(gtx C) {
 	})
 	s.m.Expire()
 	s.people.update(gtx, s.open)
+	s.shortcuts(gtx) // switcher.go
+	s.updateSearch(gtx)
 	if s.pane.back.Clicked(gtx) {
 		s.showThread = false
 	}
 	if s.reconnect.Clicked(gtx) {
 		s.sess.ReconnectNow()
 	}
-	if s.updateLeave(gtx) {
+	if s.updateLeave(gtx) || s.updateSec(gtx) { // verify.go
 		return
 	}
 	if s.pane.request.Clicked(gtx) && s.current != model.Everyone {
 		s.sess.Invite(s.current)
 	}
-	if s.pane.leave.Clicked(gtx) && s.current != model.Everyone {
+	if (s.pane.leave.Clicked(gtx) || s.pane.head.leaveIcon.Clicked(gtx)) && s.current != model.Everyone {
 		s.sess.Leave(s.current)
 	}
 	if s.people.menu.Clicked(gtx) {
 		s.settings.open = !s.settings.open
 	}
+	s.updateMute(gtx)
 	if s.settings.update(gtx) {
 		s.settings.apply(&s.a.settings)
 		s.sess.SetMuted(s.a.settings.MuteNotifications)
@@ -239,7 +260,7 @@ func (s *chatScreen) update(gtx C) {
 	if s.cards.update(gtx, s.answer) {
 		s.m.Notices = nil
 	}
-	s.msgs.update(gtx, s.retry, s.a.openURL)
+	s.updateThread(gtx) // unread.go
 	ts := s.view(s.current)
 	if ts.composer.update(gtx) {
 		ed := &ts.composer.editor
@@ -289,6 +310,12 @@ func (s *chatScreen) Layout(gtx C) D {
 	s.cards.collect(th, &s.a.ic, s.m, shown)
 	d := layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(bannerStyle{th: th, conn: s.m.Conn, now: s.m.Now(), retry: &s.reconnect}.Layout),
+		layout.Rigid(func(gtx C) D {
+			if !s.m.ServerKeyChanged {
+				return D{}
+			}
+			return serverKeyBanner{th: th, sec: &s.sec, server: s.m.Server}.Layout(gtx) // serverkey.go
+		}),
 		layout.Flexed(1, func(gtx C) D {
 			if narrow {
 				if s.showThread {
@@ -307,6 +334,12 @@ func (s *chatScreen) Layout(gtx C) D {
 			)
 		}),
 	)
+	if s.switcher.open {
+		s.layoutSwitcher(gtx)
+	}
+	if s.sec.open {
+		s.layoutVerify(gtx) // verify.go
+	}
 	// Keep widget state only for what is on screen, so that it does not grow
 	// with the history.
 	s.msgs.prune()
@@ -316,11 +349,15 @@ func (s *chatScreen) Layout(gtx C) D {
 // sidebar draws the people pane.
 func (s *chatScreen) sidebar(gtx C) D {
 	th := s.a.th
+	if s.search.open {
+		return s.searchPane(gtx) // search.go
+	}
 	return peoplePaneStyle{
 		th: th, ic: &s.a.ic, m: s.m, state: s.people,
 		Current: s.current, ThreadShown: s.showThread,
-		Settings: settingsPanelStyle{th: th, state: &s.settings}.Layout,
+		Settings: settingsPanelStyle{th: th, state: &s.settings, Server: s.a.settings.Server}.Layout,
 		Cards:    &s.cards,
+		Muted:    s.a.settings.Muted,
 	}.Layout(gtx)
 }
 
@@ -341,6 +378,10 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		}
 		comp.Gate = g.Layout
 	}
+	if t.Sec.KeyChanged && peer != model.Everyone {
+		comp.Gate = keyChangeGate{th: th, thread: t, sec: &s.sec}.Layout // keychange.go
+	}
+	s.pane.head.muted = s.a.settings.Muted(peer)
 	p := threadPaneStyle{
 		th: th, ic: ic, m: s.m, pane: &s.pane, thread: t, state: ts,
 		Composer: comp.Layout,
@@ -349,6 +390,8 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 	p.Messages = func(gtx C) D {
 		ml := newMessageList(th, ic, t, &ts.list, &s.msgs, s.m.Now())
 		ml.Me = s.m.Me
+		ml.Divider, ml.HasDivider = ts.divider, ts.hasDivider
+		ml.Highlight, ml.HasHighlight = ts.highlight(gtx)
 		d := ml.Layout(gtx)
 		if len(t.Messages) > 0 && ts.list.Position.First < historyAhead {
 			s.hist.loadOlder(t)
@@ -393,7 +436,12 @@ func (b bannerStyle) Layout(gtx C) D {
 	}
 	bg, fg := th.Pal.Warn, th.Pal.OnWarn
 	msg := "Connection to the server lost. Reconnecting…"
-	if c.State == model.Reconnecting {
+	retry := true
+	if c.State == model.Unconfirmed {
+		// Issue 9, defect 5: a port that took our registration and said
+		// nothing is not an empty room. Retrying would not change that.
+		msg, retry = "No answer from the server yet: it may not be a PeerChat server", false
+	} else if c.State == model.Reconnecting {
 		if left := c.RetryAt.Sub(b.now); left > 0 {
 			msg = "Connection to the server lost. Reconnecting in " + itoa(int(left.Round(time.Second)/time.Second)) + " s…"
 		}
@@ -401,7 +449,7 @@ func (b bannerStyle) Layout(gtx C) D {
 			msg += " (attempt " + itoa(c.Attempt) + ")"
 		}
 	} else {
-		bg, fg = th.Pal.Danger, rgb(0xffffff)
+		bg, fg = th.Pal.Danger, th.Pal.OnDanger
 		msg = "The server is gone"
 		if c.Err != "" {
 			msg += ": " + c.Err
@@ -413,6 +461,10 @@ func (b bannerStyle) Layout(gtx C) D {
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 				layout.Flexed(1, th.bold(sizeSmall, fg, msg).Layout),
 				layout.Rigid(func(gtx C) D {
+					if !retry {
+						// Keeps the banner's height: a button's, with or without it.
+						return layout.Spacer{Height: touch}.Layout(gtx)
+					}
 					return smallButton(gtx, th, b.retry, "Retry now", fg)
 				}),
 			)

@@ -15,8 +15,9 @@ import (
 
 // composerState is the widget state of a thread's composer.
 type composerState struct {
-	editor widget.Editor
-	send   iconButtonState
+	editor   widget.Editor
+	send     iconButtonState
+	complete completeState // the @-completion
 }
 
 // update handles the composer's input and reports whether the user asked
@@ -51,6 +52,22 @@ func newComposer(th *Theme, ic *iconSet, state *composerState, t *model.Thread) 
 }
 
 func (c composerStyle) Layout(gtx C) D {
+	d := c.bar(gtx)
+	ac := &c.state.complete
+	if c.Gate != nil {
+		ac.active = false
+		return d
+	}
+	// What the editor took this frame may open, change or close the offer.
+	ac.refresh(&c.state.editor)
+	ac.keys(gtx, &c.state.editor)
+	defer op.Offset(image.Pt(gtx.Dp(12), 0)).Push(gtx.Ops).Pop()
+	completeStyle{th: c.th, state: ac}.Layout(gtx)
+	return d
+}
+
+// bar draws the bar itself.
+func (c composerStyle) bar(gtx C) D {
 	th, t := c.th, c.thread
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D { return hline(gtx, th.Pal.Divider) }),

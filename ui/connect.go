@@ -28,6 +28,7 @@ type connectScreen struct {
 	cancelBtn    widget.Clickable
 	suggestBtn   widget.Clickable
 	serverClicks []widget.Clickable
+	serverTips   []tipArea // the whole name of a server whose name is cut
 	list         widget.List
 
 	// Probing, filled by the probe goroutine.

@@ -25,6 +25,9 @@ func (s *connectScreen) layout(gtx C) D {
 	if len(s.serverClicks) < len(found) {
 		s.serverClicks = append(s.serverClicks, make([]widget.Clickable, len(found)-len(s.serverClicks))...)
 	}
+	if len(s.serverTips) < len(found) {
+		s.serverTips = append(s.serverTips, make([]tipArea, len(found)-len(s.serverTips))...)
+	}
 	live := gtx
 	if s.busy {
 		gtx = gtx.Disabled()
@@ -105,7 +108,7 @@ func (s *connectScreen) layout(gtx C) D {
 							return layout.Inset{Left: 64}.Layout(gtx, func(gtx C) D { return hline(gtx, th.Pal.Divider) })
 						}))
 					}
-					rows = append(rows, layout.Rigid(func(gtx C) D { return s.serverRow(gtx, &s.serverClicks[i], sv) }))
+					rows = append(rows, layout.Rigid(func(gtx C) D { return s.serverRow(gtx, &s.serverClicks[i], &s.serverTips[i], sv) }))
 				}
 				return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 			})
@@ -216,7 +219,7 @@ func (s *connectScreen) card(gtx C, w layout.Widget) D {
 	})
 }
 
-func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
+func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, tip *tipArea, sv Server) D {
 	th := s.a.th
 	return click.Layout(gtx, func(gtx C) D {
 		semantic.Button.Add(gtx.Ops)
@@ -231,7 +234,7 @@ func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				return layout.Inset{Left: 12, Right: 12, Top: 10, Bottom: 10}.Layout(gtx, func(gtx C) D {
 					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-						layout.Rigid(func(gtx C) D { return iconAvatar(gtx, th, s.a.ic.wifi, nickColor(sv.Name), avatarSize) }),
+						layout.Rigid(func(gtx C) D { return iconAvatar(gtx, th, s.a.ic.wifi, avatarColor(sv.Name), avatarSize) }),
 						layout.Rigid(layout.Spacer{Width: 12}.Layout),
 						layout.Flexed(1, func(gtx C) D {
 							return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
@@ -240,9 +243,7 @@ func (s *connectScreen) serverRow(gtx C, click *widget.Clickable, sv Server) D {
 									if name == "" {
 										name = sv.Addr
 									}
-									l := th.bold(sizeBody, th.Pal.Text, name)
-									l.MaxLines = 1
-									return l.Layout(gtx)
+									return nameLabel(gtx, th, tip, th.bold(sizeBody, th.Pal.Text, name))
 								}),
 								layout.Rigid(func(gtx C) D {
 									l := th.label(sizeSmall, th.Pal.Muted, sv.Addr)

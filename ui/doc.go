@@ -25,12 +25,13 @@
 // App.Resume after Android brought the app back), a session whose server
 // link is down reconnects at once.
 //
-// The people list shows first whoever has unread private messages or a
-// missed chat request, then open and pending chats and recent
-// conversations, then everyone else (model.Model.Ordered), so that nothing
-// unread is below the fold; App.Unread, the window title's count, counts
-// the same private unreads and missed requests, not broadcasts (the feed's
-// row has its own badge). While the server link is down, presence is shown
+// The people list shows the chats first, under the feed: whoever has unread
+// private messages or a missed chat request, then open and pending chats
+// and recent conversations, each most recent first; then, under its
+// caption, everyone else (model.Model.Ordered), so that nothing unread is
+// below the fold however many people are online; App.Unread, the window
+// title's count, counts the same private unreads and missed requests, not
+// broadcasts (the feed's row has its own badge). While the server link is down, presence is shown
 // as unknown. When the Platform cannot show notifications
 // (Platform.NotifyErr), the settings panel says so and its switch is off.
 //
@@ -50,11 +51,29 @@
 //   - chat.go: the chat screen, which routes input to the session and
 //     composes the panes below; events.go: the seam to the session service;
 //     history.go: paging older history.
+//   - search.go, searchview.go: the search pane, which takes the place of
+//     the people pane, searches all history off the UI goroutine
+//     (session.Service.Search) and opens a thread at the result picked,
+//     highlighted for a moment; switcher.go, switcherview.go: the quick
+//     switcher (Ctrl+K) and the keyboard shortcuts of the chat screen.
 //   - people.go: the people pane and its rows; settingspanel.go: the
 //     settings panel; thread.go: the thread pane (header, Delete history);
 //     messages.go: the message list; bubble.go: one message, bodytext.go:
 //     its text with links and mentions; composer.go: the composer and what
 //     stands in for it; cards.go: chat requests and notices.
+//   - threadheader.go: the thread's header (mute, leave, names too long
+//     shortened in their middle with a tooltip, nameLabel).
+//   - selection.go: selecting and copying a message's text with the mouse.
+//   - msgmenu.go: the message menu (right click, long press): Copy.
+//   - unread.go: the "New messages" divider and the jump to the first unread.
+//   - autocomplete.go: the @-completion of nicknames in the composer.
+//   - settings.go, prefs.go: the saved Settings and applying them (theme,
+//     text size, connecting at start, muted chats).
+//   - toast.go: short messages over the bottom of the window (a link that
+//     did not open).
+//   - verify.go: the verify dialog (safety number) and the marks of
+//     encryption; keychange.go: the notice of a peer's changed key, which
+//     holds the composer; serverkey.go: the warning of a changed server key.
 //   - theme.go: palette and typography; widgets.go, shapes.go, tooltip.go:
 //     shared drawing helpers (buttons, fields, avatars, rounded shapes,
 //     tooltips, the focus ring, mouse wheel scrolling).
@@ -67,6 +86,10 @@
 // then the thread (its header, the messages' buttons, the composer, Send).
 // Leaving the server (✕) asks first. The composer takes the focus when a
 // thread opens, or when the chat the user accepted or asked for opens.
+// Ctrl+F (or Ctrl+Shift+F, or the header's search button) opens the search
+// pane; Ctrl+K the quick switcher (type part of a nickname, ↑/↓, Enter);
+// Alt+↑/↓ open the chat above or below in the people list.
 // Esc (Android: back) closes the question of ✕, then the settings panel,
-// then, on a phone, the thread.
+// then the switcher, then takes the focus off a chat request's card, then,
+// on a phone, closes the thread, and last the search pane.
 package ui

@@ -31,6 +31,9 @@ type chatSession interface {
 	SetFocused(focused bool)
 	SetOpen(thread string, shown bool)
 	SetMuted(muted bool)
+	// SetThreadMuted turns the notifications of one thread off or on
+	// (the thread header's Mute).
+	SetThreadMuted(thread string, muted bool)
 	// Load returns up to n messages of thread before beforeSeq (0: the newest).
 	Load(thread string, beforeSeq uint64, n int) ([]model.Message, error)
 	Broadcast(text string)
@@ -43,6 +46,12 @@ type chatSession interface {
 	DeleteHistory(thread string)
 	ReconnectNow()
 	Close() error
+	// Identities (verify.go, keychange.go, serverkey.go): see the
+	// methods of session.Service.
+	Safety(thread string) (number string, verified bool, err error)
+	SetVerified(thread string, verified bool) error
+	AcceptKey(thread string) error
+	AcceptServerKey() error
 }
 
 // startSession starts the session service over conn, the session that

@@ -20,6 +20,7 @@ type fakeBackend struct {
 	sessions []*fakeSession
 	peers    []string
 	onPoll   func() // given to the sessions, see fakeSession.onPoll
+	keys     bool   // sessions have device identities (fakeKeySession)
 }
 
 func (b *fakeBackend) Probe(ctx context.Context) ([]Server, error) {
@@ -38,6 +39,9 @@ func (b *fakeBackend) Connect(ctx context.Context, server, nick string, notify f
 	}
 	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers, onPoll: b.onPoll}
 	b.sessions = append(b.sessions, s)
+	if b.keys {
+		return &fakeKeySession{fakeSession: s}, nil
+	}
 	return s, nil
 }
 
@@ -160,6 +164,7 @@ var fixedNow = time.Date(2026, 11, 25, 14, 30, 0, 0, time.UTC)
 type memPlatform struct {
 	dir       string
 	notifyErr error // returned by NotifyErr
+	openErr   error // returned by OpenURL
 	mu        sync.Mutex
 	notes     []string
 	opened    []string
@@ -172,8 +177,38 @@ func (p *memPlatform) Notify(title, text string) {
 	p.notes = append(p.notes, title+": "+text)
 	p.mu.Unlock()
 }
-func (p *memPlatform) OpenURL(u string) {
+func (p *memPlatform) OpenURL(u string) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.opened = append(p.opened, u)
-	p.mu.Unlock()
+	return p.openErr
 }
+
+// fakeSafety is the safety number of every fakeKeySession.
+const fakeSafety = "05123 44871 90912 37740 12094 58821 66310 02457 91136 28804 47519 83302"
+
+// fakeKeySession is a fakeSession with device identities (session.Keys):
+// it records the calls and keeps which peers are verified.
+type fakeKeySession struct {
+	*fakeSession
+	verified map[string]bool // guarded by fakeSession.mu
+}
+
+func (s *fakeKeySession) SafetyNumber(peer string) (string, error) { return fakeSafety, nil }
+func (s *fakeKeySession) SetVerified(peer string, v bool) error {
+	s.call("verified %s %v", peer, v)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verified == nil {
+		s.verified = map[string]bool{}
+	}
+	s.verified[peer] = v
+	return nil
+}
+func (s *fakeKeySession) PeerKey(peer string) (client.KeyInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return client.KeyInfo{Verified: s.verified[peer]}, true
+}
+func (s *fakeKeySession) AcceptKey(peer string) error { s.call("acceptkey %s", peer); return nil }
+func (s *fakeKeySession) AcceptServerKey() error      { s.call("acceptserverkey"); return nil }

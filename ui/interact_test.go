@@ -52,7 +52,7 @@ func TestTypeNickAndConnect(t *testing.T) {
 		t.Fatalf("connected as %q to %q, want ana to 192.168.1.2:12345", s.nick, s.server)
 	}
 	got, err := LoadSettings(h.plat.dir)
-	if err != nil || got != (Settings{Nick: "ana", Server: "192.168.1.2:12345"}) {
+	if err != nil || got.Nick != "ana" || got.Server != "192.168.1.2:12345" {
 		t.Fatalf("settings %+v, %v", got, err)
 	}
 	h.a.Close()
@@ -376,8 +376,14 @@ func TestOpenLink(t *testing.T) {
 	// The only message sits at the bottom of the feed, right of the sidebar
 	// and the avatar, its text line just above the time.
 	h.click(image.Pt(450, 688))
-	if len(h.plat.opened) != 1 || h.plat.opened[0] != "https://example.com/agenda" {
-		t.Fatalf("opened %q, want the link", h.plat.opened)
+	opened := func() []string {
+		h.plat.mu.Lock()
+		defer h.plat.mu.Unlock()
+		return append([]string(nil), h.plat.opened...)
+	}
+	h.waitFor("the link handed to the platform", func() bool { return len(opened()) > 0 }) // off the UI goroutine
+	if o := opened(); len(o) != 1 || o[0] != "https://example.com/agenda" {
+		t.Fatalf("opened %q, want the link", o)
 	}
 }
 

@@ -4,7 +4,10 @@ import (
 	"time"
 
 	"gioui.org/gesture"
+	"gioui.org/io/key"
+	"gioui.org/io/pointer"
 	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/text"
 	"gioui.org/unit"
 	"gioui.org/widget"
@@ -24,6 +27,14 @@ const groupWindow = 5 * time.Minute
 type messageStates struct {
 	states map[uint64]*messageState
 	shown  map[uint64]bool // keys laid out since the last prune
+	// selKey is the message whose text last had the keyboard focus: when
+	// another takes it, its selection is cleared, so that one selection
+	// is kept at a time.
+	selKey uint64
+	// pressed is the message the last press of this frame fell on, if
+	// pressedOK; the message menu (msgMenu) reads it.
+	pressed   uint64
+	pressedOK bool
 }
 
 // get returns the state of message key, making it if needed, and marks it
@@ -53,10 +64,51 @@ func (ms *messageStates) prune() {
 
 // update handles the input of the messages: retry is called with the key of
 // a message whose Retry was clicked, open with a link that was clicked.
+// Ctrl+C on a message's text copies its selection; a press on a message is
+// noted for the message menu (pressed).
 func (ms *messageStates) update(gtx C, retry func(key uint64), open func(url string)) {
-	for key, st := range ms.states {
+	ms.pressedOK = false
+	for k, st := range ms.states {
 		if st.retry.Clicked(gtx) {
-			retry(key)
+			retry(k)
+		}
+		for {
+			ev, ok := gtx.Event(pointer.Filter{Target: st, Kinds: pointer.Press | pointer.Enter | pointer.Leave | pointer.Cancel})
+			if !ok {
+				break
+			}
+			e, ok := ev.(pointer.Event)
+			if !ok {
+				continue
+			}
+			switch e.Kind {
+			case pointer.Press:
+				ms.pressed, ms.pressedOK = k, true
+			case pointer.Enter:
+				if e.Source == pointer.Mouse && !st.hover {
+					st.hover = true
+					gtx.Execute(op.InvalidateCmd{}) // lay the text out as selectable
+				}
+			case pointer.Leave, pointer.Cancel:
+				st.hover = false
+			}
+		}
+		if gtx.Focused(&st.sel) && k != ms.selKey {
+			if prev := ms.states[ms.selKey]; prev != nil {
+				prev.sel.ClearSelection()
+			}
+			ms.selKey = k
+		}
+		for {
+			ev, ok := gtx.Event(copyKey(&st.sel))
+			if !ok {
+				break
+			}
+			if e, ok := ev.(key.Event); ok && e.State == key.Press {
+				if txt := st.sel.SelectedText(); txt != "" {
+					copyText(gtx, txt)
+				}
+			}
 		}
 		for _, l := range st.links {
 			for {
@@ -83,6 +135,14 @@ type messageListStyle struct {
 	now    time.Time // for day names
 	// Me is the user's nickname, whose mentions stand out.
 	Me string
+	// Divider is the key of the message the "New messages" line goes
+	// above, if HasDivider.
+	Divider    uint64
+	HasDivider bool
+	// Highlight is the key of the message drawn highlighted (opened from
+	// the search pane), if HasHighlight.
+	Highlight    uint64
+	HasHighlight bool
 }
 
 func newMessageList(th *Theme, ic *iconSet, t *model.Thread, list *widget.List, states *messageStates, now time.Time) messageListStyle {
@@ -137,6 +197,12 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 					})
 				}),
 				layout.Rigid(func(gtx C) D {
+					if !l.HasDivider || msg.Key != l.Divider {
+						return D{}
+					}
+					return newMessagesLine(gtx, th)
+				}),
+				layout.Rigid(func(gtx C) D {
 					if msg.Kind == model.KindSystem {
 						gtx.Constraints.Min.X = gtx.Constraints.Max.X
 						return layout.Center.Layout(gtx, func(gtx C) D {
@@ -149,6 +215,7 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 					}
 					b := newBubble(th, l.ic, msg, st)
 					b.Avatar, b.First, b.Me = t.Peer == model.Everyone, first, l.Me
+					b.Highlight = l.HasHighlight && msg.Key == l.Highlight
 					return b.Layout(gtx)
 				}),
 			)
@@ -191,5 +258,19 @@ func pill(gtx C, th *Theme, txt string) D {
 			l.Alignment = text.Middle
 			return l.Layout(gtx)
 		})
+	})
+}
+
+// newMessagesLine draws the "New messages" divider across the width.
+func newMessagesLine(gtx C, th *Theme) D {
+	gtx.Constraints.Min.X = gtx.Constraints.Max.X
+	return layout.Inset{Top: 4, Bottom: 10}.Layout(gtx, func(gtx C) D {
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+			layout.Flexed(1, func(gtx C) D { return hline(gtx, th.Pal.Accent) }),
+			layout.Rigid(func(gtx C) D {
+				return layout.Inset{Left: 10, Right: 10}.Layout(gtx, th.bold(sizeSmall, th.Pal.Accent, "New messages").Layout)
+			}),
+			layout.Flexed(1, func(gtx C) D { return hline(gtx, th.Pal.Accent) }),
+		)
 	})
 }

@@ -61,7 +61,8 @@ type scenario struct {
 }
 
 func scenarios() []scenario {
-	return []scenario{
+	return append([]scenario{
+		selectionScenario, completionScenario, dividerScenario, // msgscreens_test.go
 		{"connect-found", func(h *harness) {
 			h.be.servers = lanServers
 			cs := h.connectScreen()
@@ -117,7 +118,7 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, threadEvents()...)
 			c := h.chat()
-			c.open("bruno")
+			openRead(h, "bruno")
 			c.sendText("bruno", "Thanks, that fixed it 🙌")
 			c.sendText("bruno", "Pushing the notes now")
 			c.sendText("bruno", "and one more thing")
@@ -130,7 +131,7 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, threadEvents()...)
 			c := h.chat()
-			c.open("bruno")
+			openRead(h, "bruno")
 			h.frame()
 			tv := c.view("bruno")
 			tv.list.Position.First, tv.list.Position.Offset, tv.list.Position.BeforeEnd = 4, 0, true
@@ -142,7 +143,7 @@ func scenarios() []scenario {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")
 			h.push(s, threadEvents()[:8]...)
-			h.chat().open("bruno")
+			openRead(h, "bruno")
 			h.push(s, client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLost},
 				client.Event{Kind: client.EventError, Err: errors.New("chat with bruno: connection reset by peer")})
 		}},
@@ -169,7 +170,7 @@ func scenarios() []scenario {
 			s := h.connect("ana")
 			h.push(s, threadEvents()...)
 			c := h.chat()
-			c.open("bruno")
+			openRead(h, "bruno")
 			c.pane.confirmDel = true
 		}},
 		{"settings", func(h *harness) {
@@ -266,7 +267,68 @@ func scenarios() []scenario {
 				client.Event{Kind: client.EventReconnecting, Attempt: 3, RetryIn: 4 * time.Second})
 			h.chat().open(model.Everyone)
 		}},
-	}
+		{"server-silent", func(h *harness) {
+			// Issue 9, defect 5: a port that took the registration and
+			// never answered is not an empty room; a broadcast it never
+			// relayed failed.
+			s := h.connect("ana")
+			h.push(s, client.Event{Kind: client.EventRegistered, Peer: "ana", Text: "192.168.1.2:12345", Server: client.ServerUnconfirmed, Time: at(14, 0)})
+			c := h.chat()
+			c.sess.Broadcast("Anyone here?")
+			h.push(s, client.Event{Kind: client.EventSendFailed, ID: 1, Text: "Anyone here?", Err: fmt.Errorf("%w within 10s", client.ErrNoEcho), Time: at(14, 1)})
+			c.open(model.Everyone)
+		}},
+		{"mute", func(h *harness) {
+			// Issue 9, settings: a muted chat says so in its header.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			openRead(h, "bruno")
+			c.setChatMuted("bruno", true)
+		}},
+		{"link-failed", func(h *harness) {
+			// Issue 9, defect 13: a link that no browser took says so.
+			h.plat.openErr = errors.New("xdg-open: no method available")
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()...)
+			h.chat().open(model.Everyone)
+			h.a.openURL("https://wiki.example.com/standup/2026-11-25")
+			h.waitFor("the error", func() bool { txt, _ := h.a.toast.current(h.now); return txt != "" })
+		}},
+		{"long-name-header", func(h *harness) {
+			// Issue 9, defect 13: a long name keeps its end in the header;
+			// on a phone, Leave chat is an icon beside the subtitle.
+			const long = "Wolfeschlegelsteinhausenberger-laptop"
+			h.be.peers = append(crowd[:3:3], long)
+			s := h.connect("ana")
+			h.push(s, client.Event{Kind: client.EventChatOpen, Peer: long},
+				client.Event{Kind: client.EventChatMsg, From: long, Peer: long, Text: "hello from the laptop", Time: at(14, 20)})
+			h.chat().open(model.Key(long))
+		}},
+		{"header-menu", func(h *harness) {
+			// On a phone, Mute and Delete history are under ⋮.
+			h.be.peers = crowd[:5]
+			h.a.cfg.History = &memHistory{}
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			c.open("bruno")
+			c.pane.head.menuOpen, c.pane.head.menuFor = true, "bruno"
+		}},
+		{"text-large", func(h *harness) {
+			// Issue 9, settings: large text, the settings panel open.
+			h.a.settings.TextSize = TextLarge
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, threadEvents()...)
+			c := h.chat()
+			openRead(h, "bruno")
+			c.settings.load(h.a.settings, nil)
+			c.settings.open = true
+		}},
+	}, append(navScenarios(), securityScenarios()...)...) // search_screens_test.go, security_screens_test.go
 }
 
 var sizes = []struct {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // settingsFile is the name of the settings file in Platform.DataDir.
@@ -19,6 +20,82 @@ type Settings struct {
 	// MuteNotifications turns system notifications off (they are on by
 	// default).
 	MuteNotifications bool `json:"muteNotifications,omitempty"`
+	// MutedChats lists the threads (model.Key, model.Everyone for the
+	// feed) whose notifications are off, sorted.
+	MutedChats []string `json:"mutedChats,omitempty"`
+	// Theme chooses light or dark; the zero value follows the system.
+	Theme ThemeChoice `json:"theme,omitempty"`
+	// TextSize scales the text; the zero value is the normal size.
+	TextSize TextSize `json:"textSize,omitempty"`
+	// AutoConnect connects to Server as Nick when the App starts, without
+	// the connect screen, when both are known and the program did not ask
+	// for anything else (Config.Nick, Config.Server, Config.Host).
+	AutoConnect bool `json:"autoConnect,omitempty"`
+	// RequireEncryption refuses private chats that cannot be end-to-end
+	// encrypted (a base peer, a base server): the Backend reads it at each
+	// connect (Config.SettingsChanged).
+	RequireEncryption bool `json:"requireEncryption,omitempty"`
+}
+
+// Muted reports whether the notifications of thread are off.
+func (s *Settings) Muted(thread string) bool {
+	_, found := slices.BinarySearch(s.MutedChats, thread)
+	return found
+}
+
+// SetMuted turns the notifications of thread off (true) or on.
+func (s *Settings) SetMuted(thread string, muted bool) {
+	i, found := slices.BinarySearch(s.MutedChats, thread)
+	switch {
+	case muted && !found:
+		s.MutedChats = slices.Insert(s.MutedChats, i, thread)
+	case !muted && found:
+		s.MutedChats = slices.Delete(s.MutedChats, i, i+1)
+	}
+}
+
+// ThemeChoice is the theme the user chose.
+type ThemeChoice string
+
+// Themes.
+const (
+	ThemeSystem ThemeChoice = "" // as the system prefers (Env.Dark)
+	ThemeLight  ThemeChoice = "light"
+	ThemeDark   ThemeChoice = "dark"
+)
+
+// Dark reports whether the theme is dark when the system prefers dark
+// (systemDark) or not.
+func (t ThemeChoice) Dark(systemDark bool) bool {
+	switch t {
+	case ThemeLight:
+		return false
+	case ThemeDark:
+		return true
+	}
+	return systemDark
+}
+
+// TextSize is the size of text the user chose.
+type TextSize string
+
+// Text sizes.
+const (
+	TextNormal TextSize = ""
+	TextSmall  TextSize = "small"
+	TextLarge  TextSize = "large"
+)
+
+// Scale returns the factor by which the size multiplies the theme's text
+// sizes: 1 for TextNormal and any value this version does not know.
+func (t TextSize) Scale() float32 {
+	switch t {
+	case TextSmall:
+		return 0.875
+	case TextLarge:
+		return 1.2
+	}
+	return 1
 }
 
 // LoadSettings reads the settings in dir. A missing file gives zero Settings

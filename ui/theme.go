@@ -30,7 +30,8 @@ type Palette struct {
 	Theirs   color.NRGBA // other people's message bubbles
 	Field    color.NRGBA // text field background
 	System   color.NRGBA // system line pill background
-	Danger   color.NRGBA
+	Danger   color.NRGBA // error text, and the background of danger buttons
+	OnDanger color.NRGBA // text on Danger
 	Warn     color.NRGBA // reconnecting banner
 	OnWarn   color.NRGBA
 	Success  color.NRGBA // online dot, delivered ticks
@@ -51,36 +52,65 @@ func argb(v uint32) color.NRGBA {
 var (
 	LightPalette = Palette{
 		Bg: rgb(0xf1f3f6), Panel: rgb(0xffffff), Hover: rgb(0xe6ecf5),
-		Text: rgb(0x1b1f24), Muted: rgb(0x6b7480), Divider: rgb(0xdfe3e8),
-		Accent: rgb(0x2f6fde), OnAccent: rgb(0xffffff),
-		Mine: rgb(0x2f6fde), OnMine: rgb(0xffffff), Theirs: rgb(0xffffff),
+		Text: rgb(0x1b1f24), Muted: rgb(0x5e6671), Divider: rgb(0xdfe3e8),
+		Accent: rgb(0x2b65cb), OnAccent: rgb(0xffffff),
+		Mine: rgb(0x2b65cb), OnMine: rgb(0xffffff), Theirs: rgb(0xffffff),
 		Field: rgb(0xffffff), System: rgb(0xe1e6ec),
-		Danger: rgb(0xd43c3c), Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
-		Success: rgb(0x2ea043), Scrim: argb(0x66000000),
+		Danger: rgb(0xa52e2e), OnDanger: rgb(0xffffff),
+		Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
+		Success: rgb(0x278638), Scrim: argb(0x66000000),
 		Focus: rgb(0x1747a6),
 	}
 	DarkPalette = Palette{
 		Bg: rgb(0x0f1419), Panel: rgb(0x182029), Hover: rgb(0x243140),
-		Text: rgb(0xe6e9ed), Muted: rgb(0x8b96a3), Divider: rgb(0x2a3440),
-		Accent: rgb(0x4c8dff), OnAccent: rgb(0xffffff),
+		Text: rgb(0xe6e9ed), Muted: rgb(0x8f9aa6), Divider: rgb(0x2a3440),
+		Accent: rgb(0x5b97ff), OnAccent: rgb(0x0b1a33),
 		Mine: rgb(0x2b5fc1), OnMine: rgb(0xffffff), Theirs: rgb(0x1f2a36),
 		Field: rgb(0x222c37), System: rgb(0x1c252f),
-		Danger: rgb(0xff6b6b), Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
+		Danger: rgb(0xff6b6b), OnDanger: rgb(0x2a0a0a),
+		Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
 		Success: rgb(0x3fb950), Scrim: argb(0x99000000),
 		Focus: rgb(0xa8c7ff),
 	}
 )
 
-// avatarColors are the avatar backgrounds; a nickname always gets the same one.
-var avatarColors = [...]color.NRGBA{
-	rgb(0xe5484d), rgb(0xf76b15), rgb(0xd6a100), rgb(0x30a46c),
-	rgb(0x12a594), rgb(0x0090ff), rgb(0x6e56cf), rgb(0xd6409f),
-}
+// nNickColors is the number of colors of nicknames: a nickname always
+// gets the same index (nickIndex) in each list. avatarColors carry white
+// initials (≥ 4.5:1); nickTextLight and nickTextDark are the name's text
+// in each theme (≥ 4.5:1 on its surfaces). TestNickContrast checks them.
+const nNickColors = 8
 
-func nickColor(nick string) color.NRGBA {
+var (
+	avatarColors = [nNickColors]color.NRGBA{
+		rgb(0xd04246), rgb(0xc15410), rgb(0x946f00), rgb(0x278457),
+		rgb(0x0e8376), rgb(0x0076d2), rgb(0x6e56cf), rgb(0xc93c95),
+	}
+	nickTextLight = [nNickColors]color.NRGBA{
+		rgb(0xbc3b3f), rgb(0xae4b0f), rgb(0x856400), rgb(0x23774f),
+		rgb(0x0d766a), rgb(0x006bbd), rgb(0x6d55cd), rgb(0xb53687),
+	}
+	nickTextDark = [nNickColors]color.NRGBA{
+		rgb(0xeb7579), rgb(0xf7711e), rgb(0xd6a100), rgb(0x40ab77),
+		rgb(0x21ab9b), rgb(0x1d9dff), rgb(0x9d8ddf), rgb(0xe173b8),
+	}
+)
+
+// nickIndex is the index of nick in the lists of nickname colors.
+func nickIndex(nick string) int {
 	h := fnv.New32a()
 	h.Write([]byte(nick))
-	return avatarColors[h.Sum32()%uint32(len(avatarColors))]
+	return int(h.Sum32() % nNickColors)
+}
+
+// avatarColor is the background of nick's avatar, under white initials.
+func avatarColor(nick string) color.NRGBA { return avatarColors[nickIndex(nick)] }
+
+// nickText is the color of nick's name as text on the theme's surfaces.
+func (th *Theme) nickText(nick string) color.NRGBA {
+	if th.Dark {
+		return nickTextDark[nickIndex(nick)]
+	}
+	return nickTextLight[nickIndex(nick)]
 }
 
 // Type scale, in sp.

@@ -1,20 +1,55 @@
 package ui
 
 import (
+	"time"
+
 	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
 	"gioui.org/widget"
 
-	"peerchat/core/client"
 	"peerchat/ui/model"
 )
 
-// threadState is the widget state of one thread: its scroll position and
-// its composer. It lives as long as the chat screen.
+// threadState is the widget state of one thread: its scroll position, its
+// composer and the "new messages" divider. It lives as long as the chat
+// screen.
 type threadState struct {
 	list     widget.List
 	composer composerState
+	// divider is the key of the first message that was unread when the
+	// thread was opened (see chatScreen.opening), if hasDivider: the
+	// "New messages" line goes above it until another thread is opened.
+	divider    uint64
+	hasDivider bool
+	mentions   mentionCount // of the unread messages, for the jump button's badge
+	// flash is the key of the message opened from the search pane, drawn
+	// highlighted until flashUntil (set when it is first drawn), so that
+	// the user sees which one it is.
+	flash      uint64
+	flashUntil time.Time
+}
+
+// flashFor is how long a message opened from the search pane stays
+// highlighted.
+const flashFor = 2 * time.Second
+
+// highlight returns the key of the message to draw highlighted, if any,
+// and asks for the frame that ends the highlight.
+func (ts *threadState) highlight(gtx C) (uint64, bool) {
+	if ts.flash == 0 {
+		return 0, false
+	}
+	if ts.flashUntil.IsZero() {
+		ts.flashUntil = gtx.Now.Add(flashFor)
+	}
+	if !gtx.Now.Before(ts.flashUntil) {
+		ts.flash, ts.flashUntil = 0, time.Time{}
+		return 0, false
+	}
+	gtx.Execute(op.InvalidateCmd{At: ts.flashUntil})
+	return ts.flash, true
 }
 
 func newThreadState(touch bool) *threadState {
@@ -32,11 +67,17 @@ type threadPane struct {
 	back       iconButtonState
 	request    widget.Clickable // Start private chat, in the composer bar
 	leave      widget.Clickable
+	head       threadHeader // the rest of the header (threadheader.go)
 	jump       iconButtonState
 	del        iconButtonState // Delete history, in the header
 	delCancel  widget.Clickable
 	delConfirm widget.Clickable
 	confirmDel bool // the pane shows the confirmation of Delete history
+	menu       msgMenu
+	jumpUnread widget.Clickable // to the "New messages" divider
+	// jumpShown says that the last frame drew the jump to the newest
+	// messages.
+	jumpShown bool
 }
 
 // threadPaneStyle draws the open thread: header, Delete history
@@ -57,36 +98,16 @@ type threadPaneStyle struct {
 }
 
 func (p threadPaneStyle) Layout(gtx C) D {
-	th, t := p.th, p.thread
+	th := p.th
 	paint.FillShape(gtx.Ops, th.Pal.Bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(p.header),
 		layout.Rigid(p.confirmDelete),
 		layout.Flexed(1, func(gtx C) D {
 			return layout.Stack{Alignment: layout.SE}.Layout(gtx,
-				layout.Expanded(p.Messages),
-				layout.Stacked(func(gtx C) D {
-					if !p.state.list.Position.BeforeEnd {
-						return D{}
-					}
-					return layout.Inset{Right: pad, Bottom: pad}.Layout(gtx, func(gtx C) D {
-						return layout.Stack{Alignment: layout.NE}.Layout(gtx,
-							layout.Stacked(func(gtx C) D {
-								return layout.UniformInset(6).Layout(gtx, func(gtx C) D {
-									b := newIconButton(th, &p.pane.jump, p.ic.down, th.Pal.Text, th.Pal.Panel, "Jump to the newest messages")
-									b.Tip = tipEnd | tipAbove
-									return b.Layout(gtx)
-								})
-							}),
-							layout.Stacked(func(gtx C) D {
-								if t.Unread == 0 {
-									return D{}
-								}
-								return badge(gtx, th, t.Unread)
-							}),
-						)
-					})
-				}),
+				layout.Expanded(msgMenuStyle{th: th, state: &p.pane.menu, Content: p.messages}.Layout),
+				layout.Expanded(p.jumpToUnread),
+				layout.Stacked(p.jumpToEnd),
 			)
 		}),
 		layout.Rigid(func(gtx C) D {
@@ -99,88 +120,61 @@ func (p threadPaneStyle) Layout(gtx C) D {
 	)
 }
 
-// header draws the peer, their state and the thread's actions.
-func (p threadPaneStyle) header(gtx C) D {
-	th, t := p.th, p.thread
-	return barHeader(gtx, th, func(gtx C) D {
-		var children []layout.FlexChild
-		if p.Narrow {
-			children = append(children, layout.Rigid(func(gtx C) D {
-				return iconButton(gtx, th, &p.pane.back, p.ic.back, th.Pal.Text, colorT{}, "Back")
-			}))
-		} else {
-			children = append(children, layout.Rigid(layout.Spacer{Width: 8}.Layout))
-		}
-		title, status := t.Name(), ""
-		if t.Peer == model.Everyone {
-			title = "Everyone"
-			n, known := p.m.OnlineCount()
-			n++
-			switch {
-			case !known:
-				status = "Not connected: who is here is unknown"
-			case n == 1:
-				status = "Just you so far"
-			default:
-				status = itoa(n) + " people here, you included"
-			}
-		} else {
-			status = "offline"
-			switch {
-			case !p.m.PresenceKnown():
-				status = "status unknown while not connected"
-			case p.m.Online(t.Peer):
-				status = "online"
-			}
-			switch t.Chat {
-			case client.ChatOpen:
-				status = "private chat · connected"
-			case client.ChatInviting:
-				status = "waiting for " + title + " to accept…"
-			case client.ChatInvited:
-				status = "wants to chat with you"
-			}
-		}
-		children = append(children,
-			layout.Rigid(func(gtx C) D {
-				if t.Peer == model.Everyone {
-					return iconAvatar(gtx, th, p.ic.people, th.Pal.Accent, avatarSize)
-				}
-				return avatar(gtx, th, t.Name(), avatarSize)
+// messages draws the messages. A thread opened at its first unread
+// message (chatScreen.opening) whose unread messages all show is read at
+// once, and the frame drawn again for the badges.
+func (p threadPaneStyle) messages(gtx C) D {
+	d := p.Messages(gtx)
+	if t := p.thread; !p.state.list.Position.BeforeEnd && (t.Unread > 0 || t.Missed > 0) {
+		p.m.MarkRead(t.Peer)
+		gtx.Execute(op.InvalidateCmd{})
+	}
+	return d
+}
+
+// jumpToEnd draws the button that jumps to the newest messages, with the
+// thread's unread count and whether they mention the user, while the
+// newest message is out of sight: it never covers it (issue 9, defect 13).
+func (p threadPaneStyle) jumpToEnd(gtx C) D {
+	th, t, pos := p.th, p.thread, p.state.list.Position
+	p.pane.jumpShown = pos.BeforeEnd && pos.First+pos.Count < len(t.Messages)
+	if !p.pane.jumpShown {
+		return D{}
+	}
+	return layout.Inset{Right: pad, Bottom: pad}.Layout(gtx, func(gtx C) D {
+		return layout.Stack{Alignment: layout.NE}.Layout(gtx,
+			layout.Stacked(func(gtx C) D {
+				return layout.UniformInset(6).Layout(gtx, func(gtx C) D {
+					b := newIconButton(th, &p.pane.jump, p.ic.down, th.Pal.Text, th.Pal.Panel, "Jump to the newest messages")
+					b.Tip = tipEnd | tipAbove
+					return b.Layout(gtx)
+				})
 			}),
-			layout.Rigid(layout.Spacer{Width: 12}.Layout),
-			layout.Flexed(1, func(gtx C) D {
-				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-					layout.Rigid(func(gtx C) D {
-						l := th.bold(sizeTitle, th.Pal.Text, title)
-						l.MaxLines = 1
-						return l.Layout(gtx)
-					}),
-					layout.Rigid(func(gtx C) D {
-						c := th.Pal.Muted
-						if t.Chat == client.ChatOpen {
-							c = th.Pal.Success
-						}
-						l := th.label(sizeCaption, c, status)
-						l.MaxLines = 1
-						return l.Layout(gtx)
-					}),
-				)
+			layout.Stacked(func(gtx C) D {
+				if t.Unread == 0 {
+					return D{}
+				}
+				return unreadBadge(gtx, th, t.Unread, p.state.mentions.get(t, p.m.Me))
 			}),
 		)
-		if t.Peer != model.Everyone && t.Chat == client.ChatOpen {
-			children = append(children, layout.Rigid(func(gtx C) D {
-				return smallButton(gtx, th, &p.pane.leave, "Leave chat", th.Pal.Danger)
-			}))
-		}
-		if p.CanDelete {
-			children = append(children, layout.Rigid(func(gtx C) D {
-				b := newIconButton(th, &p.pane.del, p.ic.del, th.Pal.Muted, colorT{}, "Delete history")
-				b.Tip = tipEnd
-				return b.Layout(gtx)
-			}))
-		}
-		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...)
+	})
+}
+
+// jumpToUnread draws, at the top of the messages, a button back to the
+// "New messages" divider while it is above what the list shows.
+func (p threadPaneStyle) jumpToUnread(gtx C) D {
+	ts := p.state
+	if !ts.hasDivider {
+		return D{}
+	}
+	i := messageIndex(p.thread, ts.divider)
+	if i < 0 || ts.list.Position.First < i || ts.list.Position.First == i && ts.list.Position.Offset <= 0 {
+		return D{}
+	}
+	return layout.N.Layout(gtx, func(gtx C) D {
+		return layout.Inset{Top: 8}.Layout(gtx, func(gtx C) D {
+			return pillButton(gtx, p.th, &p.pane.jumpUnread, "↑ New messages")
+		})
 	})
 }
 

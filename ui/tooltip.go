@@ -89,13 +89,19 @@ func (t *tipArea) Layout(gtx C, tip component.Tooltip, place tipPlace, w layout.
 	if t.longPress.Process(gtx) {
 		t.vis.Disappear(gtx.Now)
 	}
+	// The tip's area holds w's, so that w stays one element (with its own
+	// role and name) for screen readers, inside an area that only watches
+	// the pointer: a parent sees the pointer events of its children.
+	m := op.Record(gtx.Ops)
 	d := w(gtx)
-	defer pointer.PassOp{}.Push(gtx.Ops).Pop()
-	defer clip.Rect{Max: d.Size}.Push(gtx.Ops).Pop()
+	call := m.Stop()
+	area := clip.Rect{Max: d.Size}.Push(gtx.Ops)
 	event.Op(gtx.Ops, t)
+	call.Add(gtx.Ops)
+	area.Pop()
 	if t.vis.Visible() {
 		gtx.Constraints.Min = image.Point{}
-		m := op.Record(gtx.Ops)
+		m = op.Record(gtx.Ops)
 		tip.Bg = component.Interpolate(color.NRGBA{}, tip.Bg, t.vis.Revealed(gtx))
 		td := tip.Layout(gtx)
 		call := m.Stop()

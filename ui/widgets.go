@@ -205,7 +205,7 @@ func initials(nick string) string {
 func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
 	s := gtx.Dp(size)
 	sz := image.Pt(s, s)
-	c := nickColor(nick)
+	c := avatarColor(nick)
 	if nick == "" {
 		c = th.Pal.Accent
 	}
@@ -223,15 +223,20 @@ func avatar(gtx C, th *Theme, nick string, size unit.Dp) D {
 	return D{Size: sz}
 }
 
-// iconAvatar draws an accent circle with an icon, for the Everyone feed.
+// iconAvatar draws a circle of color bg with an icon: white, or
+// Palette.OnAccent on the accent color (the Everyone feed).
 func iconAvatar(gtx C, th *Theme, ic *widget.Icon, bg color.NRGBA, size unit.Dp) D {
 	s := gtx.Dp(size)
 	sz := image.Pt(s, s)
 	th.fillRRect(gtx.Ops, bg, clip.UniformRRect(image.Rectangle{Max: sz}, s/2))
 	gtx.Constraints = layout.Exact(sz)
+	fg := rgb(0xffffff) // on the avatar colors
+	if bg == th.Pal.Accent {
+		fg = th.Pal.OnAccent
+	}
 	return layout.Center.Layout(gtx, func(gtx C) D {
 		gtx.Constraints = layout.Exact(image.Pt(s*11/20, s*11/20))
-		return ic.Layout(gtx, rgb(0xffffff))
+		return ic.Layout(gtx, fg)
 	})
 }
 
@@ -298,7 +303,7 @@ func button(gtx C, th *Theme, click *widget.Clickable, kind buttonKind, label st
 	case flat:
 		bg, fg = color.NRGBA{}, th.Pal.Accent
 	case danger:
-		bg, fg = th.Pal.Danger, rgb(0xffffff)
+		bg, fg = th.Pal.Danger, th.Pal.OnDanger
 	}
 	if !gtx.Enabled() {
 		bg.A /= 2
@@ -344,6 +349,8 @@ type iconButtonStyle struct {
 	desc   string      // names the button for screen readers and in its tooltip
 	// Tip places the tooltip, by default under the button, centered.
 	Tip tipPlace
+	// Size is the side of the button; 0 means the touch target (touch).
+	Size unit.Dp
 }
 
 func newIconButton(th *Theme, state *iconButtonState, ic *widget.Icon, fg, bg color.NRGBA, desc string) iconButtonStyle {
@@ -369,7 +376,11 @@ func (b iconButtonStyle) button(gtx C) D {
 	return click.Layout(gtx, func(gtx C) D {
 		semantic.Button.Add(gtx.Ops)
 		semantic.DescriptionOp(desc).Add(gtx.Ops)
-		s := gtx.Dp(touch)
+		side := b.Size
+		if side <= 0 {
+			side = touch
+		}
+		s := gtx.Dp(side)
 		sz := image.Pt(s, s)
 		if bg.A > 0 || click.Hovered() {
 			c := bg
@@ -430,15 +441,30 @@ func field(gtx C, th *Theme, ed *widget.Editor, hint string, bad bool) D {
 			gtx.Constraints.Min.X = gtx.Constraints.Max.X
 			return layout.Inset{Left: 12, Right: 12, Top: 12, Bottom: 12}.Layout(gtx, func(gtx C) D {
 				gtx.Constraints.Min.Y = 0
-				e := material.Editor(th.Theme, ed, hint)
-				e.Color = th.Pal.Text
-				e.HintColor = th.Pal.Muted
-				e.SelectionColor = withAlpha(th.Pal.Accent, 0x60)
-				e.Font.Weight = font.Normal
-				return e.Layout(gtx)
+				return describe(gtx, hint, func(gtx C) D {
+					e := material.Editor(th.Theme, ed, hint)
+					e.Color = th.Pal.Text
+					e.HintColor = th.Pal.Muted
+					e.SelectionColor = withAlpha(th.Pal.Accent, 0x60)
+					e.Font.Weight = font.Normal
+					return e.Layout(gtx)
+				})
 			})
 		}),
 	)
+}
+
+// describe lays out w in an area described by desc for screen readers:
+// the name of a widget that cannot carry one itself (widget.Editor), which
+// the area holds.
+func describe(gtx C, desc string, w layout.Widget) D {
+	m := op.Record(gtx.Ops)
+	d := w(gtx)
+	call := m.Stop()
+	defer clip.Rect{Max: d.Size}.Push(gtx.Ops).Pop()
+	semantic.DescriptionOp(desc).Add(gtx.Ops)
+	call.Add(gtx.Ops)
+	return d
 }
 
 func withAlpha(c color.NRGBA, a uint8) color.NRGBA {

@@ -7,11 +7,14 @@
 //
 // With -nick and either -server or -host the app connects at once, skipping
 // the connect screen (for automation). Without flags (always on Android) it
-// starts on the connect screen, which remembers the last nickname and server.
+// starts on the connect screen, which remembers the last nickname and server,
+// or, when "Connect at start" is on in the settings, connects to that server
+// at once (ui.Settings.AutoConnect).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,7 +24,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +52,8 @@ const (
 	historyFile = "history.db"
 	// themeQueryTimeout bounds asking the desktop for its dark mode.
 	themeQueryTimeout = 300 * time.Millisecond
+	// openerWait is how long OpenURL waits for the link opener to fail.
+	openerWait = 3 * time.Second
 )
 
 func main() {
@@ -109,9 +113,14 @@ func (p *platform) Notify(title, text string) {
 	}
 }
 
-func (p *platform) OpenURL(u string) {
+// OpenURL hands an http or https link to the system's opener, and reports
+// whether it failed: to start, or by exiting with an error within
+// openerWait (xdg-open without any browser). An opener still running then
+// is taken as having opened the link. It blocks up to openerWait; the App
+// calls it off the window's goroutine.
+func (p *platform) OpenURL(u string) error {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return
+		return fmt.Errorf("open %s: %w", u, errNotWebLink)
 	}
 	var cmd *exec.Cmd
 	switch runtime.GOOS {
@@ -122,15 +131,28 @@ func (p *platform) OpenURL(u string) {
 	case "windows":
 		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
 	default:
-		p.log.Info("cannot open links on this platform", "url", u)
-		return
+		return fmt.Errorf("open link on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 	}
 	if err := cmd.Start(); err != nil {
-		p.log.Warn("open link", "url", u, "err", err)
-		return
+		return fmt.Errorf("open link: %w", err)
 	}
-	go cmd.Wait() // reap; the browser outlives us
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // reaps it, also after we stop waiting
+	t := time.NewTimer(openerWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("open link with %s: %w", cmd.Path, err)
+		}
+		return nil
+	case <-t.C:
+		return nil
+	}
 }
+
+// errNotWebLink: OpenURL opens only http and https links.
+var errNotWebLink = errors.New("not a web link")
 
 // darkMode reports the system's preference; PEERCHAT_THEME=dark|light
 // overrides it. It may run a short command (Linux desktops): call it off the
@@ -154,6 +176,22 @@ func darkMode(ctx context.Context) bool {
 		return err == nil && strings.Contains(string(out), "dark")
 	}
 	return false
+}
+
+// backendConfig configures the network backend: the device identity,
+// the pins and a hosted server's key kept in dataDir ("" keeps nothing),
+// unencrypted chats refused while requireEnc is set (the user's setting,
+// read at each connect), and loopback probed besides the LAN, which finds
+// a server on this machine when there is no LAN.
+func backendConfig(log *slog.Logger, dataDir string, requireEnc *atomic.Bool) netbackend.Config {
+	return netbackend.Config{
+		Logger:            log,
+		DataDir:           dataDir,
+		RequireEncryption: requireEnc.Load,
+		ProbeExtra: []netip.AddrPort{
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), wire.DiscoveryPort),
+		},
+	}
 }
 
 func run(log *slog.Logger, server, nick string, host bool) error {
@@ -185,8 +223,12 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	defer func() { close(plat.notes); <-notifyDone }()
 
 	var hist ui.History
-	if dir, err := plat.DataDir(); err == nil {
-		if st, err := history.Open(filepath.Join(dir, historyFile)); err != nil {
+	dataDir, err := plat.DataDir()
+	if err != nil {
+		log.Warn("no data directory: nothing is remembered", "err", err)
+		dataDir = ""
+	} else {
+		if st, err := history.Open(filepath.Join(dataDir, historyFile)); err != nil {
 			log.Warn("history off", "err", err)
 		} else {
 			hist = historystore.New(st)
@@ -195,39 +237,28 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	}
 
 	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
+	var requireEnc atomic.Bool // Settings.RequireEncryption, read at each connect
 	a := ui.New(ui.Config{
-		History: hist,
-		// Probing loopback too finds a server on this machine when there is no LAN.
-		Backend: netbackend.New(netbackend.Config{Logger: log, ProbeExtra: []netip.AddrPort{
-			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), wire.DiscoveryPort),
-		}}),
-		Platform:   plat,
-		Invalidate: w.Invalidate,
-		Logger:     log,
-		Touch:      touch,
-		Nick:       nick,
-		Server:     server,
-		Host:       host,
+		History:         hist,
+		Backend:         netbackend.New(backendConfig(log, dataDir, &requireEnc)),
+		SettingsChanged: func(s ui.Settings) { requireEnc.Store(s.RequireEncryption) },
+		Platform:        plat,
+		Invalidate:      w.Invalidate,
+		Logger:          log,
+		Touch:           touch,
+		Nick:            nick,
+		Server:          server,
+		Host:            host,
 	})
 	defer a.Close()
 
 	// The system's dark mode is read at start and whenever the window gets
-	// the focus back, off the window's goroutine.
-	var dark atomic.Bool
-	dark.Store(darkMode(context.Background()))
-	ctx, stop := context.WithCancel(context.Background())
-	var themeWG sync.WaitGroup
-	defer func() { stop(); themeWG.Wait() }()
-	recheckTheme := func() {
-		themeWG.Add(1)
-		go func() {
-			defer themeWG.Done()
-			if d := darkMode(ctx); d != dark.Load() {
-				dark.Store(d)
-				w.Invalidate()
-			}
-		}()
-	}
+	// the focus back, off the window's goroutine: the first frame does not
+	// wait for the desktop's answer (up to themeQueryTimeout), which is
+	// applied when it comes.
+	theme := newThemeWatcher(darkMode, w.Invalidate)
+	defer theme.close()
+	theme.check()
 
 	env := ui.Env{Focused: true}
 	background := false // Android: the activity is gone, the process lives on
@@ -257,14 +288,14 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 				env.Focused = e.Config.Focused
 				a.SetFocused(env.Focused)
 				if env.Focused {
-					recheckTheme()
+					theme.check()
 				}
 				w.Invalidate()
 			}
 		case app.FrameEvent:
 			// NewContext applies the system insets (bars, soft keyboard).
 			gtx := app.NewContext(&ops, e)
-			env.Dark = dark.Load()
+			env.Dark = theme.Dark()
 			a.Layout(gtx, env)
 			e.Frame(gtx.Ops)
 			if n := a.Unread(); n != unread {

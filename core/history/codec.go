@@ -18,10 +18,17 @@ var (
 	ErrVersion = errors.New("history: unknown record version")
 )
 
-// recordVersion is the version byte that starts every message record this
-// package writes. Bump it, and keep decoding the older ones, when the layout
-// changes.
+// recordVersion is the version byte that starts every thread record and
+// every message record without a signature mark. Bump it, and keep decoding
+// the older ones, when the layout changes.
 const recordVersion = 1
+
+// recordVersionSig starts a message record that carries a signature mark
+// (Message.Signature not 0): the version 1 layout followed by the mark, a
+// uvarint. A message without a mark is still written as version 1, so the
+// records of a history that never stored a mark are unchanged and older
+// versions of this package read them.
+const recordVersionSig = 2
 
 // Message records and thread records (see the package doc) use these bytes.
 const (
@@ -29,10 +36,15 @@ const (
 	fixedPartLen  = 1 + 1 + 1 // version, kind, state
 )
 
-// appendMessage appends the version 1 record of m to b and returns the
-// extended slice. m.Seq is not part of the record: it is the record's key.
+// appendMessage appends the record of m to b (version 1, or version 2 when
+// m has a Signature mark) and returns the extended slice. m.Seq is not part
+// of the record: it is the record's key.
 func appendMessage(b []byte, m Message) []byte {
-	b = append(b, recordVersion, byte(m.Kind), byte(m.State))
+	v := byte(recordVersion)
+	if m.Signature != 0 {
+		v = recordVersionSig
+	}
+	b = append(b, v, byte(m.Kind), byte(m.State))
 	b = binary.AppendUvarint(b, m.ID)
 	b = binary.AppendVarint(b, m.Time.Unix())
 	b = binary.AppendUvarint(b, uint64(m.Time.Nanosecond()))
@@ -40,15 +52,18 @@ func appendMessage(b []byte, m Message) []byte {
 	b = append(b, m.From...)
 	b = binary.AppendUvarint(b, uint64(len(m.Text)))
 	b = append(b, m.Text...)
+	if v == recordVersionSig {
+		b = binary.AppendUvarint(b, uint64(m.Signature))
+	}
 	return b
 }
 
 // encodedLen returns an upper bound of the length of m's record.
 func encodedLen(m Message) int {
-	return fixedPartLen + 5*maxUvarintLen + len(m.From) + len(m.Text)
+	return fixedPartLen + 6*maxUvarintLen + len(m.From) + len(m.Text)
 }
 
-// decodeMessage decodes a record written by appendMessage. The returned
+// decodeMessage decodes a record written by appendMessage (either version). The returned
 // Message has Seq 0 and its Time in the local time zone; its strings do not
 // alias b. It never panics, whatever b holds.
 func decodeMessage(b []byte) (Message, error) {
@@ -56,7 +71,7 @@ func decodeMessage(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return m, fmt.Errorf("%w: empty", ErrCorrupt)
 	}
-	if b[0] != recordVersion {
+	if b[0] != recordVersion && b[0] != recordVersionSig {
 		return m, fmt.Errorf("%w %d", ErrVersion, b[0])
 	}
 	if len(b) < fixedPartLen {
@@ -75,6 +90,16 @@ func decodeMessage(b []byte) (Message, error) {
 	nsec := d.uvarint()
 	m.From = d.string()
 	m.Text = d.string()
+	if b[0] == recordVersionSig {
+		// Written only for a mark that is not 0: one encoding per message.
+		switch sig := d.uvarint(); {
+		case d.err != nil:
+		case sig == 0 || sig > 0xff:
+			return Message{}, fmt.Errorf("%w: signature mark %d", ErrCorrupt, sig)
+		default:
+			m.Signature = uint8(sig)
+		}
+	}
 	if d.err != nil {
 		return Message{}, d.err
 	}

@@ -24,6 +24,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"before 1970", Message{Text: "old", Time: time.Date(1960, 1, 2, 3, 4, 5, 6, time.UTC)}},
 		{"long text", Message{Text: strings.Repeat("x", 1<<20), Time: t0}},
 		{"invalid utf8 kept", Message{Text: "\xff\xfe", Time: t0}},
+		{"signature mark", Message{From: "bob", Text: "signed", Time: t0, Signature: 3}},
+		{"largest mark", Message{From: "bob", Text: "", Time: t0, Signature: 0xff}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,15 +63,60 @@ func TestCodecLayout(t *testing.T) {
 	}
 }
 
+// TestCodecLayoutSig pins the version 2 record (a message with a signature
+// mark): version 1's fields, then the mark. A message without a mark is
+// still written as version 1 (TestCodecLayout), so a history written
+// before marks existed reads as before, and one written since without
+// marks is read by older versions.
+func TestCodecLayoutSig(t *testing.T) {
+	m := Message{ID: 300, From: "ab", Text: "hi", Time: time.Unix(1, 2), State: delivery.Delivered, Signature: 3}
+	want := []byte{
+		2,          // version
+		0,          // kind
+		2,          // state
+		0xac, 0x02, // id 300
+		0x02,        // seconds 1 (zigzag)
+		0x02,        // nanoseconds 2
+		2, 'a', 'b', // from
+		2, 'h', 'i', // text
+		3, // signature mark
+	}
+	if got := appendMessage(nil, m); !bytes.Equal(got, want) {
+		t.Fatalf("record = % x, want % x", got, want)
+	}
+	// A version 1 record, as every earlier version wrote it, decodes
+	// without a mark.
+	old := []byte{1, 0, 2, 0xac, 0x02, 0x02, 0x02, 2, 'a', 'b', 2, 'h', 'i'}
+	got, err := decodeMessage(old)
+	if err != nil || got.Signature != 0 || got.Text != "hi" || got.ID != 300 {
+		t.Fatalf("version 1 record: %+v, %v", got, err)
+	}
+	m.Signature = 0
+	if b := appendMessage(nil, m); !bytes.Equal(b, old) {
+		t.Fatalf("without a mark: % x, want version 1 % x", b, old)
+	}
+	for _, rec := range [][]byte{old, want} {
+		sec, nsec, text, ok := searchFields(rec)
+		if !ok || sec != 1 || nsec != 2 || string(text) != "hi" {
+			t.Fatalf("searchFields(% x) = %d %d %q %v", rec, sec, nsec, text, ok)
+		}
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	good := appendMessage(nil, Message{ID: 5, From: "a", Text: "bc", Time: t0})
+	sig := appendMessage(nil, Message{ID: 5, From: "a", Text: "bc", Time: t0, Signature: 2})
 	tests := []struct {
 		name string
 		b    []byte
 		err  error
 	}{
 		{"empty", nil, ErrCorrupt},
-		{"newer version", []byte{2, 0, 0}, ErrVersion},
+		{"newer version", []byte{3, 0, 0}, ErrVersion},
+		{"version 2 without mark", append([]byte{2}, good[1:]...), ErrCorrupt},
+		{"version 2 mark zero", append(append([]byte{2}, good[1:]...), 0), ErrCorrupt},
+		{"version 2 mark too big", append(append([]byte{2}, good[1:]...), 0x80, 0x02), ErrCorrupt},
+		{"version 2 trailing", append(bytes.Clone(sig), 0), ErrCorrupt},
 		{"version zero", []byte{0}, ErrVersion},
 		{"short", []byte{1, 0}, ErrCorrupt},
 		{"bad kind", []byte{1, 7, 0, 0, 0, 0, 0, 0}, ErrCorrupt},
@@ -108,6 +155,7 @@ func TestThreadRecord(t *testing.T) {
 // it accepts encodes back to a record that decodes to the same message.
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(appendMessage(nil, Message{}))
+	f.Add(appendMessage(nil, Message{From: "bob", Text: "signed", Time: t0, Signature: 1}))
 	f.Add(appendMessage(nil, msg(1)))
 	f.Add(appendMessage(nil, Message{ID: 9, From: "me", Text: "sent", Time: t0, State: delivery.Sent}))
 	f.Add(appendMessage(nil, Message{ID: 1 << 63, From: "Zoë", Text: "👋", Time: t0, Kind: KindSystem, State: delivery.Failed}))
@@ -121,6 +169,12 @@ func FuzzDecodeMessage(f *testing.F) {
 				t.Fatalf("error %v wraps neither ErrCorrupt nor ErrVersion", err)
 			}
 			return
+		}
+		if m.Kind == KindMessage {
+			// Search reads the same records without decoding them.
+			if _, _, text, ok := searchFields(b); !ok || string(text) != m.Text {
+				t.Fatalf("searchFields = %q, %v; decoded text %q", text, ok, m.Text)
+			}
 		}
 		again, err := decodeMessage(appendMessage(nil, m))
 		if err != nil {

@@ -195,3 +195,10 @@ func foldMap(s string) (folded []byte, from []int) {
 
 // fold returns the folded form of s.
 func fold(s string) string { return string(appendFold(nil, []byte(s))) }
+
+// Fold returns s folded as Search folds messages and queries (above): case,
+// accents and white space do not count, so Fold("Émile") == Fold("emile").
+// Other lookups by what a user types (the app's people filter and quick
+// switcher) use it too, so that every search in PeerChat matches the same
+// way. Safe for concurrent use.
+func Fold(s string) string { return fold(s) }

@@ -143,6 +143,11 @@ type Message struct {
 	Time  time.Time      // stored to the nanosecond, returned in the local zone
 	Kind  Kind           // message or system line
 	State delivery.State // delivery state
+	// Signature is a mark of the message's signature that the caller
+	// defines (PeerChat stores client.SigState, what the client core found
+	// of a broadcast's signature); 0, the zero value, means none. A record
+	// without a mark is written in the original layout (version 1).
+	Signature uint8
 }
 
 // ThreadInfo summarises one thread.

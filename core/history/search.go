@@ -143,7 +143,7 @@ func (s *Store) Search(query string, opt SearchOptions) ([]Hit, error) {
 // message (KindMessage). Search skips a malformed record rather than fail:
 // Load and Check report it.
 func searchFields(v []byte) (sec int64, nsec uint64, text []byte, ok bool) {
-	if len(v) < fixedPartLen || v[0] != recordVersion || Kind(v[1]) != KindMessage {
+	if len(v) < fixedPartLen || (v[0] != recordVersion && v[0] != recordVersionSig) || Kind(v[1]) != KindMessage {
 		return 0, 0, nil, false
 	}
 	d := decoder{b: v[fixedPartLen:]}
@@ -156,10 +156,11 @@ func searchFields(v []byte) (sec int64, nsec uint64, text []byte, ok bool) {
 	}
 	d.b = d.b[from:]
 	n := d.uvarint()
-	if d.err != nil || n != uint64(len(d.b)) || nsec >= uint64(time.Second) {
+	// Version 1 ends with the text; version 2 has the signature mark after it.
+	if d.err != nil || n > uint64(len(d.b)) || (n == uint64(len(d.b))) != (v[0] == recordVersion) || nsec >= uint64(time.Second) {
 		return 0, 0, nil, false
 	}
-	return sec, nsec, d.b, true
+	return sec, nsec, d.b[:n], true
 }
 
 // query is a compiled search query: folded words.

@@ -52,7 +52,7 @@ func fill(t testing.TB, s *Store, thread string, n int) {
 
 func sameMessage(a, b Message) bool {
 	return a.Seq == b.Seq && a.ID == b.ID && a.From == b.From && a.Text == b.Text &&
-		a.Time.Equal(b.Time) && a.Kind == b.Kind && a.State == b.State
+		a.Time.Equal(b.Time) && a.Kind == b.Kind && a.State == b.State && a.Signature == b.Signature
 }
 
 // seqs returns the Seq of every message.

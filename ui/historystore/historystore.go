@@ -2,7 +2,9 @@
 // in the on-disk history of package peerchat/core/history. It maps the
 // feed to history.Broadcasts and a private thread to its key (the folded
 // nickname, as model keys it), converts messages both ways, and writes a
-// list of changes in one transaction.
+// list of changes in one transaction. A broadcast's signature state
+// (model.Message.Signature) is stored with it, so that a broadcast marked
+// as unsigned or forged stays marked after a restart.
 package historystore
 
 import (
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"peerchat/core/client"
 	"peerchat/core/delivery"
 	"peerchat/core/history"
 	"peerchat/ui/model"
@@ -102,7 +105,7 @@ func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, e
 	}
 	out := make([]model.Message, 0, len(hs))
 	for _, h := range hs {
-		m := model.Message{Seq: h.Seq, ID: h.ID, From: h.From, Text: h.Text, Time: h.Time, State: h.State}
+		m := model.Message{Seq: h.Seq, ID: h.ID, From: h.From, Text: h.Text, Time: h.Time, State: h.State, Signature: client.SigState(h.Signature)}
 		if h.Kind == history.KindSystem {
 			m.Kind = model.KindSystem
 		}
@@ -184,7 +187,7 @@ func (s *Store) Write(ws []Write) error {
 				kind = history.KindSystem
 			}
 			a := appended{name: name}
-			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: w.Msg.Text, Time: w.Msg.Time, Kind: kind, State: state[i]})
+			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: w.Msg.Text, Time: w.Msg.Time, Kind: kind, State: state[i], Signature: sigMark(w.Msg.Signature)})
 			if w.Msg.Mine && w.Msg.Key != 0 && state[i] != delivery.Delivered {
 				a.key = w.Msg.Key
 			}
@@ -231,4 +234,14 @@ func (s *Store) Write(ws []Write) error {
 		}
 	}
 	return nil
+}
+
+// sigMark is how a broadcast's signature state is stored
+// (history.Message.Signature): the client.SigState itself, 0 (SigNone)
+// for a state this version does not know.
+func sigMark(s client.SigState) uint8 {
+	if s < 0 || s > 0xff {
+		return 0
+	}
+	return uint8(s)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"peerchat/core/client"
 	"peerchat/core/delivery"
 	"peerchat/core/history"
 	"peerchat/ui/model"
@@ -172,5 +173,63 @@ func TestForServer(t *testing.T) {
 	}
 	if ths, err := b.Threads(); err != nil || !slices.Equal(ths, []string{"bruno"}) {
 		t.Fatalf("threads %q (%v), want only bruno", ths, err)
+	}
+}
+
+// TestSignatureKept: a broadcast's signature state is stored with it and
+// loaded (and found by Search) after the file is reopened, also when its
+// state changed in a later batch; broadcasts written without one, as every
+// earlier version wrote them, load as SigNone.
+func TestSignatureKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	// A database from before signature marks: the records of core/history
+	// as it wrote them then (version 1), which it still writes for a
+	// message without a mark.
+	st, err := history.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b history.Batch
+	b.Append(history.Broadcasts, history.Message{From: "bruno", Text: "old plain", Time: t0})
+	if _, err := st.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	s, st := open(t, path)
+	bcast := func(key uint64, text string, sig client.SigState) Write {
+		return Write{Op: Append, Thread: model.Everyone, Msg: model.Message{Key: key, From: "bruno", Text: text, Time: t0, Signature: sig}}
+	}
+	ws := []Write{
+		bcast(1, "signed ok", client.SigValid),
+		bcast(2, "forged", client.SigBad),
+		bcast(3, "unsigned", client.SigMissing),
+		{Op: Append, Thread: model.Everyone, Msg: model.Message{Key: 4, From: "ana", Text: "mine", Mine: true, State: delivery.Pending, Time: t0, Signature: client.SigValid}},
+	}
+	if err := s.Write(ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]Write{{Op: SetState, Thread: model.Everyone, Msg: model.Message{Key: 4, State: delivery.Delivered}}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	s, st = open(t, path)
+	defer st.Close()
+	got, err := s.Load(model.Everyone, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, m := range got {
+		lines = append(lines, fmt.Sprint(m.Text, " ", m.Signature, " ", m.State))
+	}
+	want := []string{"old plain none received", "signed ok valid received", "forged bad received", "unsigned missing received", "mine valid delivered"}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("loaded %q, want %q", lines, want)
+	}
+	hits, err := s.Search("forged", 0)
+	if err != nil || len(hits) != 1 || hits[0].Msg.Signature != client.SigBad {
+		t.Fatalf("search: %+v, %v", hits, err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"peerchat/core/client"
 	"peerchat/core/delivery"
+	"peerchat/core/history"
 	"peerchat/core/wire"
 )
 
@@ -59,6 +60,9 @@ type Message struct {
 	ID    uint64 // the client's id of our message (chat message or broadcast), 0 otherwise
 	Err   string // why a Failed message failed
 	Seq   uint64 // the message's number in the history store, 0 while unknown
+	// Signature is what the client core found about a broadcast's
+	// signature (client.SigNone for everything else).
+	Signature client.SigState
 }
 
 // UnknownSender reports whether m is a message from someone the server did
@@ -83,6 +87,8 @@ type Thread struct {
 	// More reports that the history store may hold messages older than
 	// Messages[0]: load them with the session's Load before Messages[0].Seq.
 	More bool
+	// Sec is what the thread shows of encryption and of its peer's key.
+	Sec Security
 }
 
 // Name returns how to show the thread's peer: Nick, or the key if no
@@ -127,6 +133,12 @@ const (
 	Connected    ConnState = iota
 	Reconnecting           // the link dropped; the client is retrying
 	Lost                   // the server is gone and the client gave up (or does not reconnect)
+	// Unconfirmed: registered with a port that has said nothing since
+	// (client.ServerUnconfirmed). It may be an older PeerChat server with
+	// nobody else in the room, or a service that is not PeerChat and only
+	// swallows what it is sent: who is here is not known, and it must not
+	// look like an empty room. It becomes Connected once the server speaks.
+	Unconfirmed
 )
 
 // Conn is what the connection banner shows.
@@ -183,6 +195,10 @@ const (
 	// it, followed by the whole state again (OpPeer, OpSeed, OpChat,
 	// OpInvite), in place of Changes the UI did not drain for long.
 	OpReset
+	// OpSecurity sets Thread's Sec to Sec.
+	OpSecurity
+	// OpServerKey sets Model.ServerKeyChanged to Sec.KeyChanged.
+	OpServerKey
 )
 
 // Change is one step of the Model, made by the session service and applied
@@ -203,6 +219,7 @@ type Change struct {
 	Invite Invite
 	Conn   Conn
 	Text   string
+	Sec    Security
 }
 
 // Model is the whole UI state.
@@ -213,6 +230,9 @@ type Model struct {
 	People  []Person // online first, then by key
 	Invites []Invite // oldest first
 	Notices []Notice // newest last; the UI shows and clears them
+	// ServerKeyChanged says that the server proved a key other than the
+	// one pinned for it: nothing is sent until the user accepts it.
+	ServerKeyChanged bool
 
 	threads map[string]*Thread
 	now     func() time.Time
@@ -361,8 +381,9 @@ func (m *Model) Online(key string) bool {
 }
 
 // PresenceKnown reports whether the people list is current: the server link
-// is up. While it is not, Person.Online is what the server last said, and
-// the UI shows presence as unknown.
+// is up and the server has spoken (not Unconfirmed). While it is not,
+// Person.Online is what the server last said, and the UI shows presence as
+// unknown.
 func (m *Model) PresenceKnown() bool { return m.Conn.State == Connected }
 
 // OnlineCount returns how many people are listed online, and whether that
@@ -427,6 +448,7 @@ func (m *Model) apply(c *Change) {
 		m.People, m.sorted, m.Invites = m.People[:0], 0, nil
 		clear(m.tail)
 		m.Me, m.Server, m.Conn = c.Nick, c.Text, c.Conn
+		m.ServerKeyChanged = false
 	case OpPeer:
 		m.setPerson(c.Thread, c.Nick, c.Online, c.List)
 	case OpChat:
@@ -468,6 +490,10 @@ func (m *Model) apply(c *Change) {
 		m.Notify(c.Text)
 	case OpClear:
 		m.Clear(c.Thread)
+	case OpSecurity:
+		m.thread(c.Thread, c.Nick).Sec = c.Sec
+	case OpServerKey:
+		m.ServerKeyChanged = c.Sec.KeyChanged
 	}
 }
 
@@ -685,4 +711,56 @@ func Mentions(text, nick string) bool {
 // part of a longer word, not a mention).
 func wordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '_'
+}
+
+// HasChat reports whether the person with key leads the people list with
+// the chats (see Ordered): unread private messages or a missed request, a
+// chat open, asked for or offered, or any private message. The people list
+// shows them apart from everyone else.
+func (m *Model) HasChat(key string) bool { return m.rank(key) < rankOthers }
+
+// Find appends to dst the people whose nickname contains query and returns
+// it, for the quick switcher. Nicknames and query are compared folded as
+// history search folds them (history.Fold: case and accents do not count),
+// white space around query ignored.
+// Those whose nickname starts with query come first; within each group the
+// order is Ordered's (chats first, unread first, most recent first). An
+// empty query finds everyone.
+func (m *Model) Find(dst []Person, query string) []Person {
+	start := len(dst)
+	dst = m.Ordered(dst)
+	q := history.Fold(strings.TrimSpace(query))
+	if q == "" {
+		return dst
+	}
+	found := dst[start:start]
+	var later []Person
+	for _, p := range dst[start:] {
+		switch i := strings.Index(history.Fold(p.Nick), q); {
+		case i == 0:
+			found = append(found, p)
+		case i > 0:
+			later = append(later, p)
+		}
+	}
+	return append(found, later...)
+}
+
+// Security is what a private thread shows of end-to-end encryption and of
+// its peer's key (the session service reports it with OpSecurity).
+type Security struct {
+	// Known says that the session has device identities, so that the
+	// fields below mean something; without it (a fake, an old core) the
+	// UI says nothing about encryption.
+	Known bool
+	// Encrypted: the chat that opened last is end-to-end encrypted.
+	Encrypted bool
+	// Verified: the peer's key is pinned and the user marked it verified.
+	Verified bool
+	// KeyChanged: the peer proved (or the server announced) another key
+	// than the one pinned; sending waits until the user accepts it.
+	KeyChanged bool
+	// WasVerified, with KeyChanged: the key being replaced was verified,
+	// so the change is shown loudly.
+	WasVerified bool
 }

@@ -289,3 +289,19 @@ func TestOrderedUnreadFirst(t *testing.T) {
 		t.Fatalf("unread total %d, want 3", n)
 	}
 }
+
+// TestUnconfirmedPresenceUnknown: while the server has not answered
+// (Unconfirmed), nobody is known to be here, which is not an empty room;
+// once it is Connected the list counts.
+func TestUnconfirmedPresenceUnknown(t *testing.T) {
+	m := New("ana", "s", nil)
+	m.Apply(Change{Op: OpConn, Conn: Conn{State: Unconfirmed}})
+	if n, known := m.OnlineCount(); known || n != 0 || m.PresenceKnown() {
+		t.Fatalf("unconfirmed: %d online, known %v", n, known)
+	}
+	m.Apply(Change{Op: OpConn, Conn: Conn{State: Connected}},
+		Change{Op: OpPeer, Thread: "bruno", Nick: "bruno", Online: true})
+	if n, known := m.OnlineCount(); !known || n != 1 || !m.Online("bruno") {
+		t.Fatalf("connected: %d online, known %v", n, known)
+	}
+}

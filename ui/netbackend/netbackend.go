@@ -1,5 +1,15 @@
 // Package netbackend implements ui.Backend over the client core
 // (peerchat/core/client) and LAN discovery (peerchat/core/discovery).
+//
+// # Identities
+//
+// With Config.DataDir set, the device's identity (identity.LoadOrCreate),
+// the keys pinned for peers and those pinned for servers are kept there and
+// given to every session (client.Config.Identity, Pins, ServerPins); a
+// server this device hosts keeps its own key and nicknames in the
+// subfolder ServerDir. Without it, the Backend makes one identity for its
+// lifetime and keeps pins in memory: chats are still encrypted, but
+// nothing is remembered.
 package netbackend
 
 import (
@@ -10,11 +20,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"peerchat/core/client"
 	"peerchat/core/discovery"
+	"peerchat/core/identity"
 	"peerchat/core/wire"
 	"peerchat/server"
 	"peerchat/server/host"
@@ -28,13 +41,33 @@ type Config struct {
 	ListenAddr string
 	// ProbeExtra are addresses probed besides the LAN broadcast (e.g. 127.0.0.1:12345).
 	ProbeExtra []netip.AddrPort
+	// NoLAN makes Probe send nothing to the LAN: no broadcast and no mDNS
+	// query, only unicast probes to ProbeExtra. Tests set it, so that they
+	// send nothing outside loopback.
+	NoLAN bool
 	// HostName is the name a hosted server announces; "" means the host name.
 	HostName string
+	// DataDir is where the device identity and the pins are kept (see the
+	// package doc); "" keeps nothing.
+	DataDir string
+	// RequireEncryption, if not nil, is read at each Connect and Host:
+	// true refuses every chat that would not be end-to-end encrypted
+	// (client.Config.RequireEncryption).
+	RequireEncryption func() bool
 }
+
+// ServerDir is the subfolder of Config.DataDir where a hosted server keeps
+// its key and the nicknames held by keys (host.Config.DataDir).
+const ServerDir = "server"
 
 // Backend is a ui.Backend over the real network. It is safe for concurrent use.
 type Backend struct {
 	cfg Config
+
+	mu      sync.Mutex
+	id      *identity.Identity // loaded (or made) at the first session
+	pins    *identity.PinStore
+	srvPins *identity.PinStore
 }
 
 var _ ui.Backend = (*Backend)(nil)
@@ -47,18 +80,64 @@ func New(cfg Config) *Backend {
 	return &Backend{cfg: cfg}
 }
 
-func (b *Backend) clientConfig(server, nick string, notify func()) client.Config {
+func (b *Backend) clientConfig(server, nick string, notify func()) (client.Config, error) {
 	cc := client.DefaultConfig(server, nick)
 	cc.Notify = notify
 	cc.Logger = b.cfg.Logger.With("part", "client")
 	cc.ListenAddr = b.cfg.ListenAddr
-	return cc
+	id, pins, srvPins, err := b.identity()
+	if err != nil {
+		return cc, err
+	}
+	cc.Identity, cc.Pins, cc.ServerPins = id, pins, srvPins
+	if b.cfg.RequireEncryption != nil {
+		cc.RequireEncryption = b.cfg.RequireEncryption()
+	}
+	return cc, nil
+}
+
+// identity returns the device identity and the pin stores, loading them
+// from Config.DataDir (or making them in memory) at the first call. A
+// failure is returned again at the next call, which tries again.
+func (b *Backend) identity() (*identity.Identity, *identity.PinStore, *identity.PinStore, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.id != nil {
+		return b.id, b.pins, b.srvPins, nil
+	}
+	dir := b.cfg.DataDir
+	if dir == "" {
+		id, err := identity.Generate(nil)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("device identity: %w", err)
+		}
+		b.id, b.pins, b.srvPins = id, identity.NewMemoryPins(), identity.NewMemoryPins()
+		return b.id, b.pins, b.srvPins, nil
+	}
+	id, err := identity.LoadOrCreate(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("device identity: %w", err)
+	}
+	pins, err := identity.OpenPins(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pinned keys: %w", err)
+	}
+	srvPins, err := identity.OpenPinsFile(filepath.Join(dir, identity.ServerPinsFileName))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pinned server keys: %w", err)
+	}
+	b.id, b.pins, b.srvPins = id, pins, srvPins
+	return id, pins, srvPins, nil
 }
 
 // Connect dials server as nick. Its errors wrap ui.ErrNickTaken, ui.ErrRefused,
 // ui.ErrTimeout or ui.ErrUnreachable where they apply.
 func (b *Backend) Connect(ctx context.Context, server, nick string, notify func()) (ui.Session, error) {
-	c, err := client.Dial(ctx, b.clientConfig(server, nick, notify))
+	cc, err := b.clientConfig(server, nick, notify)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s as %q: %w", server, nick, err)
+	}
+	c, err := client.Dial(ctx, cc)
 	if err != nil {
 		return nil, classify(fmt.Errorf("connect to %s as %q: %w", server, nick, err))
 	}
@@ -75,12 +154,18 @@ func (b *Backend) Host(ctx context.Context, nick string, notify func()) (ui.Sess
 	if name == "" {
 		name, _ = os.Hostname()
 	}
-	cc := b.clientConfig("", nick, notify)
+	cc, err := b.clientConfig("", nick, notify)
+	if err != nil {
+		return nil, fmt.Errorf("host as %q: %w", nick, err)
+	}
 	hc := host.Config{
 		Server:  server.Config{Name: name},
 		AnyPort: true,
 		Client:  &cc,
 		Logger:  b.cfg.Logger.With("part", "host"),
+	}
+	if b.cfg.DataDir != "" {
+		hc.DataDir = filepath.Join(b.cfg.DataDir, ServerDir)
 	}
 	if ip := b.cfg.ListenAddr; ip != "" {
 		hc.Addr = net.JoinHostPort(ip, strconv.Itoa(wire.DefaultServerPort))
@@ -102,9 +187,11 @@ type hosted struct {
 func (s *hosted) ServerAddr() string { return s.h.Addr() }
 func (s *hosted) Close() error       { return s.h.Close() }
 
-// Probe lists the PeerChat servers that answer on the LAN.
+// Probe lists the PeerChat servers that answer on the LAN (by broadcast
+// and mDNS, unless Config.NoLAN) and at Config.ProbeExtra.
 func (b *Backend) Probe(ctx context.Context) ([]ui.Server, error) {
-	found, err := discovery.Probe(ctx, discovery.ProbeConfig{Port: wire.DiscoveryPort, Extra: b.cfg.ProbeExtra})
+	pc := discovery.ProbeConfig{Port: wire.DiscoveryPort, Extra: b.cfg.ProbeExtra, NoBroadcast: b.cfg.NoLAN, NoMDNS: b.cfg.NoLAN}
+	found, err := discovery.Probe(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}

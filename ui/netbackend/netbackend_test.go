@@ -98,9 +98,9 @@ func TestDedupe(t *testing.T) {
 }
 
 // TestProbeFindsHosted hosts a server (with its discovery responder) and
-// finds it with Probe over loopback.
+// finds it with Probe over loopback, sending nothing to the LAN (NoLAN).
 func TestProbeFindsHosted(t *testing.T) {
-	b := New(Config{ListenAddr: "127.0.0.1", ProbeExtra: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:12345")}, HostName: "probe-test"})
+	b := New(Config{ListenAddr: "127.0.0.1", ProbeExtra: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:12345")}, HostName: "probe-test", NoLAN: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h, err := b.Host(ctx, "ana", nil)

@@ -34,6 +34,12 @@ type journal struct {
 	// line (see presence.go); listUntil ends the server's first peer list.
 	pres      presence
 	listUntil time.Time
+
+	// Identities (keys.go): what each thread shows of encryption and keys,
+	// whether a changed server key waits, whether the Conn has keys.
+	sec        map[string]model.Security
+	srvChanged bool
+	keyed      bool
 }
 
 // ownRef names one of our messages as the client core does: the thread
@@ -58,6 +64,8 @@ func (j *journal) init(s *Service, me string) {
 	j.shown = map[string]model.Change{}
 	j.unread = map[string]int{}
 	j.own = map[ownRef]*ownMsg{}
+	j.sec = map[string]model.Security{}
+	_, j.keyed = s.conn.(Keys)
 }
 
 // when is at, or the Service's clock reading if at is zero.
@@ -257,10 +265,15 @@ func (j *journal) setConn(c model.Conn) {
 // notifications.
 func (j *journal) apply(ev client.Event) {
 	s, at := j.s, ev.Time
+	j.applyKeys(ev) // keys.go
+	switch ev.Kind {
+	case client.EventPeerJoined, client.EventPeerLeft, client.EventBroadcast:
+		j.confirm() // only the server tells these
+	}
 	switch ev.Kind {
 	case client.EventRegistered:
 		j.setMe(ev.Peer, ev.Text)
-		j.setConn(model.Conn{State: model.Connected})
+		j.registered(ev)
 		if s.cfg.ListWindow >= 0 {
 			j.listUntil = j.when(at).Add(s.listWindow())
 		}
@@ -294,7 +307,7 @@ func (j *journal) apply(ev client.Event) {
 			j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Mine: true, State: delivery.Delivered})
 			return
 		}
-		j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at})
+		j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Signature: ev.Signature})
 		if model.Mentions(ev.Text, j.me) {
 			title := "You were mentioned" // a base server does not say by whom
 			if ev.From != "" {
@@ -376,7 +389,7 @@ func (j *journal) apply(ev client.Event) {
 			j.system(model.Everyone, "Reconnecting…", at)
 		}
 	case client.EventReconnected:
-		j.setConn(model.Conn{State: model.Connected})
+		j.registered(ev)
 		j.setMe("", ev.Text)
 		j.system(model.Everyone, "Reconnected", at)
 	case client.EventError:
@@ -386,6 +399,37 @@ func (j *journal) apply(ev client.Event) {
 		}
 		s.push(model.Change{Op: model.OpNotice, Text: text})
 	}
+}
+
+// Unanswered is the line the feed shows when the server registered us but
+// has said nothing (model.Unconfirmed), and Answered the line once it does.
+const (
+	Unanswered = "No answer from the server yet. It accepted the connection but has said nothing: " +
+		"an older PeerChat server stays silent while nobody else is here, and a service that is not " +
+		"PeerChat never answers. Broadcasts it does not relay back are marked as not delivered."
+	Answered = "The server answered: it is a PeerChat server."
+)
+
+// registered sets the connection state after a registration (ev is
+// EventRegistered or EventReconnected): Connected, or Unconfirmed when the
+// server has said nothing, which the feed explains.
+func (j *journal) registered(ev client.Event) {
+	if ev.Server != client.ServerUnconfirmed {
+		j.setConn(model.Conn{State: model.Connected})
+		return
+	}
+	j.setConn(model.Conn{State: model.Unconfirmed})
+	j.system(model.Everyone, Unanswered, ev.Time)
+}
+
+// confirm records that the server spoke: an Unconfirmed connection is
+// Connected.
+func (j *journal) confirm() {
+	if j.conn.State != model.Unconfirmed {
+		return
+	}
+	j.setConn(model.Conn{State: model.Connected})
+	j.system(model.Everyone, Answered, time.Time{})
 }
 
 func closedText(peer string, r client.CloseReason) string {

@@ -3,6 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"peerchat/core/client"
 	"peerchat/core/delivery"
 	"peerchat/core/history"
+	"peerchat/core/wire"
 	"peerchat/server"
 	"peerchat/server/servertest"
 	"peerchat/ui/historystore"
@@ -189,5 +193,100 @@ func TestNoFrames(t *testing.T) {
 	}
 	if err := st.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServerSilent reproduces issue 9, defect 5 through the session with a
+// real socket: a TCP port that accepts REGISTER and PORT and never answers
+// does not look like an empty room (model.Unconfirmed, explained in the
+// feed), a broadcast that it never relays fails, and once the port speaks
+// PeerChat (a JOINED) the connection is Connected.
+func TestServerSilent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	speak := make(chan []byte)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		go io.Copy(io.Discard, conn) // swallows REGISTER, PORT, broadcasts; ends with conn
+		if b, ok := <-speak; ok {
+			conn.Write(b)
+		}
+		io.Copy(io.Discard, conn)
+	}()
+	defer func() { <-served }()
+	defer close(speak)
+
+	sig := NewSignal()
+	cfg := client.DefaultConfig(ln.Addr().String(), "ana")
+	cfg.ListenAddr, cfg.Notify, cfg.Reconnect = "127.0.0.1", sig.Notify, false
+	cfg.EchoTimeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatalf("a silent port is taken for a base server with an empty room: %v", err)
+	}
+	inval := make(chan struct{}, 1)
+	svc := New(Config{Conn: c, Signal: sig, Invalidate: func() {
+		select {
+		case inval <- struct{}{}:
+		default:
+		}
+	}})
+	defer svc.Close()
+	m := model.New("ana", ln.Addr().String(), time.Now)
+	var buf []model.Change
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(waitTimeout)
+		for {
+			buf = svc.Drain(buf[:0])
+			m.Apply(buf...)
+			if cond() {
+				return
+			}
+			select {
+			case <-inval:
+			case <-deadline:
+				t.Fatalf("%s: not within %v; conn %+v", what, waitTimeout, m.Conn)
+			}
+		}
+	}
+	last := func() model.Message {
+		msgs := m.Thread(model.Everyone).Messages
+		if len(msgs) == 0 {
+			return model.Message{}
+		}
+		return msgs[len(msgs)-1]
+	}
+
+	wait("unconfirmed", func() bool { return m.Conn.State == model.Unconfirmed })
+	if _, known := m.OnlineCount(); known {
+		t.Error("who is here is taken as known from a server that said nothing")
+	}
+	if l := last(); l.Kind != model.KindSystem || l.Text != Unanswered {
+		t.Errorf("the feed says %q, want the explanation", l.Text)
+	}
+
+	svc.Broadcast("anyone here?")
+	wait("the broadcast failed", func() bool { l := last(); return l.Mine && l.State == delivery.Failed })
+	if m.Conn.State != model.Unconfirmed {
+		t.Fatalf("conn %+v after the failed broadcast, want still unconfirmed", m.Conn)
+	}
+
+	speak <- wire.Encode(wire.Joined{Nick: "bruno", IP: netip.MustParseAddr("127.0.0.1"), UDPPort: 1, TCPPort: 1})
+	wait("connected", func() bool { return m.Conn.State == model.Connected })
+	wait("bruno listed", func() bool { return m.Online("bruno") })
+	if !slices.ContainsFunc(m.Thread(model.Everyone).Messages, func(msg model.Message) bool { return msg.Text == Answered }) {
+		t.Error("the feed does not say that the server answered")
 	}
 }

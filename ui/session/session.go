@@ -29,12 +29,24 @@
 // another's feed. Our messages still pending when the Service closes are
 // stored as failed (NotSentLeft).
 //
+// # A server that does not answer
+//
+// A port that took our registration and said nothing (the client core's
+// ServerUnconfirmed) is not an empty room: the connection is
+// model.Unconfirmed, and the feed says why (Unanswered). It becomes
+// Connected, and the feed says so (Answered), once the server speaks: an
+// event only a server sends (people, broadcasts), or the client core's
+// ServerKind (ServerKinder), asked after each batch of events.
+//
 // # Notifications
 //
 // A notification is raised for a private message, a broadcast that mentions
 // the user, a chat request and a private chat that was lost, unless the user
 // turned them off (SetMuted), and only while the window is not focused or the
-// thread concerned is not the open one.
+// thread concerned is not the open one. A thread muted on its own
+// (SetThreadMuted, Config.MutedThreads) raises none, whatever else holds; the
+// UI keeps which threads are muted with its settings and tells the Service
+// at start.
 package session
 
 import (
@@ -81,6 +93,17 @@ type Conn interface {
 	Close() error
 }
 
+// ServerKinder is a Conn that says what kind of server it registered with;
+// *client.Client implements it. The Service asks it after each batch of
+// events whether a server that had said nothing (model.Unconfirmed) has
+// spoken since. Without it, only the events that come from the server
+// (people, broadcasts) confirm it.
+type ServerKinder interface {
+	ServerKind() client.ServerKind
+}
+
+var _ ServerKinder = (*client.Client)(nil)
+
 // Store is where the Service keeps the history; *historystore.Store
 // implements it. Its methods must be safe for concurrent use.
 type Store interface {
@@ -121,10 +144,13 @@ type Config struct {
 	// Invalidate asks the window for a new frame after Changes were
 	// queued. It is called from any goroutine and must not block. nil: none.
 	Invalidate func()
-	Muted      bool             // notifications start turned off
-	Page       int              // messages per thread loaded at start; 0 means DefaultPage
-	Logger     *slog.Logger     // nil: discard
-	Now        func() time.Time // nil: time.Now
+	Muted      bool // notifications start turned off
+	// MutedThreads are the threads (model.Key, model.Everyone for the
+	// feed) whose notifications start turned off (see SetThreadMuted).
+	MutedThreads []string
+	Page         int              // messages per thread loaded at start; 0 means DefaultPage
+	Logger       *slog.Logger     // nil: discard
+	Now          func() time.Time // nil: time.Now
 	// ListWindow is how long after registration (by the events' times)
 	// peers that join are taken for the server's list of who is already
 	// there, and not announced as joining: the protocol sends that list
@@ -178,6 +204,7 @@ type Service struct {
 	open      string               // the thread the UI shows
 	openSet   bool                 // open is set: a thread pane is visible
 	muted     bool
+	mutedT    map[string]bool // threads muted on their own
 	j         journal
 }
 
@@ -200,7 +227,10 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, conn: cfg.Conn, st: cfg.Store, now: cfg.Now,
 		done: make(chan struct{}), kick: make(chan struct{}, 1),
-		muted: cfg.Muted,
+		muted: cfg.Muted, mutedT: map[string]bool{},
+	}
+	for _, t := range cfg.MutedThreads {
+		s.mutedT[t] = true
 	}
 	s.j.init(s, cfg.Conn.Nick())
 	s.j.server = cfg.Conn.ServerAddr()
@@ -251,6 +281,21 @@ func (s *Service) SetMuted(muted bool) {
 	s.mu.Unlock()
 }
 
+// SetThreadMuted turns the notifications of one thread (model.Key of the
+// peer, model.Everyone for the feed) off (true) or on. Its messages are
+// still saved and counted unread; only the system notification is not
+// raised. It does not persist anything: the UI remembers muted threads
+// with its settings and passes them again to the next Service.
+func (s *Service) SetThreadMuted(thread string, muted bool) {
+	s.mu.Lock()
+	if muted {
+		s.mutedT[thread] = true
+	} else {
+		delete(s.mutedT, thread)
+	}
+	s.mu.Unlock()
+}
+
 // Close stops the Service: it writes what is still queued for the history
 // (events that arrived since the last batch too, without notifying them),
 // closes the connection and returns once its goroutine has ended. Methods
@@ -287,11 +332,19 @@ func (s *Service) run() {
 			announce.Stop()
 		}
 	}()
+	kinder, _ := s.conn.(ServerKinder)
 	for {
 		evs = s.conn.Poll(evs[:0])
+		var kind client.ServerKind
+		if kinder != nil {
+			kind = kinder.ServerKind() // after Poll: it covers what Poll returned
+		}
 		s.mu.Lock()
 		for _, ev := range evs {
 			s.j.apply(ev)
+		}
+		if kind == client.ServerBase || kind == client.ServerV2 {
+			s.j.confirm()
 		}
 		switch waiting := !s.j.pres.empty(); {
 		case waiting && due == nil:
@@ -407,6 +460,7 @@ func (s *Service) compact() {
 	for _, c := range j.shown {
 		s.push(c)
 	}
+	j.snapshotKeys() // keys.go
 	ivs := make([]model.Invite, 0, len(j.invites))
 	for _, iv := range j.invites {
 		ivs = append(ivs, iv)
@@ -502,7 +556,7 @@ func (s *Service) write(w historystore.Write) {
 // attention queues a notification about thread, under the policy of the
 // package doc. s.mu is held.
 func (s *Service) attention(thread, title, text string) {
-	if s.muted || (s.focused && s.openSet && s.open == thread) {
+	if s.muted || s.mutedT[thread] || (s.focused && s.openSet && s.open == thread) {
 		return
 	}
 	s.notes = append(s.notes, [2]string{title, text})

@@ -666,3 +666,64 @@ func TestLeaveFailsPending(t *testing.T) {
 		t.Fatalf("next session shows %v %q", m.State, m.Err)
 	}
 }
+
+// waitNotes waits until n notifications were raised, and returns them.
+func (r *rig) waitNotes(n int) []string {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		got := len(r.notes)
+		r.mu.Unlock()
+		if got >= n {
+			return r.takeNotes()
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d notifications within 5s, want %d: %q", got, n, r.takeNotes())
+		}
+		r.sync()
+	}
+}
+
+// TestThreadMuted: a thread muted on its own raises no notification, for
+// a private message or a mention, while the others still do; unmuted, it
+// does again. Each muted event is followed by one that notifies, so that
+// waiting for the latter proves the former was handled and stayed silent.
+func TestThreadMuted(t *testing.T) {
+	r := newRig(t, nil, "bruno", "chen")
+	r.svc.SetFocused(false)
+	r.svc.SetThreadMuted("bruno", true)
+	r.svc.SetThreadMuted(model.Everyone, true)
+	from := func(nick, text string) client.Event {
+		return client.Event{Kind: client.EventChatMsg, From: nick, Peer: nick, Text: text, Time: t0}
+	}
+	r.conn.push(from("bruno", "muted"), client.Event{Kind: client.EventBroadcast, From: "chen", Text: "@ana muted feed", Time: t0})
+	r.conn.push(from("Chen", "not muted"))
+	if got, want := r.waitNotes(1), []string{"Chen: not muted"}; !slices.Equal(got, want) {
+		t.Fatalf("notifications %q, want %q", got, want)
+	}
+	if th := r.m.Lookup("bruno"); th == nil || th.Unread != 1 {
+		t.Fatalf("bruno's muted message is not kept unread: %+v", th)
+	}
+	r.svc.SetThreadMuted("bruno", false)
+	r.conn.push(from("bruno", "unmuted"))
+	if got, want := r.waitNotes(1), []string{"bruno: unmuted"}; !slices.Equal(got, want) {
+		t.Fatalf("notifications %q, want %q", got, want)
+	}
+
+	// Config.MutedThreads: the threads muted when the UI starts the Service.
+	conn := &fakeConn{sig: NewSignal(), nick: "ana", peers: []string{"bruno"}}
+	notes := make(chan string, 4)
+	svc := New(Config{Conn: conn, Signal: conn.sig, MutedThreads: []string{"bruno"},
+		Notify: func(title, text string) { notes <- title + ": " + text }})
+	defer svc.Close()
+	conn.push(from("bruno", "muted at start"), from("chen", "hi"))
+	select {
+	case n := <-notes:
+		if n != "chen: hi" {
+			t.Fatalf("notification %q, want chen's", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification within 5s")
+	}
+}

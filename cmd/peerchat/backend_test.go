@@ -1,0 +1,29 @@
+package main
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"testing"
+)
+
+// TestBackendConfig: the backend keeps the device identity and pins in the
+// app's data directory, and reads the "Refuse unencrypted chats" setting
+// at each connect from the atomic the App's SettingsChanged sets.
+func TestBackendConfig(t *testing.T) {
+	dir := t.TempDir()
+	var require atomic.Bool
+	cfg := backendConfig(slog.New(slog.DiscardHandler), dir, &require)
+	if cfg.DataDir != dir {
+		t.Fatalf("DataDir %q, want %q", cfg.DataDir, dir)
+	}
+	if cfg.RequireEncryption == nil || cfg.RequireEncryption() {
+		t.Fatal("encryption required before the setting says so")
+	}
+	require.Store(true)
+	if !cfg.RequireEncryption() {
+		t.Fatal("the setting does not reach the backend")
+	}
+	if len(cfg.ProbeExtra) != 1 || !cfg.ProbeExtra[0].Addr().IsLoopback() {
+		t.Fatalf("ProbeExtra %v, want loopback", cfg.ProbeExtra)
+	}
+}
