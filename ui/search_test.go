@@ -153,3 +153,21 @@ func TestSnippet(t *testing.T) {
 		t.Errorf("snippet = %v, want %v", got, want)
 	}
 }
+
+// On a phone, Ctrl+F (a hardware keyboard) from an open thread goes back to
+// the list, where the search pane is, instead of opening it out of sight.
+func TestSearchFromThreadPhone(t *testing.T) {
+	h := newHarness(t, &fakeBackend{}, 360, 780)
+	h.connect("ana")
+	c := h.chat()
+	c.open(model.Everyone)
+	h.frame()
+	if !c.showThread {
+		t.Fatal("the thread is not shown")
+	}
+	h.key("F", key.ModShortcut)
+	h.frame()
+	if !c.search.open || c.showThread {
+		t.Fatalf("after Ctrl+F: search open %v, thread shown %v; want the search pane in view", c.search.open, c.showThread)
+	}
+}

@@ -175,6 +175,9 @@ func (s *chatScreen) shortcuts(gtx C) {
 			s.switcher.show(gtx, s.m)
 		case "F":
 			s.switcher.open = false
+			if s.narrow {
+				s.showThread = false // on a phone the search pane is in the list
+			}
 			s.search.show(gtx)
 		case key.NameUpArrow, key.NameDownArrow:
 			d := 1
