@@ -27,7 +27,7 @@
 //
 // Registration is REGISTER then PORT. A v2 server's WELCOME is answered
 // with HELLO (heartbeat bcast caps notice ack, and keys e2e with
-// Config.Identity; a keys server then proves its key before registration
+// Config.Identity, and e2e-aesgcm too with e2e.HardwareAES; a keys server then proves its key before registration
 // completes, see "Identities and encryption"). The first frame the server
 // sends must be a PeerChat server payload (WELCOME, JOINED, NICKNAME_TAKEN,
 // ERROR, …): a bad frame header, an unknown verb or a client's verb first
@@ -76,7 +76,10 @@
 //
 // Private chats: when both sides announced "e2e" and the chat opens by an invite, the
 // dialer runs the Noise handshake of package core/e2e right after
-// CHAT_ACCEPT, and every later chat frame is sealed. Each side checks the
+// CHAT_ACCEPT, and every later chat frame is sealed: with AES-256-GCM when
+// both announced "e2e-aesgcm" (hardware AES on both devices), else with
+// ChaCha20-Poly1305 (the dialer proposes; a listener without hardware AES
+// accepts ChaChaPoly only). Each side checks the
 // key the other proved: against its pin (Config.Pins, by folded nick) if
 // there is one, else against the key the server announced (KEY), and pins
 // it the first time (trust on first use). A proved key that differs from

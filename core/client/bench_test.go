@@ -5,16 +5,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"peerchat/core/e2e"
+)
+
+// benchMode is what a benchmark's chat runs: plaintext, encrypted with the
+// suite the clients negotiate (AESGCM with hardware AES), or encrypted by
+// clients that behave as devices without hardware AES (ChaChaPoly).
+type benchMode int
+
+const (
+	benchPlain benchMode = iota
+	benchEncrypted
+	benchChaCha
 )
 
 // benchPair returns two clients of a real server with an open chat in which
-// both sides speak "ack"; keyed: both have identities, and the chat is
-// end-to-end encrypted.
-func benchPair(b *testing.B, keyed bool) (a, c *tc) {
+// both sides speak "ack"; unless plain, both have identities, and the chat
+// is end-to-end encrypted.
+func benchPair(b *testing.B, mode benchMode) (a, c *tc) {
 	ts := startServer(b)
 	acfg, ccfg := testConfig(ts.Addr, "ana"), testConfig(ts.Addr, "bob")
+	keyed := mode != benchPlain
 	if keyed {
 		acfg, ccfg = keyedConfig(ts.Addr, "ana"), keyedConfig(ts.Addr, "bob")
+	}
+	if mode == benchChaCha {
+		acfg.hooks, ccfg.hooks = &hooks{noAES: true}, &hooks{noAES: true}
 	}
 	a = dial(b, acfg)
 	c = dial(b, ccfg)
@@ -27,6 +44,13 @@ func benchPair(b *testing.B, keyed bool) (a, c *tc) {
 	openChat(b, a, c)
 	if a.Encrypted("bob") != keyed {
 		b.Fatalf("encrypted %v, want %v", !keyed, keyed)
+	}
+	want := e2e.ChaChaPoly
+	if mode == benchEncrypted && e2e.HardwareAES() {
+		want = e2e.AESGCM
+	}
+	if suite, ok := a.chatCipher("bob"); keyed && suite != want {
+		b.Fatalf("suite %v (encrypted %v), want %v", suite, ok, want)
 	}
 	return a, c
 }
@@ -60,14 +84,18 @@ func waitKind(b *testing.B, c *Client, kind EventKind, n int, buf []Event, deadl
 
 // BenchmarkChatRoundTrip measures one chat message and its CHAT_ACK on
 // loopback: Send to EventDelivered.
-func BenchmarkChatRoundTrip(b *testing.B) { benchRoundTrip(b, false) }
+func BenchmarkChatRoundTrip(b *testing.B) { benchRoundTrip(b, benchPlain) }
 
 // BenchmarkChatRoundTripEncrypted is BenchmarkChatRoundTrip on an
-// end-to-end encrypted chat.
-func BenchmarkChatRoundTripEncrypted(b *testing.B) { benchRoundTrip(b, true) }
+// end-to-end encrypted chat, with the negotiated suite.
+func BenchmarkChatRoundTripEncrypted(b *testing.B) { benchRoundTrip(b, benchEncrypted) }
 
-func benchRoundTrip(b *testing.B, keyed bool) {
-	a, c := benchPair(b, keyed)
+// BenchmarkChatRoundTripEncryptedChaCha is BenchmarkChatRoundTripEncrypted
+// between clients without hardware AES: ChaChaPoly.
+func BenchmarkChatRoundTripEncryptedChaCha(b *testing.B) { benchRoundTrip(b, benchChaCha) }
+
+func benchRoundTrip(b *testing.B, mode benchMode) {
+	a, c := benchPair(b, mode)
 	go func() { // bob's UI: drain events
 		var buf []Event
 		for {
@@ -100,15 +128,19 @@ func benchRoundTrip(b *testing.B, keyed bool) {
 
 // BenchmarkChatThroughput sends 1 KiB chat messages one way, at most
 // window unacknowledged at a time, and counts them received.
-func BenchmarkChatThroughput(b *testing.B) { benchThroughput(b, false) }
+func BenchmarkChatThroughput(b *testing.B) { benchThroughput(b, benchPlain) }
 
 // BenchmarkChatThroughputEncrypted is BenchmarkChatThroughput on an
-// end-to-end encrypted chat.
-func BenchmarkChatThroughputEncrypted(b *testing.B) { benchThroughput(b, true) }
+// end-to-end encrypted chat, with the negotiated suite.
+func BenchmarkChatThroughputEncrypted(b *testing.B) { benchThroughput(b, benchEncrypted) }
 
-func benchThroughput(b *testing.B, keyed bool) {
+// BenchmarkChatThroughputEncryptedChaCha is BenchmarkChatThroughputEncrypted
+// between clients without hardware AES: ChaChaPoly.
+func BenchmarkChatThroughputEncryptedChaCha(b *testing.B) { benchThroughput(b, benchChaCha) }
+
+func benchThroughput(b *testing.B, mode benchMode) {
 	const window = 1024
-	a, c := benchPair(b, keyed)
+	a, c := benchPair(b, mode)
 	text := strings.Repeat("x", 1024)
 	received := make(chan struct{})
 	go func() {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -303,12 +304,7 @@ func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
 // (once per message), and for a base peer, which never acknowledges, the
 // end of its life in the outbox. The caller holds c.mu.
 func (c *Client) written(ch *chat, id uint64) {
-	// Written messages are usually the newest: search from the end, past
-	// the few not written yet (the oldest wait for their acknowledgement).
-	i := len(ch.outbox) - 1
-	for i >= 0 && ch.outbox[i].id != id {
-		i--
-	}
+	i := outIndex(ch.outbox, id)
 	if i < 0 {
 		return // acknowledged already (the ack overtook this report), or failed
 	}
@@ -322,10 +318,23 @@ func (c *Client) written(ch *chat, id uint64) {
 	}
 }
 
+// outIndex returns the index of message id in outbox, or -1. Ids grow
+// with every message (newID) and the outbox is kept in the order messages
+// were sent, so a binary search finds it (thousands may wait for their
+// acknowledgement); a linear search covers an outbox out of that order.
+func outIndex(outbox []outMsg, id uint64) int {
+	if i, ok := slices.BinarySearchFunc(outbox, id, func(m outMsg, id uint64) int {
+		return cmp.Compare(m.id, id)
+	}); ok {
+		return i
+	}
+	return slices.IndexFunc(outbox, func(m outMsg) bool { return m.id == id })
+}
+
 // delivered removes message id from the outbox and reports it delivered
 // (after EventSent, if its write was not reported yet). The caller holds c.mu.
 func (c *Client) delivered(ch *chat, id uint64) {
-	i := slices.IndexFunc(ch.outbox, func(m outMsg) bool { return m.id == id })
+	i := outIndex(ch.outbox, id)
 	if i < 0 {
 		return
 	}

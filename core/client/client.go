@@ -83,6 +83,9 @@ type hooks struct {
 	sendUDP func(b []byte, to netip.AddrPort) (send bool)
 	// conn, if set, wraps every TCP connection the Client accepts or dials.
 	conn func(net.Conn) net.Conn
+	// noAES makes the Client behave as a device without hardware AES
+	// (e2e.HardwareAES false): no "e2e-aesgcm", ChaChaPoly only.
+	noAES bool
 }
 
 // wrap applies the conn hook, if any.

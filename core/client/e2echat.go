@@ -23,6 +23,36 @@ func (c *Client) e2eWith(p *Peer) bool {
 	return c.cfg.Identity != nil && p != nil && slices.Contains(p.Features, wire.FeatureE2E)
 }
 
+// hardwareAES reports whether this device runs AES-GCM in hardware
+// (e2e.HardwareAES), so that it announces "e2e-aesgcm" and accepts AESGCM.
+func (c *Client) hardwareAES() bool {
+	return e2e.HardwareAES() && (c.cfg.hooks == nil || !c.cfg.hooks.noAES)
+}
+
+// ciphers returns the suites we accept as the responder: AESGCM only with
+// hardware AES (docs/PROTOCOL.md §3.5).
+func (c *Client) ciphers() []e2e.Cipher {
+	if c.hardwareAES() {
+		return []e2e.Cipher{e2e.ChaChaPoly, e2e.AESGCM}
+	}
+	return []e2e.Cipher{e2e.ChaChaPoly}
+}
+
+// cipherFor returns the suite we propose as the initiator to the peer with
+// folded nick key: AESGCM when both of us announced "e2e-aesgcm",
+// ChaChaPoly otherwise. It takes c.mu.
+func (c *Client) cipherFor(key string) e2e.Cipher {
+	if !c.hardwareAES() {
+		return e2e.ChaChaPoly
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.peers[key]; p != nil && slices.Contains(p.Features, wire.FeatureE2EAES) {
+		return e2e.AESGCM
+	}
+	return e2e.ChaChaPoly
+}
+
 // prologue returns the handshake's context (§3.5): the invite nonce, the
 // inviter's folded nick and the dialer's.
 func prologue(nonce, inviter, dialer string) []byte {
@@ -76,17 +106,22 @@ func (c *Client) expect(key string, out *keyCheck) func(identity.PublicIdentity)
 }
 
 // handshake runs the Noise handshake on conn for the chat with the peer
-// whose folded nick is key, bounded by ChatDialTimeout.
+// whose folded nick is key, bounded by ChatDialTimeout. It runs without c.mu.
 func (c *Client) handshake(conn net.Conn, r *wire.Reader, role e2e.Role, prologue []byte, key string, kc *keyCheck) (*e2e.Session, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ChatDialTimeout)
 	defer cancel()
 	r.IdleTimeout = c.cfg.ChatDialTimeout
-	return e2e.Handshake(ctx, conn, r, e2e.Config{
+	cfg := e2e.Config{
 		Role:     role,
 		Local:    c.cfg.Identity,
 		Expect:   c.expect(key, kc),
 		Prologue: prologue,
-	})
+		Ciphers:  c.ciphers(),
+	}
+	if role == e2e.Initiator {
+		cfg.Cipher = c.cipherFor(key)
+	}
+	return e2e.Handshake(ctx, conn, r, cfg)
 }
 
 // secureIncoming runs the responder's handshake on a socket that answered
@@ -137,7 +172,7 @@ func (c *Client) secureFailed(ch *chat, err error) {
 // invite (nonce) of the peer with folded nick key, runs the initiator's
 // handshake and opens the chat. It runs without c.mu.
 func (c *Client) secureOutgoing(key, nonce string, conn net.Conn) {
-	r := wire.NewReader(conn, wire.DefaultPeerPayload)
+	r := wire.NewReaderSize(conn, wire.DefaultPeerPayload, chatReadBuffer)
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err := wire.WriteMessage(conn, wire.ChatAccept{Nick: c.nick, Nonce: nonce})
 	conn.SetWriteDeadline(time.Time{})

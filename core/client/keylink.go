@@ -18,12 +18,17 @@ import (
 const identNonceLen = 16
 
 // helloFeatures returns the features we list in HELLO: the base v2 ones,
-// and "keys" and "e2e" with an Identity.
+// and "keys" and "e2e" with an Identity, and "e2e-aesgcm" too with
+// hardware AES.
 func (c *Client) helloFeatures() []string {
 	if c.cfg.Identity == nil {
 		return features
 	}
-	return append(slices.Clip(features), wire.FeatureKeys, wire.FeatureE2E)
+	f := append(slices.Clip(features), wire.FeatureKeys, wire.FeatureE2E)
+	if c.hardwareAES() {
+		f = append(f, wire.FeatureE2EAES)
+	}
+	return f
 }
 
 // keysOn reports whether the current link negotiated "keys". The caller

@@ -49,7 +49,7 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 		c.later(func() { c.secureOutgoing(key, nonce, conn) })
 		return
 	}
-	c.openChat(ch, conn, wire.NewReader(conn, wire.DefaultPeerPayload), wire.ChatAccept{Nick: c.nick, Nonce: nonce}, nil, keyCheck{})
+	c.openChat(ch, conn, wire.NewReaderSize(conn, wire.DefaultPeerPayload, chatReadBuffer), wire.ChatAccept{Nick: c.nick, Nonce: nonce}, nil, keyCheck{})
 }
 
 // sendInvite sends our CHAT_INVITE to the peer. The caller holds c.mu.
@@ -100,7 +100,7 @@ func (c *Client) dialRequest(key, nonce string, addr netip.AddrPort) {
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	err = wire.WriteMessage(conn, wire.ChatRequest{Nick: c.nick})
 	conn.SetWriteDeadline(time.Time{})
-	r := wire.NewReader(conn, wire.DefaultPeerPayload)
+	r := wire.NewReaderSize(conn, wire.DefaultPeerPayload, chatReadBuffer)
 	r.IdleTimeout = c.cfg.RequestTimeout
 	var msg wire.Message
 	if err == nil {
@@ -293,7 +293,7 @@ func (c *Client) acceptTCP() {
 // for one of our invites, or a base CHAT_REQUEST.
 func (c *Client) incoming(conn net.Conn) {
 	defer c.wg.Done()
-	r := wire.NewReader(conn, wire.DefaultPeerPayload)
+	r := wire.NewReaderSize(conn, wire.DefaultPeerPayload, chatReadBuffer)
 	r.IdleTimeout = c.cfg.ChatDialTimeout
 	p, err := r.ReadFrame()
 	var msg wire.Message

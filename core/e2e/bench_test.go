@@ -53,17 +53,20 @@ func (p *plainConn) appendMsg(dst, m []byte) ([]byte, error) {
 }
 func (p *plainConn) raw() net.Conn { return p.c }
 
-func benchPair(b *testing.B, encrypted bool) (msgConn, msgConn) {
-	ci, cr := tcpPair(b)
-	if encrypted {
-		return sessions(b, ci, cr)
+// plain, as a benchmark's suite, is plaintext frames.
+const plain Cipher = 0xff
+
+func benchPair(b *testing.B, c Cipher) (msgConn, msgConn) {
+	if c != plain {
+		return sessionsWith(b, c)
 	}
+	ci, cr := tcpPair(b)
 	return &plainConn{ci, wire.NewReader(ci, wire.DefaultPeerPayload)},
 		&plainConn{cr, wire.NewReader(cr, wire.DefaultPeerPayload)}
 }
 
-func benchRoundTrip(b *testing.B, encrypted bool) {
-	a, z := benchPair(b, encrypted)
+func benchRoundTrip(b *testing.B, c Cipher) {
+	a, z := benchPair(b, c)
 	done := make(chan struct{})
 	go func() { // the peer acknowledges each message, as CHAT_ACK does
 		defer close(done)
@@ -98,15 +101,18 @@ func benchRoundTrip(b *testing.B, encrypted bool) {
 }
 
 // BenchmarkRoundTrip: a chat line and its acknowledgement over loopback
-// TCP, encrypted.
-func BenchmarkRoundTrip(b *testing.B) { benchRoundTrip(b, true) }
+// TCP, encrypted with ChaChaPoly.
+func BenchmarkRoundTrip(b *testing.B) { benchRoundTrip(b, ChaChaPoly) }
+
+// BenchmarkRoundTripAESGCM is BenchmarkRoundTrip with AESGCM.
+func BenchmarkRoundTripAESGCM(b *testing.B) { benchRoundTrip(b, AESGCM) }
 
 // BenchmarkRoundTripPlain is the same over plaintext frames, for comparison
 // on the same machine at the same time.
-func BenchmarkRoundTripPlain(b *testing.B) { benchRoundTrip(b, false) }
+func BenchmarkRoundTripPlain(b *testing.B) { benchRoundTrip(b, plain) }
 
-func benchThroughput(b *testing.B, encrypted bool) {
-	a, z := benchPair(b, encrypted)
+func benchThroughput(b *testing.B, c Cipher) {
+	a, z := benchPair(b, c)
 	msg := bytes.Repeat([]byte("x"), 1024)
 	copy(msg, "CHAT_MSG2 1 1764536400000 \"alice\" ")
 	errc := make(chan error, 1)
@@ -151,19 +157,28 @@ func benchThroughput(b *testing.B, encrypted bool) {
 }
 
 // BenchmarkThroughput1KiB: 1 KiB messages one way over loopback TCP,
-// encrypted (MB/s is of plaintext), sealed with Seal in batches of 32 per
-// write, read with ReadMessage.
-func BenchmarkThroughput1KiB(b *testing.B) { benchThroughput(b, true) }
+// encrypted with ChaChaPoly (MB/s is of plaintext), sealed with Seal in
+// batches of 32 per write, read with ReadMessage.
+func BenchmarkThroughput1KiB(b *testing.B) { benchThroughput(b, ChaChaPoly) }
+
+// BenchmarkThroughput1KiBAESGCM is BenchmarkThroughput1KiB with AESGCM.
+func BenchmarkThroughput1KiBAESGCM(b *testing.B) { benchThroughput(b, AESGCM) }
 
 // BenchmarkThroughput1KiBPlain is the same over plaintext frames.
-func BenchmarkThroughput1KiBPlain(b *testing.B) { benchThroughput(b, false) }
+func BenchmarkThroughput1KiBPlain(b *testing.B) { benchThroughput(b, plain) }
 
-// BenchmarkHandshake: a complete XX handshake over a fresh loopback TCP
-// connection (the connection's setup is not counted), as the initiator sees it.
-func BenchmarkHandshake(b *testing.B) {
+// BenchmarkHandshake: a complete XX handshake (ChaChaPoly) over a fresh
+// loopback TCP connection (the connection's setup is not counted), as the
+// initiator sees it.
+func BenchmarkHandshake(b *testing.B) { benchHandshake(b, ChaChaPoly) }
+
+// BenchmarkHandshakeAESGCM is BenchmarkHandshake with AESGCM.
+func BenchmarkHandshakeAESGCM(b *testing.B) { benchHandshake(b, AESGCM) }
+
+func benchHandshake(b *testing.B, c Cipher) {
 	a, z := ident(b, 0), ident(b, 32)
-	ic := Config{Local: a, Expect: expectKey(z.Public())}
-	rc := Config{Local: z, Expect: expectKey(a.Public())}
+	ic := Config{Local: a, Expect: expectKey(z.Public()), Cipher: c}
+	rc := Config{Local: z, Expect: expectKey(a.Public()), Ciphers: bothCiphers}
 	ds := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -187,11 +202,17 @@ func BenchmarkHandshake(b *testing.B) {
 }
 
 // BenchmarkSealOpen1KiB: the CPU cost of one 1 KiB message, sealed and
-// opened in one goroutine without I/O (both ends' work, no syscalls).
-func BenchmarkSealOpen1KiB(b *testing.B) {
-	_, ini, res := genuine(b)
-	tx := &Session{send: unsafeCipher(ini.send.UnsafeKey())}
-	rx := &Session{recv: unsafeCipher(res.recv.UnsafeKey())}
+// opened in one goroutine without I/O (both ends' work, no syscalls), with
+// ChaChaPoly.
+func BenchmarkSealOpen1KiB(b *testing.B) { benchSealOpen(b, ChaChaPoly) }
+
+// BenchmarkSealOpen1KiBAESGCM is BenchmarkSealOpen1KiB with AESGCM.
+func BenchmarkSealOpen1KiBAESGCM(b *testing.B) { benchSealOpen(b, AESGCM) }
+
+func benchSealOpen(b *testing.B, c Cipher) {
+	_, ini, res := genuineWith(b, c)
+	tx := &Session{send: unsafeCipherOf(ini.send.UnsafeKey(), c)}
+	rx := &Session{recv: unsafeCipherOf(res.recv.UnsafeKey(), c)}
 	msg := bytes.Repeat([]byte("x"), 1024)
 	var buf []byte
 	b.SetBytes(int64(len(msg)))

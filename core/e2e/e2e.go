@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/flynn/noise"
@@ -44,15 +45,16 @@ const (
 	maxHandshake = 512
 )
 
-var (
-	suite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
-)
-
 // Errors. Each integrity error ends the session; test with errors.Is.
 var (
 	// ErrHandshake: the handshake failed (bad message, wrong prologue, a
 	// peer that closed); it wraps the cause.
 	ErrHandshake = errors.New("e2e: handshake failed")
+	// ErrCipher: the initiator proposed a cipher suite the responder does
+	// not accept (Config.Ciphers), or an unknown suite byte. The responder's
+	// Handshake returns an error wrapping both ErrHandshake and ErrCipher;
+	// the initiator sees the responder close (ErrHandshake).
+	ErrCipher = errors.New("e2e: cipher suite not accepted")
 	// ErrRejected is wrapped by *RejectedError.
 	ErrRejected = errors.New("e2e: remote identity refused")
 	// ErrReplayed: a transport message that was already received.
@@ -114,13 +116,20 @@ type Config struct {
 	// Prologue binds the handshake to its context; both sides must pass the
 	// same bytes, else the handshake fails. Optional.
 	Prologue []byte
+	// Cipher is the suite the initiator proposes in message 1 (the zero
+	// value is ChaChaPoly). The responder ignores it.
+	Cipher Cipher
+	// Ciphers are the suites the responder accepts; nil means
+	// DefaultCiphers(). The initiator ignores it.
+	Ciphers []Cipher
 }
 
 // handshaker is the handshake state machine, separate from I/O so that it
 // can be fuzzed.
 type handshaker struct {
 	cfg        Config
-	hs         *noise.HandshakeState
+	cipher     Cipher
+	hs         *noise.HandshakeState // the responder's is made by message 1
 	remote     identity.PublicIdentity
 	send, recv *noise.CipherState
 }
@@ -129,27 +138,62 @@ func newHandshaker(cfg Config) (*handshaker, error) {
 	if cfg.Local == nil || cfg.Expect == nil || (cfg.Role != Initiator && cfg.Role != Responder) {
 		return nil, errors.New("e2e: Config needs Role, Local and Expect")
 	}
-	pub := cfg.Local.Public()
+	h := &handshaker{cfg: cfg}
+	if cfg.Role == Responder {
+		return h, nil // the suite comes with message 1
+	}
+	if !cfg.Cipher.valid() {
+		return nil, fmt.Errorf("%w: %v", ErrCipher, cfg.Cipher)
+	}
+	return h, h.start(cfg.Cipher)
+}
+
+// start makes the Noise handshake state for suite c.
+func (h *handshaker) start(c Cipher) error {
 	hs, err := noise.NewHandshakeState(noise.Config{
-		CipherSuite:   suite,
+		CipherSuite:   c.suite(),
 		Pattern:       noise.HandshakeXX,
-		Initiator:     cfg.Role == Initiator,
-		Prologue:      append([]byte(prologue), cfg.Prologue...),
-		StaticKeypair: noise.DHKey{Private: cfg.Local.X25519().Bytes(), Public: pub.DHKey()},
+		Initiator:     h.cfg.Role == Initiator,
+		Prologue:      append([]byte(prologue), h.cfg.Prologue...),
+		StaticKeypair: noise.DHKey{Private: h.cfg.Local.X25519().Bytes(), Public: h.cfg.Local.Public().DHKey()},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &handshaker{cfg: cfg, hs: hs}, nil
+	h.hs, h.cipher = hs, c
+	return nil
+}
+
+// index returns the index of the next handshake message (0, 1, 2; 3 when
+// done).
+func (h *handshaker) index() int {
+	if h.hs == nil {
+		return 0
+	}
+	return h.hs.MessageIndex()
+}
+
+// accepts reports whether the responder accepts suite c.
+func (h *handshaker) accepts(c Cipher) bool {
+	cs := h.cfg.Ciphers
+	if cs == nil {
+		cs = DefaultCiphers()
+	}
+	return c.valid() && slices.Contains(cs, c)
 }
 
 // write returns the next handshake frame payload.
 func (h *handshaker) write() ([]byte, error) {
-	var payload []byte
+	if h.hs == nil {
+		return nil, fmt.Errorf("%w: the responder cannot write before message 1", ErrHandshake)
+	}
+	var payload, msg []byte
 	if h.hs.MessageIndex() > 0 { // messages 2 and 3 carry the sender's identity
 		payload = h.cfg.Local.Public().Bytes()
+	} else { // message 1 starts with the suite byte
+		msg = []byte{byte(h.cipher)}
 	}
-	msg, cs1, cs2, err := h.hs.WriteMessage(nil, payload)
+	msg, cs1, cs2, err := h.hs.WriteMessage(msg, payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
@@ -168,6 +212,18 @@ func (h *handshaker) read(frame []byte) error {
 	msg, err := appendUnpack7(nil, rest)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	if h.hs == nil { // the responder, at message 1: suite byte || Noise message
+		if len(msg) == 0 {
+			return fmt.Errorf("%w: message 1 without a suite byte", ErrHandshake)
+		}
+		if c := Cipher(msg[0]); !h.accepts(c) {
+			return fmt.Errorf("%w: %w: %v", ErrHandshake, ErrCipher, c)
+		}
+		if err := h.start(Cipher(msg[0])); err != nil {
+			return fmt.Errorf("%w: %w", ErrHandshake, err)
+		}
+		msg = msg[1:]
 	}
 	payload, cs1, cs2, err := h.hs.ReadMessage(nil, msg)
 	if err != nil {
@@ -230,7 +286,7 @@ func Handshake(ctx context.Context, conn net.Conn, r *wire.Reader, cfg Config) (
 		}
 	}()
 	for h.send == nil {
-		if (h.hs.MessageIndex()%2 == 0) == (cfg.Role == Initiator) {
+		if (h.index()%2 == 0) == (cfg.Role == Initiator) {
 			p, err := h.write()
 			if err != nil {
 				return nil, err
@@ -251,15 +307,15 @@ func Handshake(ctx context.Context, conn net.Conn, r *wire.Reader, cfg Config) (
 			return nil, err
 		}
 	}
-	send, err := newCipherState(h.send)
+	send, err := newCipherState(h.send, h.cipher)
 	if err != nil {
 		return nil, err
 	}
-	recv, err := newCipherState(h.recv)
+	recv, err := newCipherState(h.recv, h.cipher)
 	if err != nil {
 		return nil, err
 	}
-	sess = &Session{conn: conn, r: r, remote: h.remote, send: send, recv: recv}
+	sess = &Session{conn: conn, r: r, remote: h.remote, cipher: h.cipher, send: send, recv: recv}
 	// Confirmation: the responder's first transport message is empty. The
 	// initiator finishes the Noise handshake first (message 3), so without
 	// it the initiator could not tell a responder that refused its key from
@@ -294,6 +350,7 @@ type Session struct {
 	conn   net.Conn
 	r      *wire.Reader
 	remote identity.PublicIdentity
+	cipher Cipher
 
 	wmu  sync.Mutex
 	send *cipherState
@@ -313,6 +370,9 @@ type Session struct {
 
 // Remote returns the remote identity, as accepted by Config.Expect.
 func (s *Session) Remote() identity.PublicIdentity { return s.remote }
+
+// Cipher returns the session's cipher suite, as the initiator proposed it.
+func (s *Session) Cipher() Cipher { return s.cipher }
 
 // Seal encrypts p, an application payload (a chat frame's payload such as
 // "CHAT_MSG2 …"), and appends it to dst as one or more complete E2E frames

@@ -522,12 +522,15 @@ func TestIntegrity(t *testing.T) {
 	}
 }
 
-// unsafeCipher returns a fresh cipher state with key k at nonce 0 (fuzzing
-// needs one per input).
-func unsafeCipher(k [32]byte) *cipherState {
-	c, err := newCipherState(noise.UnsafeNewCipherState(suite, k, 0))
+// unsafeCipher returns a fresh ChaChaPoly cipher state with key k at nonce
+// 0 (fuzzing needs one per input).
+func unsafeCipher(k [32]byte) *cipherState { return unsafeCipherOf(k, ChaChaPoly) }
+
+// unsafeCipherOf is unsafeCipher for suite c.
+func unsafeCipherOf(k [32]byte, c Cipher) *cipherState {
+	cs, err := newCipherState(noise.UnsafeNewCipherState(c.suite(), k, 0), c)
 	if err != nil {
 		panic(err)
 	}
-	return c
+	return cs
 }

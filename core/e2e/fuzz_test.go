@@ -9,15 +9,24 @@ import (
 
 func acceptAll(identity.PublicIdentity) error { return nil }
 
-// genuine runs an in-memory handshake between two handshakers and returns
-// the three handshake frame payloads and both sides' states.
+// bothCiphers is a responder's Config.Ciphers that accepts either suite,
+// whatever the test machine's CPU.
+var bothCiphers = []Cipher{ChaChaPoly, AESGCM}
+
+// genuine runs an in-memory ChaChaPoly handshake between two handshakers and
+// returns the three handshake frame payloads and both sides' states.
 func genuine(t testing.TB) (msgs [3][]byte, ini, res *handshaker) {
+	return genuineWith(t, ChaChaPoly)
+}
+
+// genuineWith is genuine with the initiator proposing suite c.
+func genuineWith(t testing.TB, c Cipher) (msgs [3][]byte, ini, res *handshaker) {
 	var err error
-	ini, err = newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll})
+	ini, err = newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll, Cipher: c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll})
+	res, err = newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll, Ciphers: bothCiphers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,26 +40,33 @@ func genuine(t testing.TB) (msgs [3][]byte, ini, res *handshaker) {
 		}
 		from, to = to, from
 	}
-	if ini.send == nil || res.send == nil {
-		t.Fatal("handshake did not finish")
+	if ini.send == nil || res.send == nil || ini.cipher != c || res.cipher != c {
+		t.Fatal("handshake did not finish with the proposed suite")
 	}
 	return msgs, ini, res
 }
 
 // FuzzHandshakeRead feeds a handshake frame payload to a handshaker waiting
-// for message step%3+1 (after the genuine earlier messages). It must never
-// panic, and never complete with a message that is not the genuine one.
+// for message step%3+1 (after the genuine earlier messages), the initiator
+// proposing the suite (step/3)%2 (the responder accepts both). It must
+// never panic, and never complete with a message that is not the genuine
+// one.
 func FuzzHandshakeRead(f *testing.F) {
-	msgs, _, _ := genuine(f)
-	for i, m := range msgs {
-		f.Add(uint8(i), m)
+	for _, c := range bothCiphers {
+		msgs, _, _ := genuineWith(f, c)
+		for i, m := range msgs {
+			f.Add(uint8(i+3*int(c)), m)
+		}
 	}
 	f.Add(uint8(0), []byte("E2E_HS "))
+	f.Add(uint8(0), appendPack7([]byte("E2E_HS "), append([]byte{7}, make([]byte, 32)...))) // unknown suite
+	f.Add(uint8(0), appendPack7([]byte("E2E_HS "), []byte{byte(AESGCM)}))                   // suite, no key
 	f.Add(uint8(1), []byte("E2E_HS AAAA"))
 	f.Fuzz(func(t *testing.T, step uint8, p []byte) {
+		c := Cipher(step / 3 % 2)
 		step %= 3
-		ini, _ := newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll})
-		res, _ := newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll})
+		ini, _ := newHandshaker(Config{Role: Initiator, Local: ident(t, 0), Expect: acceptAll, Cipher: c})
+		res, _ := newHandshaker(Config{Role: Responder, Local: ident(t, 32), Expect: acceptAll, Ciphers: bothCiphers})
 		// Replay the genuine messages before step (with fresh ephemerals,
 		// so the fuzzed message is checked against new state).
 		from, to := ini, res
@@ -81,12 +97,17 @@ func FuzzHandshakeRead(f *testing.F) {
 	})
 }
 
-// FuzzOpen feeds a transport frame payload to an established session
-// expecting its first message. It must never panic, fail with one of the
-// package's integrity errors, and succeed only for the genuine frame.
-func FuzzOpen(f *testing.F) {
-	_, ini, res := genuine(f)
-	sender := &Session{send: unsafeCipher(ini.send.UnsafeKey()), conn: &captureConn{}}
+// FuzzOpen feeds a transport frame payload to an established ChaChaPoly
+// session expecting its first message. It must never panic, fail with one
+// of the package's integrity errors, and succeed only for the genuine frame.
+func FuzzOpen(f *testing.F) { fuzzOpen(f, ChaChaPoly) }
+
+// FuzzOpenAESGCM is FuzzOpen for an AESGCM session.
+func FuzzOpenAESGCM(f *testing.F) { fuzzOpen(f, AESGCM) }
+
+func fuzzOpen(f *testing.F, c Cipher) {
+	_, ini, res := genuineWith(f, c)
+	sender := &Session{send: unsafeCipherOf(ini.send.UnsafeKey(), c), conn: &captureConn{}}
 	if err := sender.WriteMessage([]byte("CHAT_MSG2 1 1764536400000 \"alice\" hi")); err != nil {
 		f.Fatal(err)
 	}
@@ -97,7 +118,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte("CHAT_MSG2 1 2 \"x\" y"))
 	recvKey := res.recv.UnsafeKey()
 	f.Fuzz(func(t *testing.T, p []byte) {
-		s := &Session{recv: unsafeCipher(recvKey)}
+		s := &Session{recv: unsafeCipherOf(recvKey, c)}
 		_, _, err := s.open(p)
 		if err == nil {
 			if string(p) != string(frames[0]) {
@@ -117,8 +138,14 @@ func FuzzOpen(f *testing.F) {
 // TestCipherStateMatchesNoise checks that cipherState seals and opens exactly
 // as noise.CipherState does (the Noise spec's ENCRYPT/DECRYPT), both ways.
 func TestCipherStateMatchesNoise(t *testing.T) {
-	_, ini, res := genuine(t)
-	mine, err := newCipherState(ini.send)
+	for _, c := range bothCiphers {
+		t.Run(c.String(), func(t *testing.T) { testCipherStateMatchesNoise(t, c) })
+	}
+}
+
+func testCipherStateMatchesNoise(t *testing.T, c Cipher) {
+	_, ini, res := genuineWith(t, c)
+	mine, err := newCipherState(ini.send, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +161,7 @@ func TestCipherStateMatchesNoise(t *testing.T) {
 			t.Fatalf("message %d: noise cannot open ours: %v", i, err)
 		}
 	}
-	back, err := newCipherState(ini.recv)
+	back, err := newCipherState(ini.recv, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -406,9 +406,6 @@ var ErrUnknownVerb = errors.New("unknown verb")
 func Parse(p []byte) (Message, error) {
 	verb, rest := SplitVerb(p)
 	s := string(rest)
-	if m, err, ok := parseRelay(string(verb), s); ok {
-		return m, err
-	}
 	switch string(verb) {
 	case VerbRegister:
 		nick, tail, err := nickField(s)
@@ -661,6 +658,9 @@ func Parse(p []byte) (Message, error) {
 			return nil, malformed(VerbServer, "bad peer count")
 		}
 		return ServerInfo{v, f[1], port, peers, f[4]}, nil
+	}
+	if m, err, ok := parseRelay(string(verb), s); ok {
+		return m, err
 	}
 	return nil, &ProtocolError{ErrUnknownVerb, "unknown verb " + strconv.Quote(clip(string(verb), 32))}
 }

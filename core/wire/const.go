@@ -64,6 +64,10 @@ const (
 	// FeatureE2E: (peer to peer, relayed in CAPS) chat sockets opened by an
 	// invite are encrypted end to end with core/e2e after CHAT_ACCEPT.
 	FeatureE2E = "e2e"
+	// FeatureE2EAES: (peer to peer, relayed in CAPS, only beside "e2e") this
+	// device has hardware AES, so an e2e chat dialled by a peer that lists it
+	// too uses AES-256-GCM instead of ChaCha20-Poly1305 (core/e2e).
+	FeatureE2EAES = "e2e-aesgcm"
 )
 
 // Sizes of the keys feature's fields.
