@@ -130,11 +130,19 @@ func (c *Client) secureIncoming(key, nonce string, conn net.Conn, r *wire.Reader
 	defer c.wg.Done()
 	var kc keyCheck
 	sess, err := c.handshake(conn, r, e2e.Responder, prologue(nonce, c.selfKey, key), key, &kc)
+	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool { return ch.state == ChatInviting && ch.nonce == nonce })
+}
+
+// secured ends a handshake on conn for the chat with the peer whose folded
+// nick is key: if the chat is still the one it was for (still), it opens it
+// with sess, or reports err; otherwise it closes what the handshake made.
+// It takes c.mu.
+func (c *Client) secured(key string, conn net.Conn, r *wire.Reader, sess *e2e.Session, kc keyCheck, err error, still func(*chat) bool) {
 	c.mu.Lock()
 	defer c.unlock()
 	delete(c.pending, conn)
 	ch := c.chats[key]
-	match := ch != nil && ch.state == ChatInviting && ch.nonce == nonce && !c.closed
+	match := ch != nil && !c.closed && still(ch)
 	if err != nil {
 		conn.Close()
 		if match {
@@ -181,21 +189,5 @@ func (c *Client) secureOutgoing(key, nonce string, conn net.Conn) {
 	if err == nil {
 		sess, err = c.handshake(conn, r, e2e.Initiator, prologue(nonce, key, c.selfKey), key, &kc)
 	}
-	c.mu.Lock()
-	defer c.unlock()
-	delete(c.pending, conn)
-	ch := c.chats[key]
-	match := ch != nil && ch.state == ChatInvited && ch.inNonce == nonce && !c.closed
-	if err != nil {
-		conn.Close()
-		if match {
-			c.secureFailed(ch, err)
-		}
-		return
-	}
-	if !match {
-		sess.Close()
-		return
-	}
-	c.openChat(ch, conn, r, nil, sess, kc)
+	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool { return ch.state == ChatInvited && ch.inNonce == nonce })
 }
