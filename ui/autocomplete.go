@@ -175,23 +175,13 @@ func (s completeStyle) Layout(gtx C) D {
 	gtx.Constraints.Min = image.Point{}
 	gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(300))
 	rec := op.Record(gtx.Ops)
-	d := layout.Stack{}.Layout(gtx,
-		layout.Expanded(func(gtx C) D {
-			r := gtx.Dp(10)
-			rr := clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, r)
-			cardBack(gtx, th, rr)
-			return D{Size: gtx.Constraints.Min}
-		}),
-		layout.Stacked(func(gtx C) D {
-			return layout.UniformInset(4).Layout(gtx, func(gtx C) D {
-				children := make([]layout.FlexChild, len(c.matches))
-				for i, nick := range c.matches {
-					children[i] = layout.Rigid(func(gtx C) D { return s.item(gtx, i, nick) })
-				}
-				return layout.Flex{Axis: layout.Vertical}.Layout(gtx, children...)
-			})
-		}),
-	)
+	d := popupCard(gtx, th, func(gtx C) D {
+		children := make([]layout.FlexChild, len(c.matches))
+		for i, nick := range c.matches {
+			children[i] = layout.Rigid(func(gtx C) D { return s.item(gtx, i, nick) })
+		}
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, children...)
+	})
 	call := rec.Stop()
 	m := op.Record(gtx.Ops)
 	t := op.Offset(image.Pt(0, -d.Size.Y-gtx.Dp(4))).Push(gtx.Ops)

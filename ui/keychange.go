@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image"
+	"image/color"
 
 	"gioui.org/layout"
 
@@ -44,19 +45,11 @@ func (g keyChangeGate) Layout(gtx C) D {
 		return layout.UniformInset(10).Layout(gtx, func(gtx C) D {
 			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 				layout.Rigid(func(gtx C) D {
-					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-						layout.Rigid(func(gtx C) D {
-							sz := gtx.Dp(20)
-							gtx.Constraints = layout.Exact(image.Pt(sz, sz))
-							c := fg
-							if !t.Sec.WasVerified {
-								c = th.Pal.Danger
-							}
-							return secIcons.warn.Layout(gtx, c)
-						}),
-						layout.Rigid(layout.Spacer{Width: 8}.Layout),
-						layout.Flexed(1, th.bold(sizeBody, fg, title).Layout),
-					)
+					ic := fg
+					if !t.Sec.WasVerified {
+						ic = th.Pal.Danger
+					}
+					return warnHeading(gtx, th, ic, fg, title)
 				}),
 				layout.Rigid(layout.Spacer{Height: 4}.Layout),
 				layout.Rigid(th.label(sizeSmall, fg, why).Layout),
@@ -69,4 +62,18 @@ func (g keyChangeGate) Layout(gtx C) D {
 			)
 		})
 	})
+}
+
+// warnHeading draws a warning's first line: the warning icon in iconColor,
+// then title in bold fg.
+func warnHeading(gtx C, th *Theme, iconColor, fg color.NRGBA, title string) D {
+	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			sz := gtx.Dp(20)
+			gtx.Constraints = layout.Exact(image.Pt(sz, sz))
+			return secIcons.warn.Layout(gtx, iconColor)
+		}),
+		layout.Rigid(layout.Spacer{Width: 8}.Layout),
+		layout.Flexed(1, th.bold(sizeBody, fg, title).Layout),
+	)
 }

@@ -162,19 +162,9 @@ func (s msgMenuStyle) Layout(gtx C) D {
 // menu draws the menu card with its items.
 func (s msgMenuStyle) menu(gtx C) D {
 	th := s.th
-	return layout.Stack{}.Layout(gtx,
-		layout.Expanded(func(gtx C) D {
-			r := gtx.Dp(10)
-			rr := clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, r)
-			cardBack(gtx, th, rr)
-			return D{Size: gtx.Constraints.Min}
-		}),
-		layout.Stacked(func(gtx C) D {
-			return layout.UniformInset(4).Layout(gtx, func(gtx C) D {
-				return menuItem(gtx, th, &s.state.copy, "Copy")
-			})
-		}),
-	)
+	return popupCard(gtx, th, func(gtx C) D {
+		return menuItem(gtx, th, &s.state.copy, "Copy")
+	})
 }
 
 // menuItem draws one item of a menu: a touch-sized row with its label.
@@ -198,6 +188,19 @@ func menuItem(gtx C, th *Theme, click *widget.Clickable, label string) D {
 
 // cardBack draws the background of a card floating over the content
 // (menus, the @-completion): a shadow, the panel's color and an outline.
+// popupCard draws w on a small floating card (a menu, the @-completion
+// offer): rounded, with a shadow and a border, items inset by 4 dp.
+func popupCard(gtx C, th *Theme, w layout.Widget) D {
+	return layout.Stack{}.Layout(gtx,
+		layout.Expanded(func(gtx C) D {
+			rr := clip.UniformRRect(image.Rectangle{Max: gtx.Constraints.Min}, gtx.Dp(10))
+			cardBack(gtx, th, rr)
+			return D{Size: gtx.Constraints.Min}
+		}),
+		layout.Stacked(func(gtx C) D { return layout.UniformInset(4).Layout(gtx, w) }),
+	)
+}
+
 func cardBack(gtx C, th *Theme, rr clip.RRect) {
 	sh := rr
 	sh.Rect = sh.Rect.Add(image.Pt(0, gtx.Dp(2)))

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"image"
-
 	"gioui.org/layout"
 )
 
@@ -24,15 +22,7 @@ func (b serverKeyBanner) Layout(gtx C) D {
 		return layout.Inset{Left: pad, Right: 8, Top: 10, Bottom: 6}.Layout(gtx, func(gtx C) D {
 			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 				layout.Rigid(func(gtx C) D {
-					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-						layout.Rigid(func(gtx C) D {
-							sz := gtx.Dp(20)
-							gtx.Constraints = layout.Exact(image.Pt(sz, sz))
-							return secIcons.warn.Layout(gtx, fg)
-						}),
-						layout.Rigid(layout.Spacer{Width: 8}.Layout),
-						layout.Flexed(1, th.bold(sizeBody, fg, "This server's key changed").Layout),
-					)
+					return warnHeading(gtx, th, fg, fg, "This server's key changed")
 				}),
 				layout.Rigid(layout.Spacer{Height: 4}.Layout),
 				layout.Rigid(th.label(sizeSmall, fg, "The server at "+b.server+" proved a different key than last time. "+
