@@ -141,8 +141,17 @@ func newRig(t *testing.T, store Store, peers ...string) *rig {
 
 // sync waits until the Service has handled everything pushed so far, and
 // applies its Changes to the model as a frame would: it pushes a marker
-// event (an error notice) and applies Changes until the marker comes.
+// event (an error notice) and applies Changes until the marker comes. The
+// Changes of a batch can be drained before the service has raised its
+// notifications and written its history (flush), so it does it twice: the
+// second marker is only read once the first batch was flushed.
 func (r *rig) sync() {
+	r.t.Helper()
+	r.syncOnce()
+	r.syncOnce()
+}
+
+func (r *rig) syncOnce() {
 	r.t.Helper()
 	marker := fmt.Sprintf("marker %d", time.Now().UnixNano())
 	r.conn.push(client.Event{Kind: client.EventError, Err: errors.New(marker)})
