@@ -84,11 +84,14 @@ func (s *chatScreen) view(peer string) *threadState {
 // the settings panel, or a thread shown over the people list (narrow
 // layout).
 func (s *chatScreen) CanBack() bool {
-	return s.sec.open || s.pane.menu.open || s.completing() || s.pane.head.menuOpen || s.people.confirmLeave || s.settings.open || s.switcher.open || s.cardKeys.on || s.showThread && s.narrow || s.search.open
+	return s.sec.open || s.pane.menu.open || s.completing() || s.pane.head.menuOpen || s.people.confirmLeave || s.settings.open || s.switcher.open || s.cardKeys.on || s.showThread && s.narrow || s.search.open ||
+		!s.narrow && s.current != model.Everyone
 }
 
-// Back closes the question of ✕, else the settings panel, else returns from
-// the thread to the people list.
+// Back closes what is open over the chat (dialog, menus, the @-offer, the
+// question of ✕, settings, switcher, a card's focus), else returns from
+// the thread: to the people list on a phone, to the Everyone feed on a
+// wide window (which has no empty thread pane); else closes the search.
 func (s *chatScreen) Back() {
 	switch {
 	case s.sec.open:
@@ -109,6 +112,8 @@ func (s *chatScreen) Back() {
 		s.cardKeys.blur()
 	case s.showThread && s.narrow:
 		s.showThread = false
+	case !s.narrow && !s.search.open && s.current != model.Everyone:
+		s.open(model.Everyone)
 	default:
 		s.search.open = false
 	}

@@ -367,6 +367,26 @@ func TestEscapeKeepsSession(t *testing.T) {
 	}
 }
 
+// TestEscapeClosesThreadDesktop: on a wide window Esc closes a private
+// thread and shows the Everyone feed (there is no empty thread pane), and
+// never leaves the server.
+func TestEscapeClosesThreadDesktop(t *testing.T) {
+	be := &fakeBackend{peers: []string{"bruno"}}
+	h := newHarness(t, be, 1280, 800)
+	s := h.connect("ana")
+	c := h.chat()
+	c.open("bruno")
+	h.frame()
+	h.key(key.NameEscape, 0)
+	if c.current != model.Everyone {
+		t.Fatalf("after Esc the thread shown is %q, want the Everyone feed", c.current)
+	}
+	h.key(key.NameEscape, 0)
+	if h.chat() != c || s.closed || c.current != model.Everyone {
+		t.Fatal("a second Esc on the feed did something")
+	}
+}
+
 // TestOpenLink clicks a link in a message and sees the platform asked to open it.
 func TestOpenLink(t *testing.T) {
 	be := &fakeBackend{peers: []string{"bruno"}}
