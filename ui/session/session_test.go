@@ -676,7 +676,9 @@ func TestLeaveFailsPending(t *testing.T) {
 	}
 }
 
-// waitNotes waits until n notifications were raised, and returns them.
+// waitNotes waits until n notifications were raised, and returns them,
+// with the model up to date with everything the service handled (a batch's
+// notifications can be raised before its Changes were applied here).
 func (r *rig) waitNotes(n int) []string {
 	r.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -685,6 +687,7 @@ func (r *rig) waitNotes(n int) []string {
 		got := len(r.notes)
 		r.mu.Unlock()
 		if got >= n {
+			r.sync()
 			return r.takeNotes()
 		}
 		if time.Now().After(deadline) {
