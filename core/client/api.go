@@ -160,7 +160,30 @@ const (
 	EventInviting                           // Peer, Expires: we invited Peer (Invite, or Send to a peer without a chat)
 	EventServerKey                          // Key, KeyResult, Text (server address); when Changed also OldKey, Verified (of the old key), Err: the server proved its key
 	EventKeyChanged                         // Peer, Key (new), OldKey (pinned), Verified (the old key was verified), Err: sending to Peer waits for AcceptKey
+	EventStored                             // Peer, ID: the server's mailbox holds message ID for Peer, who is away (delivery.Stored); EventDelivered follows when Peer's device takes it
+	EventRoute                              // Peer, Route: the open chat with Peer moved to another path (direct ↔ through the server)
 )
+
+// Route says which way the frames of a private chat, or one message, go.
+type Route int
+
+// Routes.
+const (
+	RouteNone    Route = iota // no open chat
+	RouteDirect               // peer to peer: our TCP socket to the peer
+	RouteRelay                // through the server (feature relay), sealed end to end
+	RouteMailbox              // a message only: stored by the server's mailbox and delivered when its recipient came back
+)
+
+var routeNames = [...]string{RouteNone: "none", RouteDirect: "direct", RouteRelay: "relay", RouteMailbox: "mailbox"}
+
+// String returns "none", "direct", "relay" or "mailbox".
+func (r Route) String() string {
+	if r >= 0 && int(r) < len(routeNames) {
+		return routeNames[r]
+	}
+	return "Route(" + strconv.Itoa(int(r)) + ")"
+}
 
 // Broadcasts. EventBroadcast with ID != 0 is the server's echo of our own
 // Broadcast that returned that ID, and then From is our nick. Our own echo is
@@ -237,6 +260,18 @@ type Event struct {
 	Verified bool
 	// Signature, on EventBroadcast: what the core found about its signature.
 	Signature SigState
+
+	// Route: on EventChatOpen and EventRoute, the path the chat now takes;
+	// on EventChatMsg, the path the message came by (RouteMailbox for one
+	// the server kept while we were away).
+	Route Route
+	// BID, on EventBroadcast from a server with the replay feature, is the
+	// broadcast's server-wide id (0 otherwise): a client keeps the last one
+	// it saw and gives it back as Config.LastBroadcast in its next run.
+	// Missed marks a broadcast sent while we were away, replayed by the
+	// server when we came back (docs/PROTOCOL.md §2.9).
+	BID    uint64
+	Missed bool
 }
 
 // Peer is one registered user as the server listed it.
@@ -282,6 +317,8 @@ var kindNames = [...]string{
 	EventInviting:      "inviting",
 	EventServerKey:     "server_key",
 	EventKeyChanged:    "key_changed",
+	EventStored:        "stored",
+	EventRoute:         "route",
 }
 
 // String returns the kind's name as the terminal client prints it in -json

@@ -40,9 +40,10 @@ type chat struct {
 	accepting bool
 
 	// The open chat.
-	l   *link
-	ack bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
-	gen uint64 // incremented whenever a socket is attached or dropped
+	route Route // RouteDirect or RouteRelay while open
+	l     *link
+	ack   bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
+	gen   uint64 // incremented whenever a socket is attached or dropped
 
 	// newKey is a changed key of the peer (proved or announced) that waits
 	// for AcceptKey; sending is held meanwhile. Zero: none.

@@ -72,6 +72,19 @@ type Config struct {
 	// ErrNotEncrypted). It needs an Identity.
 	RequireEncryption bool
 
+	// LastBroadcast is the server-wide id (EventBroadcast.BID) of the last
+	// broadcast this user saw in an earlier run, 0 for none. On a server
+	// with the replay feature the Client asks for the broadcasts after it
+	// once registered (they arrive with Missed set), and after every
+	// reconnection for those after the last one it saw since.
+	LastBroadcast uint64
+	// NoRelay never uses the server's relay: private chats are peer to
+	// peer only. NoMailbox never stores messages in the server's mailbox:
+	// a message to an absent peer fails as it does with a server without
+	// one. Both are for diagnosis and tests; a person's client leaves
+	// them off.
+	NoRelay, NoMailbox bool
+
 	// hooks are test seams.
 	hooks *hooks
 }
@@ -342,6 +355,17 @@ func (c *Client) Chat(nick string) ChatState {
 		return ch.state
 	}
 	return ChatNone
+}
+
+// Route returns the path of the open chat with nick: RouteDirect,
+// RouteRelay, or RouteNone when no chat is open.
+func (c *Client) Route(nick string) Route {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch := c.chats[foldKey(nick)]; ch != nil && ch.state == ChatOpen {
+		return ch.route
+	}
+	return RouteNone
 }
 
 // Poll appends every queued event to dst, in order, and returns it. It never

@@ -166,10 +166,48 @@ var (
 	// DefaultEchoTimeout: it was probably never delivered (a server that
 	// swallows what it is sent, or one that dropped it silently).
 	ErrNoEcho = errors.New("the server did not relay the broadcast")
+	// ErrPeerSilent: an open chat's peer answered nothing for
+	// DefaultChatSilence (frozen, asleep, or its network gone); the chat
+	// is closed as lost and its messages take another way.
+	ErrPeerSilent = errors.New("the peer stopped answering")
+	// ErrRelay: the server did not forward a relayed chat frame
+	// (RELAY_FAIL); wrapped in a *RelayError with the server's reason.
+	ErrRelay = errors.New("the server could not relay the chat")
+	// ErrMailbox: the server's mailbox refused a message or dropped it
+	// unread (MBOX_REFUSED); wrapped in a *MailboxError with the reason.
+	ErrMailbox = errors.New("the server's mailbox refused the message")
 	// ErrConfig: a Config field is invalid (Dial returns it before any
 	// network access).
 	ErrConfig = errors.New("invalid client configuration")
 )
+
+// RelayError is a RELAY_FAIL: the server dropped a frame of the relayed
+// chat stream with Peer, for Reason (wire.RelayOffline, …).
+type RelayError struct {
+	Peer   string
+	Reason string
+}
+
+func (e *RelayError) Error() string {
+	return "relay to " + quote(e.Peer) + " failed: " + e.Reason
+}
+
+// Unwrap returns ErrRelay.
+func (e *RelayError) Unwrap() error { return ErrRelay }
+
+// MailboxError is an MBOX_REFUSED: the server's mailbox did not keep a
+// message for Peer, for Reason (wire.MboxFull, wire.MboxExpired, …).
+type MailboxError struct {
+	Peer   string
+	Reason string
+}
+
+func (e *MailboxError) Error() string {
+	return "the server's mailbox refused the message to " + quote(e.Peer) + ": " + e.Reason
+}
+
+// Unwrap returns ErrMailbox.
+func (e *MailboxError) Unwrap() error { return ErrMailbox }
 
 // NickError reports a nickname that breaks the nickname rules
 // (wire.ValidateNick); Dial checks them before any network access. A server's

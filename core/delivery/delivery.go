@@ -13,7 +13,9 @@ import "strconv"
 type State uint8
 
 // States. Messages from others (and system lines) are Received. Our own start
-// Pending and move forward only: Pending → Sent → Delivered, or to Failed.
+// Pending and move forward only: Pending → Sent → Delivered, or, for a
+// private message to a peer who is away, Pending → Sent → Stored →
+// Delivered; or to Failed from any of them.
 const (
 	// Received is someone else's message, or a system line.
 	Received State = 0
@@ -29,12 +31,17 @@ const (
 	// acknowledged. Base peers never acknowledge, so for them it is the
 	// last state.
 	Sent State = 4
+	// Stored is ours, a private message kept by the server's mailbox,
+	// sealed to the recipient's key, until the recipient's device takes
+	// it: it will be Delivered when the recipient comes back, or Failed
+	// if the server's age bound passes first.
+	Stored State = 5
 
-	numStates = 5
+	numStates = 6
 )
 
 // rank orders the states along a message's life, for Advances.
-var rank = [numStates]uint8{Received: 0, Pending: 1, Sent: 2, Delivered: 3, Failed: 3}
+var rank = [numStates]uint8{Received: 0, Pending: 1, Sent: 2, Stored: 3, Delivered: 4, Failed: 4}
 
 var names = [numStates]string{
 	Received:  "received",
@@ -42,6 +49,7 @@ var names = [numStates]string{
 	Sent:      "sent",
 	Delivered: "delivered",
 	Failed:    "failed",
+	Stored:    "stored",
 }
 
 // Valid reports whether s is one of the states above.
@@ -64,7 +72,7 @@ func (s State) Advances(next State) bool {
 }
 
 // String returns the state's name: "received", "pending", "sent",
-// "delivered" or "failed".
+// "stored", "delivered" or "failed".
 func (s State) String() string {
 	if s.Valid() {
 		return names[s]

@@ -12,6 +12,11 @@ func TestAdvances(t *testing.T) {
 		{Sent, Delivered, true},
 		{Pending, Failed, true},
 		{Sent, Failed, true},
+		{Sent, Stored, true},
+		{Stored, Delivered, true},
+		{Stored, Failed, true},
+		{Stored, Sent, false},
+		{Delivered, Stored, false},
 		{Sent, Pending, false},
 		{Delivered, Sent, false},
 		{Delivered, Failed, false},
@@ -28,13 +33,13 @@ func TestAdvances(t *testing.T) {
 
 // TestStoredValues pins the numbers package history writes to disk.
 func TestStoredValues(t *testing.T) {
-	want := map[State]uint8{Received: 0, Pending: 1, Delivered: 2, Failed: 3, Sent: 4}
+	want := map[State]uint8{Received: 0, Pending: 1, Delivered: 2, Failed: 3, Sent: 4, Stored: 5}
 	for s, v := range want {
 		if uint8(s) != v || !s.Valid() || s.String() == "" {
 			t.Errorf("%v = %d, want %d", s, uint8(s), v)
 		}
 	}
-	if State(numStates).Valid() || State(numStates).String() != "State(5)" {
+	if State(numStates).Valid() || State(numStates).String() != "State(6)" {
 		t.Errorf("State(%d) is valid or misnamed", numStates)
 	}
 }

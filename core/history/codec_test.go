@@ -121,7 +121,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"short", []byte{1, 0}, ErrCorrupt},
 		{"bad kind", []byte{1, 7, 0, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"bad state", []byte{1, 0, 7, 0, 0, 0, 0, 0}, ErrCorrupt},
-		{"first unknown state", []byte{1, 0, 5, 0, 0, 0, 0, 0}, ErrCorrupt},
+		{"first unknown state", []byte{1, 0, 6, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"no fields", []byte{1, 0, 0}, ErrCorrupt},
 		{"truncated", good[:len(good)-1], ErrCorrupt},
 		{"trailing", append(bytes.Clone(good), 0), ErrCorrupt},
@@ -209,7 +209,7 @@ func FuzzDecodeThread(f *testing.F) {
 // written before Sent existed must read the same.
 func TestStateValues(t *testing.T) {
 	for st, b := range map[delivery.State]byte{
-		delivery.Received: 0, delivery.Pending: 1, delivery.Delivered: 2, delivery.Failed: 3, delivery.Sent: 4,
+		delivery.Received: 0, delivery.Pending: 1, delivery.Delivered: 2, delivery.Failed: 3, delivery.Sent: 4, delivery.Stored: 5,
 	} {
 		rec := appendMessage(nil, Message{State: st})
 		if rec[2] != b {
