@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"peerchat/core/e2e"
@@ -25,10 +26,11 @@ type chat struct {
 	// Our invite (ChatInviting).
 	nonce      string
 	expires    time.Time
-	nextResend time.Time // zero: no UDP invites (base flow only)
-	fallbackAt time.Time // zero: no base dial planned
-	dialing    bool      // a base CHAT_REQUEST is in flight
-	reqConn    net.Conn  // its socket, closed when the invite ends
+	nextResend time.Time  // zero: no UDP invites (base flow only)
+	fallbackAt time.Time  // zero: no base dial planned
+	dialing    bool       // a base CHAT_REQUEST is in flight
+	reqConn    net.Conn   // its socket, closed when the invite ends
+	relayOut   *relayConn // its relay stream, waiting for the answer
 
 	// Their invite (ChatInvited).
 	inNonce   string         // "" for a base CHAT_REQUEST
@@ -37,19 +39,41 @@ type chat struct {
 	inExpires time.Time
 	inConn    net.Conn // the CHAT_REQUEST socket waiting for our answer
 	inReader  *wire.Reader
+	inRelay   bool // their invite came through the server too
 	accepting bool
+
+	// tries counts the connections and handshakes under way for the
+	// chat's set-up (direct and relayed): one failing while another may
+	// still succeed is not the end of the set-up.
+	tries int
 
 	// The open chat.
 	route Route // RouteDirect or RouteRelay while open
-	l     *link
-	ack   bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
-	gen   uint64 // incremented whenever a socket is attached or dropped
+	// openNonce is the nonce of the invite the chat opened by; while the
+	// chat goes through the server, a direct connection for it (until
+	// upExpires) moves the chat there. upgrading: one is under way;
+	// upResend: when we (the inviter) send the invite's datagram again.
+	openNonce string
+	upExpires time.Time
+	upResend  time.Time
+	upgrading bool
+	// heard is when the peer last sent a frame; pinged when we asked it
+	// to prove it is alive (keepalive). next is the index in outbox of
+	// the first message not yet queued on the link (pump).
+	heard     time.Time
+	pinged    time.Time
+	keepalive bool // the peer answers PING on the chat
+	next      int
+	l         *link
+	ack       bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
+	gen       uint64 // incremented whenever a socket is attached or dropped
 
 	// newKey is a changed key of the peer (proved or announced) that waits
 	// for AcceptKey; sending is held meanwhile. Zero: none.
 	newKey identity.PublicIdentity
 
 	outbox  []outMsg
+	mail    []mailMsg // given to the server's mailbox, waiting for MBOX_OK
 	seen    map[uint64]struct{}
 	seenLog []uint64
 	handled map[string]nonceState // invite nonces already handled
@@ -58,6 +82,7 @@ type chat struct {
 type nonceState struct {
 	expires  time.Time
 	declined bool
+	accepted bool // we accepted it: its resends are answered again if the set-up failed
 }
 
 // outMsg is a message not yet delivered.
@@ -135,7 +160,7 @@ func (c *Client) startInvite(ch *chat, p *Peer) {
 	ch.nonce = newNonce()
 	ch.expires = now.Add(c.cfg.InviteTTL)
 	c.emit(Event{Kind: EventInviting, Peer: ch.nick, Expires: ch.expires})
-	ch.dialing = false
+	ch.dialing, ch.tries = false, 0
 	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
 	switch {
 	case !c.srvV2 || (c.serverCaps() && p.Features == nil):
@@ -146,6 +171,9 @@ func (c *Client) startInvite(ch *chat, p *Peer) {
 	default:
 		ch.nextResend = now
 		ch.fallbackAt = now.Add(c.cfg.FallbackAfter)
+	}
+	if p.Features != nil {
+		c.relayInvite(ch, p)
 	}
 	c.wake()
 }
@@ -180,9 +208,19 @@ func (c *Client) accept(ch *chat) {
 	if ch.accepting {
 		return
 	}
-	ch.accepting = true
-	c.wg.Add(1)
-	go c.dialAccept(ch.key, ch.inNonce, ch.inTCP)
+	if s, ok := ch.handled[ch.inNonce]; ok {
+		s.accepted = true
+		ch.handled[ch.inNonce] = s
+	}
+	ch.accepting, ch.tries = true, 0
+	relayed := c.acceptRelay(ch)
+	if !c.acceptDirect(ch) && !relayed {
+		// Their invite came through the server, which is gone meanwhile.
+		err := fmt.Errorf("accept %q: %w", ch.nick, ErrNotConnected)
+		c.clearInvites(ch)
+		ch.state = ChatNone
+		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
+	}
 }
 
 // Decline declines the pending invite from nick.
@@ -238,21 +276,37 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 		return 0, fmt.Errorf("send to %q: %w", nick, ErrSelf)
 	}
 	ch, p := c.chats[key], c.peers[key]
-	if p == nil && (ch == nil || ch.state != ChatOpen) {
-		return 0, fmt.Errorf("send to %q: %w", nick, ErrUnknownPeer)
+	away := p == nil && (ch == nil || ch.state != ChatOpen)
+	if away {
+		// Not online: the server's mailbox keeps it, sealed to the key we
+		// know for nick.
+		switch {
+		case !c.mailUsable():
+			return 0, fmt.Errorf("send to %q: %w", nick, ErrUnknownPeer)
+		case c.mailKey(key).IsZero():
+			return 0, fmt.Errorf("send to %q: %w", nick, ErrNoKey)
+		}
 	}
 	if ch == nil {
-		ch = c.chat(key, p.Nick)
+		name := nick
+		if p != nil {
+			name = p.Nick
+		}
+		ch = c.chat(key, name)
 	}
-	if ch.state != ChatOpen && !c.e2eWith(p) && c.mustEncrypt(p.Nick) {
+	if !away && ch.state != ChatOpen && !c.e2eWith(p) && c.mustEncrypt(p.Nick) {
 		return 0, fmt.Errorf("send to %q: %w", nick, ErrNotEncrypted)
 	}
 	now := c.now()
 	m := outMsg{id: c.newID(), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
+	if away {
+		c.mailOut(ch, m)
+		return m.id, nil
+	}
 	ch.outbox = append(ch.outbox, m)
 	switch ch.state {
 	case ChatOpen:
-		c.sendChatMsg(ch, &ch.outbox[len(ch.outbox)-1])
+		c.pump(ch)
 	case ChatNone:
 		if !c.held(ch) { // held: it waits for AcceptKey or AcceptServerKey
 			c.startInvite(ch, p)
@@ -288,6 +342,89 @@ func (c *Client) LeaveChat(nick string) error {
 		c.failOutbox(ch, ErrLeftChat)
 	}
 	return nil
+}
+
+// pump queues the outbox's messages on the open chat's link, in order,
+// while the link holds less than chatBacklog unwritten: what a stuck peer
+// does not take waits in the outbox (the texts the user typed), not in
+// copies of frames. It is called when a message is sent, when the chat
+// opens or moves, and when the link's writer wrote a batch. The caller
+// holds c.mu.
+func (c *Client) pump(ch *chat) {
+	if ch.state != ChatOpen || ch.l == nil {
+		return
+	}
+	held := c.held(ch)
+	for ch.next < len(ch.outbox) && ch.l.backlog() < chatBacklog {
+		m := &ch.outbox[ch.next]
+		if held && !m.sent {
+			break // it waits for AcceptKey or AcceptServerKey
+		}
+		ch.next++
+		c.sendChatMsg(ch, m)
+	}
+}
+
+// chatLost ends the open chat ch, whose socket or relay stream failed with
+// err (or whose peer stopped answering), and invites the peer again when
+// it is online and speaks e2e: the relay answers at once if the direct
+// path is what broke, and the messages not yet acknowledged go on the new
+// chat. The caller holds c.mu.
+func (c *Client) chatLost(ch *chat, err error) {
+	if ch.l != nil {
+		ch.l.close()
+	}
+	ch.state = ChatNone
+	ch.l = nil
+	ch.gen++
+	c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
+	if p := c.peers[ch.key]; p != nil && !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p)) {
+		c.startInvite(ch, p)
+	}
+}
+
+// tickOpen does the timed work of an open chat: the keepalive (PING after
+// ChatPingEvery of silence, lost after ChatSilence) and, for a chat
+// through the server that we invited to, our invite's datagram again
+// until it expires (the direct path may answer it). It returns when it
+// next has work. The caller holds c.mu.
+func (c *Client) tickOpen(ch *chat, now time.Time) time.Time {
+	var next time.Time
+	soon := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if ch.keepalive {
+		silent := now.Sub(ch.heard)
+		switch {
+		case silent >= c.cfg.ChatSilence:
+			c.chatLost(ch, fmt.Errorf("chat with %q: %w for %v", ch.nick, ErrPeerSilent, silent.Round(time.Second)))
+			return time.Time{}
+		case silent >= c.cfg.ChatPingEvery && !ch.pinged.After(ch.heard):
+			send(ch.l, wire.Ping{Token: strconv.FormatInt(now.UnixMilli(), 10)}, 0)
+			ch.pinged = now
+		}
+		if !ch.pinged.After(ch.heard) {
+			soon(ch.heard.Add(c.cfg.ChatPingEvery))
+		}
+		soon(ch.heard.Add(c.cfg.ChatSilence))
+	}
+	if ch.route == RouteRelay && !ch.upResend.IsZero() {
+		if !now.Before(ch.upExpires) {
+			ch.upResend = time.Time{}
+		} else {
+			if !now.Before(ch.upResend) {
+				if p := c.peers[ch.key]; p != nil {
+					c.sendDatagram(wire.ChatInvite{Nick: c.nick, TCPPort: c.tcpPort, Nonce: ch.openNonce},
+						netip.AddrPortFrom(p.IP, uint16(p.UDPPort)))
+				}
+				ch.upResend = now.Add(c.cfg.ResendEvery)
+			}
+			soon(ch.upResend)
+		}
+	}
+	return next
 }
 
 // sendChatMsg queues m on the open chat; the link reports it to written
@@ -348,6 +485,9 @@ func (c *Client) delivered(ch *chat, id uint64) {
 
 // removeOut removes message i from the outbox. The caller holds c.mu.
 func (c *Client) removeOut(ch *chat, i int) {
+	if i < ch.next {
+		ch.next--
+	}
 	if i == 0 { // the usual case: acks and writes come in order
 		ch.outbox[0] = outMsg{}
 		ch.outbox = ch.outbox[1:]
@@ -361,7 +501,7 @@ func (c *Client) failOutbox(ch *chat, err error) {
 	for _, m := range ch.outbox {
 		c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, err)})
 	}
-	ch.outbox = nil
+	ch.outbox, ch.next = nil, 0
 }
 
 func (c *Client) clearInvites(ch *chat) {
@@ -372,9 +512,13 @@ func (c *Client) clearInvites(ch *chat) {
 	if ch.reqConn != nil {
 		ch.reqConn.Close()
 	}
-	ch.nonce, ch.dialing, ch.reqConn = "", false, nil
+	if ch.relayOut != nil {
+		ch.relayOut.Close()
+	}
+	ch.nonce, ch.dialing, ch.reqConn, ch.relayOut = "", false, nil, nil
 	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
-	ch.inNonce, ch.inConn, ch.inReader, ch.accepting = "", nil, nil, false
+	ch.inNonce, ch.inConn, ch.inReader, ch.accepting, ch.inRelay = "", nil, nil, false, false
+	ch.tries = 0
 }
 
 // endChat ends whatever ch is doing and reports it; failErr, if not nil,
@@ -403,7 +547,7 @@ func (c *Client) endChat(ch *chat, reason CloseReason, failErr error, sendLeft b
 	c.clearInvites(ch)
 	ch.state = ChatNone
 	if failErr != nil {
-		c.failOutbox(ch, failErr)
+		c.giveUp(ch, failErr)
 	}
 }
 
@@ -412,22 +556,51 @@ func (c *Client) endChat(ch *chat, reason CloseReason, failErr error, sendLeft b
 // encryption (kc what the key check found). The caller holds c.mu.
 func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Message, sess *e2e.Session, kc keyCheck) {
 	delete(c.pending, conn)
-	if ch.state == ChatOpen {
+	route := RouteDirect
+	if rc, ok := conn.(*relayConn); ok {
+		route = RouteRelay
+		if sess != nil {
+			sess.SetMaxFragment(e2e.RelayFragment)
+		}
+		if ch.relayOut == rc {
+			ch.relayOut = nil
+		}
+	}
+	moved := ch.state == ChatOpen
+	now := c.now()
+	if moved {
 		ch.l.close()
+	} else {
+		ch.openNonce, ch.upExpires, ch.upResend = "", time.Time{}, time.Time{}
+		switch {
+		case ch.state == ChatInviting && ch.nonce != "":
+			ch.openNonce, ch.upExpires = ch.nonce, ch.expires
+			if !ch.nextResend.IsZero() {
+				ch.upResend = ch.nextResend // we invited: our datagrams go on
+			}
+		case ch.state == ChatInvited && ch.inNonce != "":
+			ch.openNonce, ch.upExpires = ch.inNonce, ch.inExpires
+		}
 	}
 	c.clearInvites(ch)
-	ch.state = ChatOpen
+	ch.state, ch.route, ch.upgrading = ChatOpen, route, false
 	ch.gen++
+	ch.heard, ch.pinged, ch.next = now, time.Time{}, 0
 	gen, key := ch.gen, ch.key
 	if p := c.peers[key]; p != nil {
 		ch.ack = slices.Contains(p.Features, wire.FeatureAck)
+		ch.keepalive = slices.Contains(p.Features, wire.FeatureKeepalive)
 	}
-	l := newLink(conn, func(ids []uint64) {
+	var l *link
+	l = newLink(conn, func(ids []uint64) {
 		c.mu.Lock()
 		defer c.unlock()
 		if ch := c.chats[key]; ch != nil {
 			for _, id := range ids {
 				c.written(ch, id)
+			}
+			if ch.l == l {
+				c.pump(ch)
 			}
 		}
 	})
@@ -436,17 +609,16 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 		l.send(first, 0)
 	}
 	l.sess = sess
-	e := Event{Kind: EventChatOpen, Peer: ch.nick, Encrypted: sess != nil}
-	if sess != nil {
-		e.Key, e.KeyResult, e.Verified = sess.Remote(), kc.res, kc.verified
-	}
-	c.emit(e)
-	held := c.held(ch)
-	for i := range ch.outbox {
-		if !held || ch.outbox[i].sent {
-			c.sendChatMsg(ch, &ch.outbox[i])
+	if moved {
+		c.emit(Event{Kind: EventRoute, Peer: ch.nick, Route: route})
+	} else {
+		e := Event{Kind: EventChatOpen, Peer: ch.nick, Encrypted: sess != nil, Route: route}
+		if sess != nil {
+			e.Key, e.KeyResult, e.Verified = sess.Remote(), kc.res, kc.verified
 		}
+		c.emit(e)
 	}
+	c.pump(ch)
 	r.IdleTimeout = 0
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); l.run() }()
@@ -470,17 +642,18 @@ func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader, sess *e
 			}
 		}
 		if err != nil {
+			// Closed and reported under c.mu: the peer, which sees the
+			// socket close, may invite us again at once, and that must
+			// find this chat reported lost already.
+			c.mu.Lock()
 			if wire.IsProtocolError(err) && sess == nil {
 				l.closeAfter(wire.Error{Reason: errorReason(err)})
 			} else {
 				l.close()
 			}
-			c.mu.Lock()
 			if ch.gen == gen && ch.state == ChatOpen {
-				ch.state = ChatNone
 				ch.l = nil
-				ch.gen++
-				c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
+				c.chatLost(ch, err)
 			}
 			c.unlock()
 			return
@@ -501,6 +674,7 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 		l.close()
 		return false
 	}
+	ch.heard = c.now()
 	if err != nil {
 		if errors.Is(err, wire.ErrMalformed) {
 			l.send(wire.Error{Reason: errorReason(err)}, 0)
@@ -524,8 +698,11 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 		ch.state = ChatNone
 		ch.gen++
 		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLeft})
-		c.failOutbox(ch, ErrPeerLeft)
+		c.giveUp(ch, ErrPeerLeft)
 		return false
+	case wire.Ping:
+		send(l, wire.Pong{Token: m.Token}, 0)
+	case wire.Pong:
 	case wire.Error:
 		c.emit(Event{Kind: EventError, Peer: ch.nick, Err: fmt.Errorf("%w %s: %s", ErrPeer, ch.nick, m.Reason)})
 	default:
@@ -591,11 +768,17 @@ func (c *Client) tickChat(ch *chat, now time.Time) time.Time {
 		} else {
 			soon(ch.inExpires)
 		}
+	case ChatOpen:
+		soon(c.tickOpen(ch, now))
 	}
 	for len(ch.outbox) > 0 && !now.Before(ch.outbox[0].deadline) && !c.held(ch) {
 		m := ch.outbox[0]
-		ch.outbox = ch.outbox[1:]
-		c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, ErrExpired)})
+		if c.mailUsable() {
+			c.mailOut(ch, m) // it did not go live in time: the mailbox takes it
+		} else {
+			c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, ErrExpired)})
+		}
+		c.removeOut(ch, 0)
 	}
 	if len(ch.outbox) > 0 && !c.held(ch) {
 		soon(ch.outbox[0].deadline)
@@ -607,7 +790,7 @@ func (c *Client) tickChat(ch *chat, now time.Time) time.Time {
 			soon(s.expires)
 		}
 	}
-	if ch.state == ChatNone && len(ch.outbox) == 0 && len(ch.handled) == 0 && c.peers[ch.key] == nil {
+	if ch.state == ChatNone && len(ch.outbox) == 0 && len(ch.mail) == 0 && len(ch.handled) == 0 && c.peers[ch.key] == nil {
 		delete(c.chats, ch.key)
 	}
 	return next

@@ -45,6 +45,8 @@ type Config struct {
 	HeartbeatEvery  time.Duration // PING a heartbeat server silent for this long
 	ServerSilence   time.Duration // a heartbeat server silent this long is gone
 	EchoTimeout     time.Duration // a broadcast without an echo this long failed
+	ChatPingEvery   time.Duration // PING a keepalive peer's chat silent this long
+	ChatSilence     time.Duration // a keepalive peer's chat silent this long is lost
 
 	// ListenAddr is the IP on which the UDP and TCP peer listeners are bound;
 	// "" means all interfaces. Tests use 127.0.0.1.
@@ -142,6 +144,8 @@ func (cfg *Config) fill() {
 	def(&cfg.HeartbeatEvery, DefaultHeartbeatEvery)
 	def(&cfg.ServerSilence, DefaultServerSilence)
 	def(&cfg.EchoTimeout, DefaultEchoTimeout)
+	def(&cfg.ChatPingEvery, DefaultChatPingEvery)
+	def(&cfg.ChatSilence, DefaultChatSilence)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -212,6 +216,27 @@ type Client struct {
 	srvKind   ServerKind              // what the current link's server is
 	srvKey    identity.PublicIdentity // the key the current server proved (zero: none)
 	srvNewKey identity.PublicIdentity // a changed server key waiting for AcceptServerKey
+
+	// rmu guards relays, the chat streams through the server by
+	// relayKey. It is taken inside c.mu, or alone (relayConn.Close),
+	// never the other way round.
+	rmu    sync.Mutex
+	relays map[string]*relayConn
+
+	// Mailbox: whether the last server link negotiated it (messages wait
+	// for the next one meanwhile), and the keys the server announced for
+	// peers, kept after they leave (a message to them is sealed to it).
+	hadMailbox bool
+	lastKeys   map[string]identity.PublicIdentity
+
+	// Replay: the highest broadcast id seen, the id announced for the
+	// broadcast that comes next, whether a SINCE answer is under way, and
+	// the ids seen lately (a broadcast is reported once).
+	lastBID   uint64
+	nextBID   uint64
+	replaying bool
+	bidSeen   map[uint64]struct{}
+	bidLog    []uint64
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -275,6 +300,9 @@ func newClient(cfg Config) (*Client, error) {
 		peers:     make(map[string]*Peer),
 		caps:      make(map[string][]string),
 		chats:     make(map[string]*chat),
+		relays:    make(map[string]*relayConn),
+		lastKeys:  make(map[string]identity.PublicIdentity),
+		lastBID:   cfg.LastBroadcast,
 		pending:   make(map[net.Conn]struct{}),
 		silent:    make(map[net.Conn]uint64),
 		joined:    make(chan struct{}),

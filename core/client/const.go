@@ -21,6 +21,15 @@ const (
 	// (CHAT_REQUEST over TCP).
 	DefaultFallbackAfter = 3 * time.Second
 
+	// DefaultChatPingEvery is how long an open chat with a peer that
+	// announced "keepalive" may stay silent before we PING it on the chat.
+	DefaultChatPingEvery = 10 * time.Second
+
+	// DefaultChatSilence is how long such a chat may stay silent before it
+	// is taken as lost (ErrPeerSilent): a frozen or vanished peer is found
+	// within it (issue 11 asks for 30 s), its messages go another way.
+	DefaultChatSilence = 25 * time.Second
+
 	// DefaultChatDialTimeout bounds a TCP connect to a peer or to the server.
 	DefaultChatDialTimeout = 5 * time.Second
 
@@ -111,6 +120,10 @@ const (
 	// beyond it the oldest is reported failed.
 	maxBroadcasts = 1024
 
+	// chatBacklog bounds the bytes queued on a chat's link and not yet
+	// written: beyond it, messages wait in the outbox (see Client.pump).
+	chatBacklog = 256 << 10
+
 	// seenIDs is how many received message ids per peer are remembered to
 	// drop duplicates.
 	seenIDs = 4096
@@ -121,6 +134,7 @@ const (
 // (Client.helloFeatures).
 var features = []string{
 	wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice, wire.FeatureAck,
+	wire.FeatureKeepalive,
 }
 
 // Errors returned by Dial and the Client's methods. Test with errors.Is.

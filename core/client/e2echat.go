@@ -130,7 +130,13 @@ func (c *Client) secureIncoming(key, nonce string, conn net.Conn, r *wire.Reader
 	defer c.wg.Done()
 	var kc keyCheck
 	sess, err := c.handshake(conn, r, e2e.Responder, prologue(nonce, c.selfKey, key), key, &kc)
-	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool { return ch.state == ChatInviting && ch.nonce == nonce })
+	_, relayed := conn.(*relayConn)
+	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool {
+		if relayed { // a relayed chat never replaces an open one
+			return ch.state == ChatInviting && ch.nonce == nonce
+		}
+		return ch.awaiting(nonce)
+	})
 }
 
 // secured ends a handshake on conn for the chat with the peer whose folded
@@ -146,7 +152,7 @@ func (c *Client) secured(key string, conn net.Conn, r *wire.Reader, sess *e2e.Se
 	if err != nil {
 		conn.Close()
 		if match {
-			c.secureFailed(ch, err)
+			c.setupFailed(ch, err)
 		}
 		return
 	}
@@ -157,15 +163,33 @@ func (c *Client) secured(key string, conn net.Conn, r *wire.Reader, sess *e2e.Se
 	c.openChat(ch, conn, r, nil, sess, kc)
 }
 
-// secureFailed ends the chat set-up whose handshake failed with err: a
-// changed key is reported (EventKeyChanged) and holds the messages; any
-// failure is reported as a lost chat with err. The caller holds c.mu.
-func (c *Client) secureFailed(ch *chat, err error) {
-	c.log.Info("chat handshake failed", "peer", ch.nick, "err", err)
+// setupFailed handles a connection or handshake of ch's set-up that
+// failed with err: a changed key is reported (EventKeyChanged) and holds
+// the messages. A failed attempt to move a chat open through the server
+// to a direct socket leaves the chat as it is; one of several attempts
+// (direct and relayed) leaves the others running; the last one ends the
+// set-up, reported as a lost chat with err. The caller holds c.mu.
+func (c *Client) setupFailed(ch *chat, err error) {
+	c.log.Info("chat set-up failed", "peer", ch.nick, "err", err)
 	var kce *keyChangedError
 	var rej *e2e.RejectedError
 	if errors.As(err, &kce) && errors.As(err, &rej) {
 		c.keyChanged(ch, kce.old, rej.Remote)
+	}
+	if ch.state == ChatOpen {
+		ch.upgrading = false
+		return
+	}
+	if ch.tries > 1 && !c.held(ch) {
+		ch.tries--
+		return
+	}
+	if ch.state == ChatInviting && !ch.nextResend.IsZero() && !c.held(ch) && c.now().Before(ch.expires) {
+		// Our invite is still out: the peer may answer it again.
+		ch.tries = 0
+		ch.nextResend = c.now()
+		c.wake()
+		return
 	}
 	state := ch.state
 	c.clearInvites(ch)
@@ -189,5 +213,11 @@ func (c *Client) secureOutgoing(key, nonce string, conn net.Conn) {
 	if err == nil {
 		sess, err = c.handshake(conn, r, e2e.Initiator, prologue(nonce, key, c.selfKey), key, &kc)
 	}
-	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool { return ch.state == ChatInvited && ch.inNonce == nonce })
+	_, relayed := conn.(*relayConn)
+	c.secured(key, conn, r, sess, kc, err, func(ch *chat) bool {
+		if relayed { // a relayed chat never replaces an open one
+			return ch.state == ChatInvited && ch.inNonce == nonce
+		}
+		return ch.answering(nonce)
+	})
 }

@@ -28,7 +28,13 @@ func (c *Client) helloFeatures() []string {
 	if c.hardwareAES() {
 		f = append(f, wire.FeatureE2EAES)
 	}
-	return f
+	if !c.cfg.NoRelay {
+		f = append(f, wire.FeatureRelay)
+	}
+	if !c.cfg.NoMailbox {
+		f = append(f, wire.FeatureMailbox)
+	}
+	return append(f, wire.FeatureReplay)
 }
 
 // keysOn reports whether the current link negotiated "keys". The caller
@@ -120,6 +126,7 @@ func (c *Client) peerKey(m wire.Key) {
 		return
 	}
 	p.Key = key
+	c.noteKey(fold, key)
 	if pin, ok := c.pins.Get(fold); ok && pin.Key != key {
 		c.keyChanged(c.chat(fold, p.Nick), pin, key)
 	}
@@ -154,8 +161,12 @@ func (c *Client) unsigned(nick string) SigState {
 // signedBcast reports a signed broadcast, checked against its sender's key.
 // The caller holds c.mu.
 func (c *Client) signedBcast(m wire.SignedBcast) {
-	e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, Signature: SigBad}
-	if foldKey(m.From) == c.selfKey {
+	bid, fresh := c.takeBID()
+	if !fresh {
+		return
+	}
+	e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, Signature: SigBad, BID: bid, Missed: bid != 0 && c.replaying}
+	if foldKey(m.From) == c.selfKey && !e.Missed {
 		e.ID, _ = c.ownEcho(m.Text, true)
 	}
 	sb := identity.SignedBroadcast{Server: c.srvKey, From: m.From, Sent: m.Sent, Text: m.Text}

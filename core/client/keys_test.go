@@ -396,6 +396,7 @@ func TestTamperedFrames(t *testing.T) {
 			ts := startServer(t)
 			var armed atomic.Bool
 			acfg := keyedConfig(ts.Addr, "alice")
+			acfg.NoRelay = true // the socket tampered with is the chat's
 			acfg.hooks = &hooks{conn: func(c net.Conn) net.Conn { return &corruptConn{Conn: c, armed: &armed, mode: mode} }}
 			a, b := dial(t, acfg), dial(t, keyedConfig(ts.Addr, "bob"))
 			a.waitKey("bob")

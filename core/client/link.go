@@ -2,6 +2,7 @@ package client
 
 import (
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -34,8 +35,51 @@ type link struct {
 	ids     []uint64
 	closing bool // close once out is flushed
 	closed  bool
+	drained chan struct{} // closed by the writer after a write, if not nil (waitBacklog)
 	wake    chan struct{}
 	done    chan struct{}
+}
+
+// backlog returns how many bytes are queued and not yet handed to the
+// writer goroutine.
+func (l *link) backlog() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.out)
+}
+
+// waitBacklog waits until at most max bytes are queued, the link is
+// closed (ErrNotConnected), or d passed (os.ErrDeadlineExceeded). It must
+// not be called with locks held that the link's writer needs.
+func (l *link) waitBacklog(max int, d time.Duration) error {
+	var t *time.Timer
+	for {
+		l.mu.Lock()
+		if l.closing || l.closed {
+			l.mu.Unlock()
+			return ErrNotConnected
+		}
+		if len(l.out) <= max {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.drained == nil {
+			l.drained = make(chan struct{})
+		}
+		ch := l.drained
+		l.mu.Unlock()
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		}
+		select {
+		case <-ch:
+		case <-l.done:
+			return ErrNotConnected
+		case <-t.C:
+			return os.ErrDeadlineExceeded
+		}
+	}
 }
 
 func newLink(conn net.Conn, written func([]uint64)) *link {
@@ -117,6 +161,10 @@ func (l *link) run() {
 			ids, l.ids = l.ids, ids[:0]
 			ends, l.ends = l.ends, ends[:0]
 			closing, closed := l.closing, l.closed
+			if l.drained != nil {
+				close(l.drained)
+				l.drained = nil
+			}
 			l.mu.Unlock()
 			if closed {
 				return

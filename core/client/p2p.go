@@ -28,13 +28,10 @@ func (c *Client) dialAccept(key, nonce string, addr netip.AddrPort) {
 	c.mu.Lock()
 	defer c.unlock()
 	ch := c.chats[key]
-	match := ch != nil && ch.state == ChatInvited && ch.inNonce == nonce && !c.closed
+	match := ch != nil && ch.answering(nonce) && !c.closed
 	if err != nil {
 		if match {
-			c.emit(Event{Kind: EventError, Peer: ch.nick, Err: fmt.Errorf("accept %q: %w", ch.nick, err)})
-			c.clearInvites(ch)
-			ch.state = ChatNone
-			c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
+			c.setupFailed(ch, fmt.Errorf("accept %q: %w", ch.nick, err))
 		}
 		return
 	}
@@ -196,66 +193,14 @@ func (c *Client) handleDatagram(b []byte, src netip.AddrPort) {
 	if c.closed {
 		return
 	}
-	now := c.now()
 	switch m := msg.(type) {
 	case wire.ChatInvite:
-		key := foldKey(m.Nick)
-		p := c.peers[key]
+		p := c.peers[foldKey(m.Nick)]
 		if p == nil || p.IP != ip || len(m.Nonce) > 64 || m.TCPPort == 0 {
 			c.log.Debug("invite dropped: unknown peer or wrong address", "nick", m.Nick, "from", src)
 			return
 		}
-		if !c.e2eWith(p) && c.mustEncrypt(p.Nick) {
-			c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: m.Nonce}, src)
-			c.emit(Event{Kind: EventError, Peer: p.Nick, Err: fmt.Errorf("invite from %q refused: %w", p.Nick, ErrNotEncrypted)})
-			return
-		}
-		ch := c.chat(key, p.Nick)
-		if s, dup := ch.handled[m.Nonce]; dup {
-			if s.declined {
-				c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: m.Nonce}, src)
-			}
-			return
-		}
-		if len(ch.handled) >= 64 {
-			return
-		}
-		ch.handled[m.Nonce] = nonceState{expires: now.Add(c.cfg.InviteTTL)}
-		state := ch.state
-		if state == ChatInviting && c.selfKey > key {
-			return // crossed invites: the peer accepts ours
-		}
-		if state == ChatInviting {
-			c.clearInvites(ch)
-		}
-		if ch.inConn != nil {
-			delete(c.pending, ch.inConn)
-			ch.inConn.Close()
-			ch.inConn, ch.inReader = nil, nil
-		}
-		ch.inNonce, ch.inSrc = m.Nonce, src
-		ch.inTCP = netip.AddrPortFrom(ip, uint16(m.TCPPort))
-		ch.inExpires = now.Add(c.cfg.InviteTTL)
-		wasAccepting := ch.accepting
-		ch.accepting = false
-		if state == ChatOpen {
-			// The peer lost the chat we still think open: take it back.
-			ch.l.close()
-			ch.l = nil
-			ch.gen++
-		}
-		ch.state = ChatInvited
-		switch state {
-		case ChatInviting, ChatOpen:
-			c.accept(ch)
-		case ChatInvited:
-			if wasAccepting { // answer the new nonce instead
-				c.accept(ch)
-			}
-		case ChatNone:
-			c.emit(Event{Kind: EventInvite, From: p.Nick, Peer: p.Nick, Expires: ch.inExpires})
-		}
-		c.wake()
+		c.invited(p, m.Nonce, src, m.TCPPort, false)
 	case wire.ChatReject:
 		key := foldKey(m.Nick)
 		p, ch := c.peers[key], c.chats[key]
@@ -369,7 +314,8 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 	case wire.ChatAccept:
 		key := foldKey(m.Nick)
 		p, ch := c.peers[key], c.chats[key]
-		if m.Nonce == "" || ch == nil || ch.state != ChatInviting || ch.nonce != m.Nonce || !now.Before(ch.expires) {
+		if m.Nonce == "" || ch == nil || !ch.awaiting(m.Nonce) ||
+			(ch.state == ChatInviting && !now.Before(ch.expires)) || (ch.state == ChatOpen && !now.Before(ch.upExpires)) {
 			return "no such invite or it expired"
 		}
 		if p == nil || p.IP != src {
@@ -378,7 +324,12 @@ func (c *Client) incomingFrame(conn net.Conn, r *wire.Reader, msg wire.Message, 
 		if c.e2eWith(p) {
 			// Encrypted: the dialer's E2E_HS must follow. The invite is
 			// answered: no more resends while the handshake runs.
-			ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
+			if ch.state == ChatInviting {
+				ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
+				ch.tries++
+			} else {
+				ch.upResend, ch.upgrading = time.Time{}, true
+			}
 			c.wg.Add(1)
 			go c.secureIncoming(key, m.Nonce, conn, r)
 			return ""

@@ -155,6 +155,23 @@ func (c *Client) confirm(sc *srvConn) {
 	for _, m := range early {
 		c.serverMsg(sc, m)
 	}
+	c.registered()
+}
+
+// registered does what a new registration makes possible: missed
+// broadcasts asked for, the mailbox's unconfirmed puts repeated, our
+// pending invites sent through the relay too. The caller holds c.mu.
+func (c *Client) registered() {
+	c.hadMailbox = c.mailOn()
+	c.askMissed()
+	c.putMail()
+	for _, ch := range c.chats {
+		if ch.state == ChatInviting && ch.relayOut == nil {
+			if p := c.peers[ch.key]; p != nil {
+				c.relayInvite(ch, p)
+			}
+		}
+	}
 }
 
 // fail reports a failed registration. The caller holds c.mu.
@@ -203,6 +220,7 @@ func (c *Client) readServer(sc *srvConn) {
 	default:
 		sc.fail(fmt.Errorf("register with %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err))
 	}
+	c.dropRelays(sc.l)
 	if c.srv == sc.l {
 		c.srv = nil
 		c.srvV2 = false
@@ -415,8 +433,12 @@ func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
 		e.Signature = c.unsigned(e.From)
 		c.emit(e)
 	case wire.Bcast:
-		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq}
-		if foldKey(m.From) == c.selfKey {
+		bid, fresh := c.takeBID()
+		if !fresh {
+			return
+		}
+		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, BID: bid, Missed: bid != 0 && c.replaying}
+		if foldKey(m.From) == c.selfKey && !e.Missed {
 			e.ID, _ = c.ownEcho(m.Text, true)
 		}
 		e.Signature = c.unsigned(m.From)
@@ -450,6 +472,16 @@ func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
 		c.peerKey(m)
 	case wire.SignedBcast:
 		c.signedBcast(m)
+	case wire.Relayed:
+		if !c.relayed(m) {
+			c.relayFirst(m)
+		}
+	case wire.RelayFail:
+		c.relayFailed(m)
+	case wire.MboxOK, wire.MboxRefused, wire.MboxDelivered, wire.Mbox:
+		c.mailFrame(m)
+	case wire.BroadcastID, wire.SinceEnd:
+		c.replayFrame(m)
 	case wire.Pong:
 	default:
 		c.log.Debug("server frame ignored", "verb", msg.Verb())

@@ -72,6 +72,7 @@ func TestChatCipherNoAES(t *testing.T) {
 	ts := startServer(t)
 	bcfg := keyedConfig(ts.Addr, "bob")
 	bcfg.hooks = &hooks{noAES: true}
+	bcfg.NoRelay = true // one path: the direct one, whose handshake must fail
 	a, b := dial(t, keyedConfig(ts.Addr, "alice")), dial(t, bcfg)
 	a.waitKey("bob")
 	b.waitKey("alice")
@@ -101,6 +102,7 @@ func TestChatCipherForgedCaps(t *testing.T) {
 	ts := startServer(t)
 	bcfg := keyedConfig(ts.Addr, "bob")
 	bcfg.hooks = &hooks{noAES: true}
+	bcfg.NoRelay = true // one path: the direct one, whose handshake must fail
 	a, b := dial(t, keyedConfig(ts.Addr, "alice")), dial(t, bcfg)
 	a.waitKey("bob")
 	b.waitKey("alice")

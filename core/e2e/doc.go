@@ -124,6 +124,11 @@
 // 4 + m + ⌈m/7⌉ bytes, m = n + 25k: a 1,024-byte chat payload becomes 1,203
 // bytes (+17.5%); a 60-byte chat line becomes 102.
 //
+// A session relayed through a server (docs/PROTOCOL.md §2.7) must keep
+// every frame within the server's payload limit: Session.SetMaxFragment
+// with RelayFragment (55 KiB) does. Only the sender splits differently; the
+// receiver reassembles fragments of any size.
+//
 // # Two ways to use a session
 //
 // Session.WriteMessage and Session.ReadMessage do the I/O. Session.Seal and
@@ -131,6 +136,22 @@
 // buffer, for a writer that batches frames of many messages into one write
 // (the client core's link does); Open takes the payloads its caller's own
 // wire.Reader returns.
+//
+// # Mailbox items
+//
+// SealTo and OpenFrom seal a message for a device that is away, stored by
+// the server (docs/PROTOCOL.md §2.8, Item format). An item is one Noise
+// message of the one-way pattern X, Noise_X_25519_ChaChaPoly_BLAKE2s
+// (-> e, es, s, ss; the recipient's static key known in advance), packed
+// with pack7. Its prologue is "PeerChat MBOX v1\n" followed by the
+// caller's context; its payload is the sender's 64-byte public identity
+// followed by the plaintext, and the identity's X25519 half must equal the
+// Noise static key the message carries. Only the recipient can open it,
+// and the es and ss DHs prove the sender's key. What a one-way pattern
+// cannot give: forward secrecy for the recipient (its key, stolen later,
+// opens stored items), resistance to key-compromise impersonation (that
+// key also forges items to it), and replay detection (the caller
+// deduplicates by the ids inside).
 //
 // # Errors
 //

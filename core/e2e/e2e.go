@@ -31,6 +31,20 @@ const (
 	// MaxFragment is the most plaintext one transport message carries:
 	// Noise's 65,535-byte limit minus the 16-byte tag.
 	MaxFragment = noise.MaxMsgLen - tagLen
+	// RelayFragment is the fragment size (Session.SetMaxFragment) of a
+	// session relayed through a server with the default payload limit,
+	// wire.DefaultServerPayload (65,536 bytes): 55 KiB, the largest whole
+	// number of KiB whose frame fits. A fragment of n bytes is the frame
+	// payload "E2E " + pack7 of (9 + n + 16) bytes, 4 + m + ⌈m/7⌉ bytes with
+	// m = n + 25; for n = 56,320, m = 56,345 and the payload is 4 + 56,345 +
+	// 8,050 = 64,399 bytes. With "RELAYED <32-char nick> <32-char chan> " in
+	// front (8 + 32 + 1 + 32 + 1 = 74 bytes) that is 64,473 ≤ 65,536; even
+	// with a nick of 128 bytes (32 four-byte characters, 170 bytes in front)
+	// and the inner frame's 10-byte header, 64,579. 56 KiB (57,344) would
+	// already make a 65,569-byte E2E payload.
+	RelayFragment = 55 << 10
+	// minFragment is SetMaxFragment's lower clamp.
+	minFragment = 1 << 10
 
 	tagLen    = 16
 	headerLen = 9 // seq (8) || flag (1)
@@ -352,12 +366,13 @@ type Session struct {
 	remote identity.PublicIdentity
 	cipher Cipher
 
-	wmu  sync.Mutex
-	send *cipherState
-	ad   [headerLen]byte
-	sbuf []byte // one sealed fragment
-	wbuf []byte // WriteMessage's frames
-	werr error
+	wmu     sync.Mutex
+	send    *cipherState
+	maxFrag int // 0: MaxFragment
+	ad      [headerLen]byte
+	sbuf    []byte // one sealed fragment
+	wbuf    []byte // WriteMessage's frames
+	werr    error
 
 	recv    *cipherState
 	dbuf    []byte // one decoded frame; a one-fragment message is opened in place
@@ -373,6 +388,20 @@ func (s *Session) Remote() identity.PublicIdentity { return s.remote }
 
 // Cipher returns the session's cipher suite, as the initiator proposed it.
 func (s *Session) Cipher() Cipher { return s.cipher }
+
+// SetMaxFragment sets the most plaintext one E2E frame made by Seal and
+// WriteMessage carries, n clamped to [1 KiB, MaxFragment]; the default is
+// MaxFragment. A session relayed through a server uses RelayFragment so that
+// every frame fits its payload limit. It changes only how messages are
+// split: the receiver's Open reassembles fragments of any size. Call it
+// before the session's writers start (it is safe with concurrent Seal
+// calls, but a message sealed concurrently may use either size).
+func (s *Session) SetMaxFragment(n int) {
+	n = min(max(n, minFragment), MaxFragment)
+	s.wmu.Lock()
+	s.maxFrag = n
+	s.wmu.Unlock()
+}
 
 // Seal encrypts p, an application payload (a chat frame's payload such as
 // "CHAT_MSG2 …"), and appends it to dst as one or more complete E2E frames
@@ -395,8 +424,12 @@ func (s *Session) seal(dst, p []byte) ([]byte, error) {
 	if s.werr != nil {
 		return dst, s.werr
 	}
+	maxFrag := s.maxFrag
+	if maxFrag == 0 {
+		maxFrag = MaxFragment
+	}
 	for first := true; first || len(p) > 0; first = false {
-		n := min(len(p), MaxFragment)
+		n := min(len(p), maxFrag)
 		ad := s.ad[:] // a field, not a local: it would escape to the heap
 		binary.BigEndian.PutUint64(ad[:8], s.send.n)
 		ad[8] = flagFinal
@@ -462,8 +495,11 @@ func (s *Session) ReadMessage() ([]byte, error) {
 			return nil, s.failRead(err)
 		}
 		msg, complete, err := s.Open(frame)
-		if err != nil || complete {
-			return msg, err
+		if err != nil {
+			return nil, s.failRead(err)
+		}
+		if complete {
+			return msg, nil
 		}
 	}
 }
@@ -475,7 +511,9 @@ func (s *Session) ReadMessage() ([]byte, error) {
 // errors of this package (or ErrTooLarge) and end the session. A caller
 // reading frames itself must use the Reader it passed to Handshake (which
 // may hold buffered frames), and treat the end of the stream while Pending
-// as truncation.
+// as truncation. Open never closes the connection: the caller reads it and
+// closes it when it has handled the error (so that nothing it does in
+// between races with the peer seeing the close).
 func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
 	if s.rerr != nil {
 		return nil, false, s.rerr
@@ -485,7 +523,8 @@ func (s *Session) Open(frame []byte) (msg []byte, complete bool, err error) {
 	}
 	msg, final, err := s.open(frame)
 	if err != nil {
-		return nil, false, s.failRead(err)
+		s.rerr = err
+		return nil, false, err
 	}
 	s.partial = !final
 	if final {

@@ -68,6 +68,9 @@ const (
 	// device has hardware AES, so an e2e chat dialled by a peer that lists it
 	// too uses AES-256-GCM instead of ChaCha20-Poly1305 (core/e2e).
 	FeatureE2EAES = "e2e-aesgcm"
+	// FeatureKeepalive: the peer answers PING with PONG on a chat socket
+	// (docs/PROTOCOL.md §3.6), so a silent chat can be told from a dead one.
+	FeatureKeepalive = "keepalive"
 )
 
 // Sizes of the keys feature's fields.

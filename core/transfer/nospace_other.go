@@ -1,0 +1,10 @@
+//go:build !windows
+
+package transfer
+
+import (
+	"errors"
+	"syscall"
+)
+
+func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
