@@ -162,6 +162,10 @@ const (
 	EventKeyChanged                         // Peer, Key (new), OldKey (pinned), Verified (the old key was verified), Err: sending to Peer waits for AcceptKey
 	EventStored                             // Peer, ID: the server's mailbox holds message ID for Peer, who is away (delivery.Stored); EventDelivered follows when Peer's device takes it
 	EventRoute                              // Peer, Route: the open chat with Peer moved to another path (direct ↔ through the server)
+	EventFileOffer                          // Peer, File: Peer offers a file (see files.go)
+	EventFileProgress                       // Peer, File, Progress, Paused
+	EventFileDone                           // Peer, File (Path of a received file)
+	EventFileFailed                         // Peer, File, Err
 )
 
 // Route says which way the frames of a private chat, or one message, go.
@@ -272,6 +276,15 @@ type Event struct {
 	// server when we came back (docs/PROTOCOL.md §2.9).
 	BID    uint64
 	Missed bool
+
+	// File describes the transfer of EventFileOffer, EventFileProgress,
+	// EventFileDone and EventFileFailed, and the picture of an
+	// EventBroadcast that carries one (nil otherwise). Progress and
+	// Paused (the chat is down: it resumes when the peer is back) are set
+	// on EventFileProgress.
+	File     *FileInfo
+	Progress Progress
+	Paused   bool
 }
 
 // Peer is one registered user as the server listed it.
@@ -319,6 +332,10 @@ var kindNames = [...]string{
 	EventKeyChanged:    "key_changed",
 	EventStored:        "stored",
 	EventRoute:         "route",
+	EventFileOffer:     "file_offer",
+	EventFileProgress:  "file_progress",
+	EventFileDone:      "file_done",
+	EventFileFailed:    "file_failed",
 }
 
 // String returns the kind's name as the terminal client prints it in -json
