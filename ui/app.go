@@ -107,8 +107,9 @@ type App struct {
 	wg     sync.WaitGroup // the App's goroutines
 
 	settings Settings
-	framed   bool  // Layout has run: env holds the previous frame's
-	toast    toast // a short message over the screens (toast.go)
+	marks    *feedMarks // the last broadcast seen per server (feedmarks.go)
+	framed   bool       // Layout has run: env holds the previous frame's
+	toast    toast      // a short message over the screens (toast.go)
 }
 
 // New returns an App showing the connect screen (or connecting at once, see
@@ -129,8 +130,10 @@ func New(cfg Config) *App {
 		a.log = slog.Default()
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.marks = &feedMarks{}
 	if p := cfg.Platform; p != nil {
 		if dir, err := p.DataDir(); err == nil {
+			a.marks.dir = dir
 			s, err := LoadSettings(dir)
 			if err != nil {
 				a.log.Warn("settings", "err", err)

@@ -15,6 +15,7 @@ import (
 	"gioui.org/op/clip"
 	"gioui.org/text"
 	"gioui.org/widget"
+	"gioui.org/x/component"
 
 	"peerchat/core/delivery"
 	"peerchat/ui/model"
@@ -34,6 +35,8 @@ type messageState struct {
 	sel widget.Selectable
 	// hover says that the mouse is over the message.
 	hover bool
+	// stateTip is the tooltip of the delivery state of our message.
+	stateTip tipArea
 }
 
 // selecting reports whether the text of the message is laid out as
@@ -65,6 +68,9 @@ type bubbleStyle struct {
 	// Highlight draws the bubble tinted and ringed, and selected for a
 	// screen reader: the message opened from the search pane.
 	Highlight bool
+	// Peer is the name of the private thread's peer ("" in the feed),
+	// which the delivery state of our messages names.
+	Peer string
 }
 
 func newBubble(th *Theme, ic *iconSet, msg *model.Message, state *messageState) bubbleStyle {
@@ -328,22 +334,48 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 				if !msg.Mine {
 					return D{}
 				}
-				ic := b.ic.clock
-				switch msg.State {
-				case delivery.Sent:
-					ic = b.ic.done
-				case delivery.Delivered:
-					ic = b.ic.doneAll
-				case delivery.Failed:
-					ic = b.ic.failed
+				ic, label := b.stateMark()
+				mark := func(gtx C) D {
+					return layout.Inset{Left: 4}.Layout(gtx, func(gtx C) D {
+						sz := image.Pt(gtx.Dp(14), gtx.Dp(14))
+						gtx.Constraints = layout.Exact(sz)
+						defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
+						semantic.LabelOp(label).Add(gtx.Ops)
+						return ic.Layout(gtx, c)
+					})
 				}
-				return layout.Inset{Left: 4}.Layout(gtx, func(gtx C) D {
-					gtx.Constraints = layout.Exact(image.Pt(gtx.Dp(14), gtx.Dp(14)))
-					return ic.Layout(gtx, c)
-				})
+				if b.state == nil {
+					return mark(gtx)
+				}
+				tip := component.DesktopTooltip(th.Theme, label)
+				if th.Touch {
+					tip = component.MobileTooltip(th.Theme, label)
+				}
+				return b.state.stateTip.Layout(gtx, tip, tipEnd|tipAbove, mark)
 			}),
 		)
 	})
+}
+
+// stateMark returns the icon of the delivery state of our message and
+// what it means, for its tooltip and screen readers: pending (a clock),
+// sent (✓), on the server (a server), delivered (✓✓), failed.
+func (b bubbleStyle) stateMark() (*widget.Icon, string) {
+	switch b.msg.State {
+	case delivery.Sent:
+		return b.ic.done, "Sent"
+	case delivery.Stored:
+		who := b.Peer
+		if who == "" {
+			who = "the recipient"
+		}
+		return b.ic.stored, "On the server — delivered when " + who + " is back"
+	case delivery.Delivered:
+		return b.ic.doneAll, "Delivered"
+	case delivery.Failed:
+		return b.ic.failed, "Not delivered"
+	}
+	return b.ic.clock, "Waiting to be sent"
 }
 
 // nameColor is the color of the sender's name over the bubble: the

@@ -181,7 +181,17 @@ func (s *chatScreen) canSend(peer string) bool {
 		return true
 	}
 	t := s.m.Lookup(peer)
-	return t != nil && t.Chat == client.ChatOpen && !t.Sec.KeyChanged
+	return t != nil && (t.Chat == client.ChatOpen && !t.Sec.KeyChanged || s.awayMail(t))
+}
+
+// awayMail reports whether the private thread t takes messages for the
+// server's mailbox: its peer is known to be away (offline while the server
+// link is up), no chat is open or being set up, and the session has device
+// identities (the mailbox keeps messages sealed to the peer's key). The
+// client core stores them (delivery.Stored) or says why it cannot.
+func (s *chatScreen) awayMail(t *model.Thread) bool {
+	return t.Peer != model.Everyone && t.Chat == client.ChatNone && (t.Sec.Known || s.m.Keyed) && !t.Sec.KeyChanged &&
+		s.m.PresenceKnown() && !s.m.Online(t.Peer)
 }
 
 // updateLeave handles ✕ and the question it asks, and reports whether the
@@ -376,7 +386,9 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		s.m.MarkRead(peer)
 	}
 	comp := newComposer(th, ic, &ts.composer, t)
-	if peer != model.Everyone && t.Chat != client.ChatOpen {
+	if s.awayMail(t) {
+		comp.Note = t.Name() + " is away — messages wait on the server"
+	} else if peer != model.Everyone && t.Chat != client.ChatOpen {
 		g := chatGateStyle{th: th, thread: t, online: s.m.Online(peer), request: &s.pane.request}
 		if t.Chat == client.ChatInvited {
 			g.invite = s.cards.invite(peer)

@@ -45,6 +45,9 @@ type composerStyle struct {
 	state  *composerState
 	thread *model.Thread
 	Gate   layout.Widget // nil: the field
+	// Note, if not "", is a line over the field that says where the
+	// messages go (the peer is away: they wait on the server).
+	Note string
 }
 
 func newComposer(th *Theme, ic *iconSet, state *composerState, t *model.Thread) composerStyle {
@@ -83,20 +86,45 @@ func (c composerStyle) bar(gtx C) D {
 						hint = "Message " + t.Name()
 					}
 					ed := &c.state.editor
-					return layout.Flex{Alignment: layout.End}.Layout(gtx,
-						layout.Flexed(1, func(gtx C) D {
-							gtx.Constraints.Max.Y = min(gtx.Constraints.Max.Y, gtx.Dp(160))
-							return field(gtx, th, ed, hint, false)
-						}),
-						layout.Rigid(layout.Spacer{Width: 4}.Layout),
+					if c.Note == "" {
+						return c.field(gtx, ed, hint)
+					}
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 						layout.Rigid(func(gtx C) D {
-							b := newIconButton(th, &c.state.send, c.ic.send, th.Pal.OnAccent, th.Pal.Accent, "Send")
-							b.Tip = tipEnd | tipAbove
-							return b.Layout(gtx)
+							return layout.Inset{Bottom: 6}.Layout(gtx, func(gtx C) D {
+								return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+									layout.Rigid(func(gtx C) D {
+										return layout.Inset{Right: 6}.Layout(gtx, func(gtx C) D {
+											sz := gtx.Sp(sizeSmall)
+											gtx.Constraints = layout.Exact(image.Pt(sz, sz))
+											return c.ic.stored.Layout(gtx, th.Pal.Muted)
+										})
+									}),
+									layout.Flexed(1, th.label(sizeSmall, th.Pal.Muted, c.Note).Layout),
+								)
+							})
 						}),
+						layout.Rigid(func(gtx C) D { return c.field(gtx, ed, hint) }),
 					)
 				})
 			})
+		}),
+	)
+}
+
+// field draws the message field with hint and Send.
+func (c composerStyle) field(gtx C, ed *widget.Editor, hint string) D {
+	th := c.th
+	return layout.Flex{Alignment: layout.End}.Layout(gtx,
+		layout.Flexed(1, func(gtx C) D {
+			gtx.Constraints.Max.Y = min(gtx.Constraints.Max.Y, gtx.Dp(160))
+			return field(gtx, th, ed, hint, false)
+		}),
+		layout.Rigid(layout.Spacer{Width: 4}.Layout),
+		layout.Rigid(func(gtx C) D {
+			b := newIconButton(th, &c.state.send, c.ic.send, th.Pal.OnAccent, th.Pal.Accent, "Send")
+			b.Tip = tipEnd | tipAbove
+			return b.Layout(gtx)
 		}),
 	)
 }

@@ -55,6 +55,7 @@ type connectResult struct {
 	err    error
 	server string
 	nick   string
+	last   uint64 // the LastBroadcast the session was dialled with (ReplayBackend)
 }
 
 func newConnectScreen(a *App) *connectScreen {
@@ -184,14 +185,21 @@ func (s *connectScreen) start(host bool) {
 	s.cancelConn = cancel
 	inv := s.a.cfg.Invalidate
 	be := s.a.cfg.Backend
+	marks := s.a.marks
 	s.a.go_(func(context.Context) {
 		defer cancel()
 		sig := session.NewSignal()
 		var sess Session
 		var err error
-		if host {
+		var last uint64
+		rb, replay := be.(ReplayBackend)
+		switch {
+		case host:
 			sess, err = be.Host(ctx, nick, sig.Notify)
-		} else {
+		case replay:
+			last = marks.get(addr) // reads a small file: off the UI goroutine
+			sess, err = rb.ConnectSince(ctx, addr, nick, last, sig.Notify)
+		default:
 			sess, err = be.Connect(ctx, addr, nick, sig.Notify)
 		}
 		if err == nil && ctx.Err() != nil {
@@ -202,7 +210,7 @@ func (s *connectScreen) start(host bool) {
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: %w", ErrTimeout, err)
 		}
-		s.result <- connectResult{sess: sess, sig: sig, err: err, server: addr, nick: nick}
+		s.result <- connectResult{sess: sess, sig: sig, err: err, server: addr, nick: nick, last: last}
 		inv()
 	})
 }
@@ -225,7 +233,11 @@ func (s *connectScreen) update(gtx C) {
 		}
 		s.a.saveSettings()
 		s.stopProbe()
-		s.a.push(newChatScreen(s.a, s.a.startSession(r.sess, r.sig)))
+		mark := ""
+		if !s.hosting {
+			mark = r.server
+		}
+		s.a.push(newChatScreen(s.a, s.a.startSession(r.sess, r.sig, mark, r.last)))
 		return
 	default:
 	}

@@ -25,6 +25,17 @@
 // App.Resume after Android brought the app back), a session whose server
 // link is down reconnects at once.
 //
+// Messages that always arrive (issue 11): the header of an open private
+// chat says its route, direct or through the server (model.Thread.Route);
+// each of our messages shows its state: waiting on this device (a clock),
+// sent ✓, on the server (a server, until the peer is back), delivered ✓✓,
+// or not delivered with why (session.FailureText, the one place that puts
+// the client core's errors into words). A private thread whose peer is away
+// keeps its composer: the messages wait in the server's mailbox. Each
+// session keeps the newest broadcast id it saw per server (feedmarks.go);
+// the next connection to that server asks for the broadcasts after it
+// (ReplayBackend), which the feed shows under "While you were away".
+//
 // The people list shows the chats first, under the feed: whoever has unread
 // private messages or a missed chat request, then open and pending chats
 // and recent conversations, each most recent first; then, under its
@@ -65,7 +76,10 @@
 //     shortened in their middle with a tooltip, nameLabel).
 //   - selection.go: selecting and copying a message's text with the mouse.
 //   - msgmenu.go: the message menu (right click, long press): Copy.
-//   - unread.go: the "New messages" divider and the jump to the first unread.
+//   - unread.go: the "New messages" divider and the jump to the first unread;
+//     messages.go draws it, and the "While you were away" divider.
+//   - feedmarks.go: the last broadcast seen on each server, and
+//     ReplayBackend, which asks for those sent since.
 //   - autocomplete.go: the @-completion of nicknames in the composer.
 //   - settings.go, prefs.go: the saved Settings and applying them (theme,
 //     text size, connecting at start, muted chats).

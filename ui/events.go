@@ -56,16 +56,26 @@ type chatSession interface {
 
 // startSession starts the session service over conn, the session that
 // Backend returned; sig must be the Signal whose Notify was given to
-// Backend as the session's notify callback.
-func (a *App) startSession(conn Session, sig *session.Signal) chatSession {
+// Backend as the session's notify callback. The newest broadcast id the
+// session sees is kept as the mark of server ("": not kept, a hosted
+// server), which conn was dialled with as last (ReplayBackend).
+func (a *App) startSession(conn Session, sig *session.Signal, server string, last uint64) chatSession {
 	cfg := session.Config{
-		Conn:       conn,
-		Signal:     sig,
-		Invalidate: a.cfg.Invalidate,
-		Muted:      a.settings.MuteNotifications,
-		Page:       HistoryPage,
-		Logger:     a.log,
-		Now:        a.cfg.Now,
+		Conn:          conn,
+		Signal:        sig,
+		Invalidate:    a.cfg.Invalidate,
+		Muted:         a.settings.MuteNotifications,
+		Page:          HistoryPage,
+		Logger:        a.log,
+		Now:           a.cfg.Now,
+		LastBroadcast: last,
+	}
+	if marks, log := a.marks, a.log; server != "" {
+		cfg.SaveBroadcast = func(bid uint64) {
+			if err := marks.set(server, bid); err != nil {
+				log.Warn("broadcast mark", "err", err)
+			}
+		}
 	}
 	if a.cfg.History != nil {
 		cfg.Store = a.cfg.History

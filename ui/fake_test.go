@@ -19,8 +19,18 @@ type fakeBackend struct {
 	connErr  error // returned by the next Connect
 	sessions []*fakeSession
 	peers    []string
-	onPoll   func() // given to the sessions, see fakeSession.onPoll
-	keys     bool   // sessions have device identities (fakeKeySession)
+	onPoll   func()   // given to the sessions, see fakeSession.onPoll
+	keys     bool     // sessions have device identities (fakeKeySession)
+	lasts    []uint64 // the last broadcast ids ConnectSince was given, in order
+}
+
+var _ ReplayBackend = (*fakeBackend)(nil)
+
+func (b *fakeBackend) ConnectSince(ctx context.Context, server, nick string, last uint64, notify func()) (Session, error) {
+	b.mu.Lock()
+	b.lasts = append(b.lasts, last)
+	b.mu.Unlock()
+	return b.Connect(ctx, server, nick, notify)
 }
 
 func (b *fakeBackend) Probe(ctx context.Context) ([]Server, error) {

@@ -203,6 +203,12 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 					return newMessagesLine(gtx, th)
 				}),
 				layout.Rigid(func(gtx C) D {
+					if !awayStarts(t, i) {
+						return D{}
+					}
+					return dividerLine(gtx, th, th.Pal.Muted, awayLine)
+				}),
+				layout.Rigid(func(gtx C) D {
 					if msg.Kind == model.KindSystem {
 						gtx.Constraints.Min.X = gtx.Constraints.Max.X
 						return layout.Center.Layout(gtx, func(gtx C) D {
@@ -215,6 +221,9 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 					}
 					b := newBubble(th, l.ic, msg, st)
 					b.Avatar, b.First, b.Me = t.Peer == model.Everyone, first, l.Me
+					if t.Peer != model.Everyone {
+						b.Peer = t.Name()
+					}
 					b.Highlight = l.HasHighlight && msg.Key == l.Highlight
 					return b.Layout(gtx)
 				}),
@@ -263,14 +272,40 @@ func pill(gtx C, th *Theme, txt string) D {
 
 // newMessagesLine draws the "New messages" divider across the width.
 func newMessagesLine(gtx C, th *Theme) D {
+	return dividerLine(gtx, th, th.Pal.Accent, "New messages")
+}
+
+// awayLine is the divider above the messages that came while the user was
+// away (model.Message.Away): broadcasts the server replayed, private
+// messages its mailbox kept.
+const awayLine = "While you were away"
+
+// awayStarts reports whether the message i of t is the first of a run of
+// messages that came while the user was away: the message of a person
+// before it (system lines aside), if any, did not.
+func awayStarts(t *model.Thread, i int) bool {
+	if !t.Messages[i].Away || t.Messages[i].Kind != model.KindText {
+		return false
+	}
+	for j := i - 1; j >= 0; j-- {
+		if m := &t.Messages[j]; m.Kind == model.KindText {
+			return !m.Away
+		}
+	}
+	return true
+}
+
+// dividerLine draws a divider across the width: label between two lines
+// of color c.
+func dividerLine(gtx C, th *Theme, c colorT, label string) D {
 	gtx.Constraints.Min.X = gtx.Constraints.Max.X
 	return layout.Inset{Top: 4, Bottom: 10}.Layout(gtx, func(gtx C) D {
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-			layout.Flexed(1, func(gtx C) D { return hline(gtx, th.Pal.Accent) }),
+			layout.Flexed(1, func(gtx C) D { return hline(gtx, c) }),
 			layout.Rigid(func(gtx C) D {
-				return layout.Inset{Left: 10, Right: 10}.Layout(gtx, th.bold(sizeSmall, th.Pal.Accent, "New messages").Layout)
+				return layout.Inset{Left: 10, Right: 10}.Layout(gtx, th.bold(sizeSmall, c, label).Layout)
 			}),
-			layout.Flexed(1, func(gtx C) D { return hline(gtx, th.Pal.Accent) }),
+			layout.Flexed(1, func(gtx C) D { return hline(gtx, c) }),
 		)
 	})
 }

@@ -25,6 +25,7 @@ type threadHeader struct {
 	mute      iconButtonState
 	leaveIcon iconButtonState // Leave chat on a phone, where the text does not fit
 	titleTip  tipArea
+	routeTip  tipArea // the tooltip of the open chat's route
 	// Verify opens the safety number (verify.go): a text button on the
 	// desktop, an icon on a phone.
 	verify     widget.Clickable
@@ -43,11 +44,13 @@ type threadHeader struct {
 
 // headerIcons are the icons of the thread header, parsed once.
 var headerIcons = struct {
-	muted, unmuted, leave *widget.Icon
+	muted, unmuted, leave, relay, direct *widget.Icon
 }{
 	muted:   mustIcon(icons.SocialNotificationsOff),
 	unmuted: mustIcon(icons.SocialNotificationsNone),
 	leave:   mustIcon(icons.ActionExitToApp),
+	relay:   mustIcon(icons.ActionDNS), // a server, as a message's Stored mark
+	direct:  mustIcon(icons.ActionSwapHoriz),
 }
 
 // header draws the peer, their state and the thread's actions: mute, leave
@@ -92,9 +95,18 @@ func (p threadPaneStyle) header(gtx C) D {
 								return layout.Inset{Right: 4}.Layout(gtx, func(gtx C) D { return mutedMark(gtx, th) })
 							}),
 							layout.Rigid(func(gtx C) D { return lockMark(gtx, th, t) }),
+							layout.Rigid(func(gtx C) D { return routeMark(gtx, th, &hs.routeTip, t, c) }),
 							layout.Flexed(1, func(gtx C) D {
 								l := th.label(sizeCaption, c, status)
 								l.MaxLines = 1
+								if r, ok := routeText(t); ok && labelWidth(gtx, l) > gtx.Constraints.Max.X {
+									// A phone: the route matters more than
+									// "encrypted", which the lock says.
+									l.Text = r
+									if labelWidth(gtx, l) > gtx.Constraints.Max.X && t.Route == client.RouteRelay {
+										l.Text = "via server"
+									}
+								}
 								return l.Layout(gtx)
 							}),
 						)
@@ -233,7 +245,58 @@ func threadStatus(m *model.Model, t *model.Thread) (title, status string) {
 	if s, ok := encryptionStatus(t); ok { // verify.go
 		status = s
 	}
+	if r, ok := routeText(t); ok {
+		switch status {
+		case "encrypted chat":
+			status = "encrypted"
+		case "private chat · connected":
+			status = "private chat"
+		}
+		status += " · " + r
+	}
 	return title, status
+}
+
+// routeText returns the route of t's open private chat as its header
+// says it: "direct" or "through the server"; ok is false while no chat is
+// open, the client core has not said, or a changed key holds the chat.
+func routeText(t *model.Thread) (text string, ok bool) {
+	if t.Peer == model.Everyone || t.Chat != client.ChatOpen || t.Sec.KeyChanged {
+		return "", false
+	}
+	switch t.Route {
+	case client.RouteDirect:
+		return "direct", true
+	case client.RouteRelay:
+		return "through the server", true
+	}
+	return "", false
+}
+
+// routeMark draws, before the status line of an open private chat, the
+// icon of its route (routeText) in color c, with a tooltip that says what
+// it means; screen readers read the tooltip's text.
+func routeMark(gtx C, th *Theme, tip *tipArea, t *model.Thread, c colorT) D {
+	if _, ok := routeText(t); !ok {
+		return D{}
+	}
+	ic, desc := headerIcons.direct, "Direct: messages go straight to "+t.Name()+"'s device"
+	if t.Route == client.RouteRelay {
+		ic, desc = headerIcons.relay, "Through the server: "+t.Name()+" cannot be reached directly, so the server passes on the messages, sealed: it cannot read them"
+	}
+	tt := component.DesktopTooltip(th.Theme, desc)
+	if th.Touch {
+		tt = component.MobileTooltip(th.Theme, desc)
+	}
+	return tip.Layout(gtx, tt, 0, func(gtx C) D {
+		return layout.Inset{Right: 4}.Layout(gtx, func(gtx C) D {
+			sz := gtx.Sp(sizeSmall)
+			gtx.Constraints = layout.Exact(image.Pt(sz, sz))
+			defer clip.Rect{Max: image.Pt(sz, sz)}.Push(gtx.Ops).Pop()
+			semantic.LabelOp(desc).Add(gtx.Ops)
+			return ic.Layout(gtx, c)
+		})
+	})
 }
 
 // nameLabel lays out the one-line label l, a name: a name too long for
@@ -253,6 +316,16 @@ func nameLabel(gtx C, th *Theme, tip *tipArea, l material.LabelStyle) D {
 		t = component.MobileTooltip(th.Theme, full)
 	}
 	return tip.Layout(gtx, t, 0, l.Layout)
+}
+
+// labelWidth returns the width of l's text on one line, unconstrained.
+// What it measures is not drawn.
+func labelWidth(gtx C, l material.LabelStyle) int {
+	gtx.Constraints = layout.Constraints{Max: image.Pt(1<<24, 1<<24)}
+	m := op.Record(gtx.Ops)
+	d := l.Layout(gtx)
+	m.Stop()
+	return d.Size.X
 }
 
 // middleEllipsis returns l's text shortened in its middle with "…" to fit

@@ -105,6 +105,9 @@ func outset(r image.Rectangle, d int) image.Rectangle {
 // icons used by the UI, parsed once per App.
 type iconSet struct {
 	back, send, done, doneAll, failed, clock, close, people, wifi, down, del, more *widget.Icon
+	// stored is "on the server" (delivery.Stored, the route through the
+	// server): a server.
+	stored *widget.Icon
 }
 
 func mustIcon(data []byte) *widget.Icon {
@@ -123,6 +126,7 @@ func newIcons() iconSet {
 		doneAll: mustIcon(icons.ActionDoneAll),
 		failed:  mustIcon(icons.AlertErrorOutline),
 		clock:   mustIcon(icons.ActionSchedule),
+		stored:  mustIcon(icons.ActionDNS),
 		close:   mustIcon(icons.NavigationClose),
 		people:  mustIcon(icons.SocialPeople),
 		wifi:    mustIcon(icons.DeviceWiFiTethering),

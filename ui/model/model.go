@@ -60,6 +60,11 @@ type Message struct {
 	// Signature is what the client core found about a broadcast's
 	// signature (client.SigNone for everything else).
 	Signature client.SigState
+	// Away marks a message that came while the user was away: a
+	// broadcast the server replayed (client.Event.Missed), or a private
+	// message the server's mailbox kept (client.RouteMailbox). It is not
+	// kept in the history: it matters to the session it arrived in.
+	Away bool
 }
 
 // UnknownSender reports whether m is a message from someone the server did
@@ -86,6 +91,10 @@ type Thread struct {
 	More bool
 	// Sec is what the thread shows of encryption and of its peer's key.
 	Sec Security
+	// Route is the path of the open chat (client.RouteDirect or
+	// client.RouteRelay); client.RouteNone while no chat is open or when
+	// the client core does not say.
+	Route client.Route
 }
 
 // Name returns how to show the thread's peer: Nick, or the key if no
@@ -161,7 +170,8 @@ const (
 	// message (KindText, not Mine) counts as unread.
 	OpAdd Op = iota + 1
 	// OpState sets State, Err, ID (and Seq if not 0) of message Msg.Key of
-	// Thread.
+	// Thread or, when Msg.Key is 0, of the message Msg.Seq of Thread (one
+	// of ours from an earlier run, found in the history).
 	OpState
 	// OpSeed puts Msgs, older than what Thread shows, before them; More
 	// says whether older ones remain in the history store; Unread of them
@@ -171,7 +181,8 @@ const (
 	// not listed who goes offline is listed only if List is set.
 	OpPeer
 	// OpChat sets the chat state of Thread to Chat (and Closed to Reason,
-	// Expires to Time). A request of the peer (client.ChatInvited) ended
+	// Expires to Time, Route to Route while Chat is client.ChatOpen, else
+	// to client.RouteNone). A request of the peer (client.ChatInvited) ended
 	// with client.ReasonExpired counts as missed (Thread.Missed) at Time.
 	OpChat
 	// OpInvite adds Invite, replacing one from the same peer.
@@ -194,7 +205,8 @@ const (
 	OpReset
 	// OpSecurity sets Thread's Sec to Sec.
 	OpSecurity
-	// OpServerKey sets Model.ServerKeyChanged to Sec.KeyChanged.
+	// OpServerKey sets Model.ServerKeyChanged to Sec.KeyChanged and
+	// Model.Keyed to Sec.Known.
 	OpServerKey
 )
 
@@ -217,6 +229,7 @@ type Change struct {
 	Conn   Conn
 	Text   string
 	Sec    Security
+	Route  client.Route
 }
 
 // Model is the whole UI state.
@@ -230,6 +243,9 @@ type Model struct {
 	// ServerKeyChanged says that the server proved a key other than the
 	// one pinned for it: nothing is sent until the user accepts it.
 	ServerKeyChanged bool
+	// Keyed says that the session has device identities: private
+	// messages to a peer who is away can wait, sealed, on the server.
+	Keyed bool
 
 	threads map[string]*Thread
 	now     func() time.Time
@@ -420,7 +436,11 @@ func (m *Model) apply(c *Change) {
 			}
 		}
 	case OpState:
-		if msg := m.Message(c.Thread, c.Msg.Key); msg != nil {
+		msg := m.Message(c.Thread, c.Msg.Key)
+		if c.Msg.Key == 0 {
+			msg = m.messageSeq(c.Thread, c.Msg.Seq)
+		}
+		if msg != nil {
 			msg.State, msg.Err, msg.ID = c.Msg.State, c.Msg.Err, c.Msg.ID
 			if c.Msg.Seq != 0 {
 				msg.Seq = c.Msg.Seq
@@ -445,7 +465,7 @@ func (m *Model) apply(c *Change) {
 		m.People, m.sorted, m.Invites = m.People[:0], 0, nil
 		clear(m.tail)
 		m.Me, m.Server, m.Conn = c.Nick, c.Text, c.Conn
-		m.ServerKeyChanged = false
+		m.ServerKeyChanged, m.Keyed = false, false
 	case OpPeer:
 		m.setPerson(c.Thread, c.Nick, c.Online, c.List)
 	case OpChat:
@@ -461,9 +481,9 @@ func (m *Model) apply(c *Change) {
 			}
 			c.Time = time.Time{} // not an expiry of ours
 		}
-		t.Chat, t.Expires = c.Chat, c.Time
+		t.Chat, t.Expires, t.Route = c.Chat, c.Time, client.RouteNone
 		if c.Chat == client.ChatOpen {
-			t.Closed = ""
+			t.Closed, t.Route = "", c.Route
 		}
 		if c.Reason != "" {
 			t.Closed = c.Reason
@@ -490,7 +510,7 @@ func (m *Model) apply(c *Change) {
 	case OpSecurity:
 		m.thread(c.Thread, c.Nick).Sec = c.Sec
 	case OpServerKey:
-		m.ServerKeyChanged = c.Sec.KeyChanged
+		m.ServerKeyChanged, m.Keyed = c.Sec.KeyChanged, c.Sec.Known
 	}
 }
 
@@ -546,6 +566,21 @@ func (m *Model) Message(thread string, key uint64) *Message {
 	}
 	for i := len(t.Messages) - 1; i >= 0; i-- {
 		if t.Messages[i].Key == key {
+			return &t.Messages[i]
+		}
+	}
+	return nil
+}
+
+// messageSeq returns the message numbered seq in the history of thread,
+// or nil (also for seq 0).
+func (m *Model) messageSeq(thread string, seq uint64) *Message {
+	t := m.threads[thread]
+	if t == nil || seq == 0 {
+		return nil
+	}
+	for i := len(t.Messages) - 1; i >= 0; i-- {
+		if t.Messages[i].Seq == seq {
 			return &t.Messages[i]
 		}
 	}

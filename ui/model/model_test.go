@@ -305,3 +305,23 @@ func TestUnconfirmedPresenceUnknown(t *testing.T) {
 		t.Fatalf("connected: %d online, known %v", n, known)
 	}
 }
+
+// TestRouteAndSeq: an open chat keeps its route until it closes; a state
+// change of a message known only by its history number (an earlier run's)
+// reaches it.
+func TestRouteAndSeq(t *testing.T) {
+	m := New("ana", "s", nil)
+	m.Apply(Change{Op: OpChat, Thread: "bruno", Nick: "bruno", Chat: client.ChatOpen, Route: client.RouteRelay})
+	if r := m.Thread("bruno").Route; r != client.RouteRelay {
+		t.Fatalf("route %v", r)
+	}
+	m.Apply(Change{Op: OpChat, Thread: "bruno", Chat: client.ChatNone, Reason: client.ReasonLost, Route: client.RouteRelay})
+	if r := m.Thread("bruno").Route; r != client.RouteNone {
+		t.Fatalf("route %v after the chat closed", r)
+	}
+	m.Seed("bruno", "bruno", []Message{{Key: 7, Seq: 12, From: "ana", Mine: true, ID: 3, State: delivery.Stored}}, false)
+	m.Apply(Change{Op: OpState, Thread: "bruno", Msg: Message{Seq: 12, ID: 3, State: delivery.Delivered}})
+	if st := m.Thread("bruno").Messages[0].State; st != delivery.Delivered {
+		t.Fatalf("state %v", st)
+	}
+}

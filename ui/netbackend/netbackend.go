@@ -130,10 +130,19 @@ func (b *Backend) identity() (*identity.Identity, *identity.PinStore, *identity.
 	return id, pins, srvPins, nil
 }
 
+var _ ui.ReplayBackend = (*Backend)(nil)
+
 // Connect dials server as nick. Its errors wrap ui.ErrNickTaken, ui.ErrRefused,
 // ui.ErrTimeout or ui.ErrUnreachable where they apply.
 func (b *Backend) Connect(ctx context.Context, server, nick string, notify func()) (ui.Session, error) {
+	return b.ConnectSince(ctx, server, nick, 0, notify)
+}
+
+// ConnectSince is Connect, asking the server for the broadcasts after the
+// one with server-wide id last (client.Config.LastBroadcast; 0: none).
+func (b *Backend) ConnectSince(ctx context.Context, server, nick string, last uint64, notify func()) (ui.Session, error) {
 	cc, err := b.clientConfig(server, nick, notify)
+	cc.LastBroadcast = last
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s as %q: %w", server, nick, err)
 	}

@@ -40,6 +40,25 @@ type journal struct {
 	sec        map[string]model.Security
 	srvChanged bool
 	keyed      bool
+
+	// Relay, mailbox and replay (issue 11): the path of each open chat,
+	// the newest broadcast id seen (client.Event.BID), and the events
+	// about our messages from an earlier run, which the Service looks up
+	// in the history (Service.resolve).
+	routes  map[string]client.Route
+	lastBID uint64
+	lookups []lookup
+}
+
+// lookup is an event about one of our messages that the journal does not
+// know: sent in an earlier run (a message the server's mailbox kept), it
+// is found in the history by its id.
+type lookup struct {
+	thread string
+	id     uint64
+	state  delivery.State
+	err    string
+	text   string // of a failure, to show it if the message is not found
 }
 
 // ownRef names one of our messages as the client core does: the thread
@@ -65,7 +84,12 @@ func (j *journal) init(s *Service, me string) {
 	j.unread = map[string]int{}
 	j.own = map[ownRef]*ownMsg{}
 	j.sec = map[string]model.Security{}
+	j.routes = map[string]client.Route{}
+	j.lastBID = s.cfg.LastBroadcast
 	_, j.keyed = s.conn.(Keys)
+	if j.keyed {
+		j.serverKey(false) // tells the model that the session has identities
+	}
 }
 
 // when is at, or the Service's clock reading if at is zero.
@@ -214,6 +238,32 @@ func (j *journal) progress(thread string, id uint64, st delivery.State, err stri
 	return true
 }
 
+// progressOrLookup moves our message id of the private thread to st if
+// that is progress; a message this run does not know (sent in an earlier
+// one) is looked up in the history after the batch.
+func (j *journal) progressOrLookup(thread string, id uint64, st delivery.State, err, text string) {
+	if !j.progress(thread, id, st, err) && id != 0 {
+		j.lookups = append(j.lookups, lookup{thread: thread, id: id, state: st, err: err, text: text})
+	}
+}
+
+// found applies l to the message msg of the history (nil: not found): its
+// new state, if that is progress; a failure of a message not found is
+// added to the thread, so that it is not lost silently.
+func (j *journal) found(l lookup, msg *model.Message) {
+	switch {
+	case msg != nil && msg.State.Advances(l.state):
+		m := model.Message{Seq: msg.Seq, ID: l.id, State: l.state, Err: l.err, Mine: true}
+		j.s.push(model.Change{Op: model.OpState, Thread: l.thread, Msg: m})
+		j.s.write(historystore.Write{Op: historystore.SetState, Thread: l.thread, Msg: m})
+		if ref := (ownRef{l.thread, l.id}); !l.state.Final() {
+			j.own[ref] = &ownMsg{seq: msg.Seq, state: l.state}
+		}
+	case msg == nil && l.state == delivery.Failed:
+		j.add(l.thread, model.Message{From: j.me, Text: l.text, Mine: true, ID: l.id, State: delivery.Failed, Err: l.err})
+	}
+}
+
 func (j *journal) chat(thread string, st client.ChatState, reason client.CloseReason, expires time.Time) {
 	if st == client.ChatNone {
 		delete(j.chats, thread)
@@ -221,6 +271,11 @@ func (j *journal) chat(thread string, st client.ChatState, reason client.CloseRe
 		j.chats[thread] = st
 	}
 	c := model.Change{Op: model.OpChat, Thread: thread, Nick: j.nick(thread), Chat: st, Reason: reason, Time: expires}
+	if st == client.ChatOpen {
+		c.Route = j.routes[thread]
+	} else {
+		delete(j.routes, thread)
+	}
 	j.shown[thread] = c
 	j.s.push(c)
 }
@@ -299,15 +354,19 @@ func (j *journal) apply(ev client.Event) {
 			j.system(key, ev.Peer+" went offline", at)
 		}
 	case client.EventBroadcast:
+		if ev.Missed && ev.BID != 0 && ev.BID <= j.lastBID {
+			return // replayed, but seen already (in an earlier run)
+		}
+		j.lastBID = max(j.lastBID, ev.BID)
 		if ev.ID != 0 && j.progress(model.Everyone, ev.ID, delivery.Delivered, "") {
 			return // the echo of our own
 		}
 		if ev.From != "" && model.Key(ev.From) == model.Key(j.me) {
 			// Ours, from another session or from before a reconnection.
-			j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Mine: true, State: delivery.Delivered})
+			j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Mine: true, State: delivery.Delivered, Away: ev.Missed})
 			return
 		}
-		j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Signature: ev.Signature})
+		j.add(model.Everyone, model.Message{From: ev.From, Text: ev.Text, Time: at, Signature: ev.Signature, Away: ev.Missed})
 		if model.Mentions(ev.Text, j.me) {
 			title := "You were mentioned" // a base server does not say by whom
 			if ev.From != "" {
@@ -342,8 +401,19 @@ func (j *journal) apply(ev client.Event) {
 	case client.EventChatOpen:
 		key := j.peer(ev.Peer)
 		j.dropInvite(key)
+		j.routes[key] = ev.Route
 		j.chat(key, client.ChatOpen, "", time.Time{})
-		j.system(key, "Private chat with "+ev.Peer+" is open", at)
+		line := "Private chat with " + ev.Peer + " is open"
+		if ev.Route == client.RouteRelay {
+			line += ", through the server"
+		}
+		j.system(key, line, at)
+	case client.EventRoute:
+		key := j.peer(ev.Peer)
+		if j.chats[key] == client.ChatOpen && j.routes[key] != ev.Route {
+			j.routes[key] = ev.Route
+			j.chat(key, client.ChatOpen, "", time.Time{})
+		}
 	case client.EventChatMsg:
 		nick := ev.Peer
 		if nick == "" {
@@ -354,22 +424,32 @@ func (j *journal) apply(ev client.Event) {
 		if from == "" {
 			from = nick
 		}
-		if j.chats[key] != client.ChatOpen {
+		away := ev.Route == client.RouteMailbox // kept by the server: no chat is open
+		if j.chats[key] != client.ChatOpen && !away {
+			if ev.Route != client.RouteNone {
+				j.routes[key] = ev.Route
+			}
 			j.chat(key, client.ChatOpen, "", time.Time{})
 		}
-		j.add(key, model.Message{From: from, Text: ev.Text, Time: at, ID: ev.ID})
+		j.add(key, model.Message{From: from, Text: ev.Text, Time: at, ID: ev.ID, Away: away})
 		s.attention(key, nick, ev.Text)
 	case client.EventSent:
 		j.progress(model.Key(ev.Peer), ev.ID, delivery.Sent, "")
+	case client.EventStored:
+		j.progressOrLookup(j.peer(ev.Peer), ev.ID, delivery.Stored, "", "")
 	case client.EventDelivered:
-		j.progress(model.Key(ev.Peer), ev.ID, delivery.Delivered, "")
+		j.progressOrLookup(model.Key(ev.Peer), ev.ID, delivery.Delivered, "", "")
 	case client.EventSendFailed:
 		thread := model.Everyone
 		if ev.Peer != "" {
 			thread = j.peer(ev.Peer)
 		}
-		why := errText(ev.Err, "not delivered")
-		if !j.progress(thread, ev.ID, delivery.Failed, why) {
+		why := FailureText(ev.Err, ev.Peer)
+		switch {
+		case j.progress(thread, ev.ID, delivery.Failed, why):
+		case thread != model.Everyone && ev.ID != 0:
+			j.lookups = append(j.lookups, lookup{thread: thread, id: ev.ID, state: delivery.Failed, err: why, text: ev.Text})
+		default:
 			j.add(thread, model.Message{From: j.me, Text: ev.Text, Mine: true, ID: ev.ID, State: delivery.Failed, Err: why})
 		}
 	case client.EventChatClosed:

@@ -136,7 +136,7 @@ func (j *journal) setSecurity(thread string, sec model.Security) {
 // serverKey records whether a changed server key waits for the user.
 func (j *journal) serverKey(changed bool) {
 	j.srvChanged = changed
-	j.s.push(model.Change{Op: model.OpServerKey, Sec: model.Security{KeyChanged: changed}})
+	j.s.push(model.Change{Op: model.OpServerKey, Sec: model.Security{KeyChanged: changed, Known: j.keyed}})
 }
 
 // applyKeys turns the events of identities into Changes: a chat that
@@ -176,7 +176,7 @@ func (j *journal) snapshotKeys() {
 	for thread, sec := range j.sec {
 		j.s.push(model.Change{Op: model.OpSecurity, Thread: thread, Nick: j.nick(thread), Sec: sec})
 	}
-	if j.srvChanged {
-		j.s.push(model.Change{Op: model.OpServerKey, Sec: model.Security{KeyChanged: true}})
+	if j.srvChanged || j.keyed {
+		j.s.push(model.Change{Op: model.OpServerKey, Sec: model.Security{KeyChanged: j.srvChanged, Known: j.keyed}})
 	}
 }

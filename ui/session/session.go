@@ -38,6 +38,20 @@
 // event only a server sends (people, broadcasts), or the client core's
 // ServerKind (ServerKinder), asked after each batch of events.
 //
+// # Relay, mailbox and missed broadcasts
+//
+// The route of each open chat (client.EventChatOpen, client.EventRoute) is
+// the model's Thread.Route. A message the server's mailbox keeps for an
+// absent peer is delivery.Stored (client.EventStored), in the history too;
+// its delivery may be reported in a later run: our stored messages loaded
+// from the history are followed, and an event about an id this run does
+// not know is looked up in the thread's history (the newest maxLookup
+// messages) after its batch. Why a message failed is FailureText. A
+// private message the mailbox kept, and a broadcast the server replayed
+// (client.Event.Missed), are model.Message.Away. The newest broadcast id
+// seen goes to Config.SaveBroadcast, and replayed broadcasts up to
+// Config.LastBroadcast are dropped.
+//
 // # Notifications
 //
 // A notification is raised for a private message, a broadcast that mentions
@@ -161,6 +175,19 @@ type Config struct {
 	// the feed; 0 means DefaultCoalesce. Anything else added to the feed
 	// announces them at once.
 	Coalesce time.Duration
+	// LastBroadcast is the server-wide id of the last broadcast seen on
+	// this server in an earlier run (client.Config.LastBroadcast, which
+	// the Conn was dialled with); 0 for none. A replayed broadcast
+	// (client.Event.Missed) with an id up to it is not shown again.
+	LastBroadcast uint64
+	// SaveBroadcast, if not nil, is given the id of the newest broadcast
+	// seen (client.Event.BID) after the batch of events that raised it
+	// was written to the history, and once more at Close: the UI keeps
+	// it and passes it as LastBroadcast next time. It is called from the
+	// Service's goroutine, at most once per batch, and must not block
+	// for long (a small file written without fsync is fine: losing the
+	// last few only shows them again, marked as missed).
+	SaveBroadcast func(bid uint64)
 }
 
 // DefaultListWindow is Config.ListWindow's default: the client core's
@@ -206,6 +233,8 @@ type Service struct {
 	muted     bool
 	mutedT    map[string]bool // threads muted on their own
 	j         journal
+
+	savedBID uint64 // the last id given to Config.SaveBroadcast; run's
 }
 
 // New starts a Service over cfg.Conn. It first queues the newest page of
@@ -362,6 +391,8 @@ func (s *Service) run() {
 		clear(evs)
 		s.compact()
 		s.flush()
+		s.resolve()
+		s.saveBID()
 		select {
 		case <-s.ctx.Done():
 			// Save what arrived until now; what Close itself causes (our
@@ -376,6 +407,8 @@ func (s *Service) run() {
 			s.notes = nil // the user closed the session: nothing to notify
 			s.mu.Unlock()
 			s.flush()
+			s.resolve()
+			s.saveBID()
 			if err := s.conn.Close(); err != nil {
 				s.log.Debug("close session", "err", err)
 			}
@@ -450,7 +483,7 @@ func (s *Service) compact() {
 			s.log.Warn("history", "thread", key, "err", err)
 			continue
 		}
-		s.number(msgs)
+		s.number(key, msgs)
 		nick := ""
 		if key != model.Everyone {
 			nick = j.displayNick(key, msgs)
@@ -523,24 +556,113 @@ func (s *Service) Load(thread string, beforeSeq uint64, n int) ([]model.Message,
 		return nil, err
 	}
 	s.mu.Lock()
-	s.number(msgs)
+	s.number(thread, msgs)
 	s.mu.Unlock()
 	return msgs, nil
 }
 
-// number gives messages loaded from the history their Key and Mine, and
-// fails those of ours that were pending when PeerChat last stopped. s.mu
-// is held.
-func (s *Service) number(msgs []model.Message) {
+// number gives messages of thread loaded from the history their Key and
+// Mine, and fails those of ours that were pending when PeerChat last
+// stopped. Ours that the server's mailbox holds (delivery.Stored) are
+// followed, so that their delivery, reported in this run, reaches them.
+// s.mu is held.
+func (s *Service) number(thread string, msgs []model.Message) {
 	me := model.Key(s.j.me)
 	for i := range msgs {
 		m := &msgs[i]
 		m.Key = s.j.newKey()
 		m.Mine = m.Kind == model.KindText && m.From != "" && model.Key(m.From) == me
-		if m.Mine && m.State == delivery.Pending {
+		if !m.Mine {
+			continue
+		}
+		switch m.State {
+		case delivery.Pending:
 			m.State, m.Err = delivery.Failed, "PeerChat stopped before it went out"
+		case delivery.Stored:
+			if m.ID != 0 && thread != model.Everyone {
+				ref := ownRef{thread, m.ID}
+				if _, ok := s.j.own[ref]; !ok {
+					s.j.own[ref] = &ownMsg{key: m.Key, seq: m.Seq, state: m.State}
+				}
+			}
 		}
 	}
+}
+
+// maxLookup is how many of a thread's newest messages resolve searches
+// for one of ours from an earlier run.
+const maxLookup = 4096
+
+// resolve finds in the history our messages from an earlier run that the
+// client core's events of the last batch named (journal.lookups), applies
+// the events to them, and flushes. It reads the disk, outside s.mu.
+func (s *Service) resolve() {
+	s.mu.Lock()
+	ls, me := s.j.lookups, s.j.me
+	s.j.lookups = nil
+	s.mu.Unlock()
+	if len(ls) == 0 {
+		return
+	}
+	for _, l := range ls {
+		var found *model.Message
+		if s.st != nil {
+			found = s.find(l.thread, l.id, me)
+		}
+		s.mu.Lock()
+		s.j.found(l, found)
+		s.mu.Unlock()
+	}
+	s.flush()
+}
+
+// find returns our message id of thread from the history, among its
+// newest maxLookup, or nil.
+func (s *Service) find(thread string, id uint64, me string) *model.Message {
+	const page = 256
+	meKey := model.Key(me)
+	var before uint64
+	for n := 0; n < maxLookup; n += page {
+		msgs, err := s.st.Load(thread, before, page)
+		if err != nil {
+			s.log.Warn("history", "thread", thread, "err", err)
+			return nil
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if m := &msgs[i]; m.ID == id && m.Kind == model.KindText && m.From != "" && model.Key(m.From) == meKey {
+				return m
+			}
+		}
+		if len(msgs) < page {
+			return nil
+		}
+		before = msgs[0].Seq
+	}
+	return nil
+}
+
+// saveBID gives Config.SaveBroadcast the newest broadcast id seen, if it
+// changed since the last call. Only run's goroutine calls it, after the
+// history holds the broadcasts.
+func (s *Service) saveBID() {
+	if s.cfg.SaveBroadcast == nil {
+		return
+	}
+	s.mu.Lock()
+	bid := s.j.lastBID
+	s.mu.Unlock()
+	if bid != s.savedBID && bid > s.cfg.LastBroadcast {
+		s.savedBID = bid
+		s.cfg.SaveBroadcast(bid)
+	}
+}
+
+// LastBroadcast returns the server-wide id of the newest broadcast seen,
+// in this run or before (Config.LastBroadcast); 0 for none.
+func (s *Service) LastBroadcast() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.j.lastBID
 }
 
 // push queues c for Drain. s.mu is held.

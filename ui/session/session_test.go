@@ -116,9 +116,16 @@ type rig struct {
 
 func newRig(t *testing.T, store Store, peers ...string) *rig {
 	t.Helper()
+	return newRigWith(t, store, nil, peers...)
+}
+
+// newRigWith is newRig with its Config changed by mod (nil: none) before
+// the Service starts.
+func newRigWith(t *testing.T, store Store, mod func(*Config), peers ...string) *rig {
+	t.Helper()
 	r := &rig{t: t, inval: make(chan struct{}, 1)}
 	r.conn = &fakeConn{sig: NewSignal(), nick: "ana", peers: peers}
-	r.svc = New(Config{
+	cfg := Config{
 		Conn: r.conn, Signal: r.conn.sig, Store: store,
 		Notify: func(title, text string) {
 			r.mu.Lock()
@@ -133,7 +140,11 @@ func newRig(t *testing.T, store Store, peers ...string) *rig {
 		},
 		Now:      func() time.Time { return t0 },
 		Coalesce: 20 * time.Millisecond,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r.svc = New(cfg)
 	t.Cleanup(func() { r.svc.Close() })
 	r.m = model.New("ana", "127.0.0.1:1", func() time.Time { return t0 })
 	return r
