@@ -68,12 +68,15 @@ const (
 	DefaultNickHold = 7 * 24 * time.Hour
 
 	// DefaultRelayRate is the bytes per second one client may relay
-	// (Config.RelayRate).
-	DefaultRelayRate rate.Limit = 8 << 20
+	// (Config.RelayRate): about a gigabit link's worth, so that a file
+	// through the relay runs at LAN speed, while a client that floods is
+	// still cut off. PeerChat clients pace themselves below it
+	// (core/client).
+	DefaultRelayRate rate.Limit = 128 << 20
 
 	// DefaultRelayBurst is the bytes one client may relay at once above
 	// DefaultRelayRate (Config.RelayBurst).
-	DefaultRelayBurst = 1 << 20
+	DefaultRelayBurst = 8 << 20
 
 	// DefaultMailItems bounds the items stored for one recipient
 	// (Config.MailItems).
@@ -98,6 +101,10 @@ const (
 	// DefaultReplayAge is how long a broadcast is kept for SINCE
 	// (Config.ReplayAge).
 	DefaultReplayAge = 24 * time.Hour
+
+	// DefaultImageBytes is the largest picture a client may post to
+	// Everyone (Config.ImageBytes).
+	DefaultImageBytes = 8 << 20
 
 	// DefaultKeepAlive is the TCP keepalive idle time set on every connection.
 	DefaultKeepAlive = 15 * time.Second
@@ -141,4 +148,4 @@ const (
 )
 
 // features is what the server announces in WELCOME.
-var features = []string{wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice}
+var features = []string{wire.FeatureHeartbeat, wire.FeatureBcast, wire.FeatureCaps, wire.FeatureNotice, wire.FeatureImages}

@@ -18,6 +18,7 @@ const (
 	benchPlain benchMode = iota
 	benchEncrypted
 	benchChaCha
+	benchRelay // encrypted, through the server: no datagram gets through
 )
 
 // benchPair returns two clients of a real server with an open chat in which
@@ -33,6 +34,9 @@ func benchPair(b *testing.B, mode benchMode) (a, c *tc) {
 	if mode == benchChaCha {
 		acfg.hooks, ccfg.hooks = &hooks{noAES: true}, &hooks{noAES: true}
 	}
+	if mode == benchRelay {
+		acfg, ccfg = isolated(acfg, nil), isolated(ccfg, nil)
+	}
 	a = dial(b, acfg)
 	c = dial(b, ccfg)
 	a.waitCaps("bob")
@@ -42,17 +46,36 @@ func benchPair(b *testing.B, mode benchMode) (a, c *tc) {
 		c.waitKey("ana")
 	}
 	openChat(b, a, c)
+	// On loopback the relay may answer first; the chat then moves to the
+	// direct socket within milliseconds. Measure the path asked for.
+	want := RouteDirect
+	if mode == benchRelay {
+		want = RouteRelay
+	}
+	for _, x := range []*tc{a, c} {
+		for x.Route(x.peerOf(a, c)) != want {
+			x.wait(EventRoute, nil)
+		}
+	}
 	if a.Encrypted("bob") != keyed {
 		b.Fatalf("encrypted %v, want %v", !keyed, keyed)
 	}
-	want := e2e.ChaChaPoly
-	if mode == benchEncrypted && e2e.HardwareAES() {
-		want = e2e.AESGCM
+	suite := e2e.ChaChaPoly
+	if (mode == benchEncrypted || mode == benchRelay) && e2e.HardwareAES() {
+		suite = e2e.AESGCM
 	}
-	if suite, ok := a.chatCipher("bob"); keyed && suite != want {
-		b.Fatalf("suite %v (encrypted %v), want %v", suite, ok, want)
+	if got, ok := a.chatCipher("bob"); keyed && got != suite {
+		b.Fatalf("suite %v (encrypted %v), want %v", got, ok, suite)
 	}
 	return a, c
+}
+
+// peerOf returns the nick of the other one of a and c.
+func (x *tc) peerOf(a, c *tc) string {
+	if x == a {
+		return c.Nick()
+	}
+	return a.Nick()
 }
 
 // waitKind drains c's events until n events of kind were seen, failing
@@ -93,6 +116,10 @@ func BenchmarkChatRoundTripEncrypted(b *testing.B) { benchRoundTrip(b, benchEncr
 // BenchmarkChatRoundTripEncryptedChaCha is BenchmarkChatRoundTripEncrypted
 // between clients without hardware AES: ChaChaPoly.
 func BenchmarkChatRoundTripEncryptedChaCha(b *testing.B) { benchRoundTrip(b, benchChaCha) }
+
+// BenchmarkChatRoundTripRelay is BenchmarkChatRoundTripEncrypted through
+// the server (RELAY/RELAYED): what the relay adds to a round trip.
+func BenchmarkChatRoundTripRelay(b *testing.B) { benchRoundTrip(b, benchRelay) }
 
 func benchRoundTrip(b *testing.B, mode benchMode) {
 	a, c := benchPair(b, mode)
@@ -138,6 +165,10 @@ func BenchmarkChatThroughputEncrypted(b *testing.B) { benchThroughput(b, benchEn
 // between clients without hardware AES: ChaChaPoly.
 func BenchmarkChatThroughputEncryptedChaCha(b *testing.B) { benchThroughput(b, benchChaCha) }
 
+// BenchmarkChatThroughputRelay is BenchmarkChatThroughputEncrypted through
+// the server.
+func BenchmarkChatThroughputRelay(b *testing.B) { benchThroughput(b, benchRelay) }
+
 func benchThroughput(b *testing.B, mode benchMode) {
 	const window = 1024
 	a, c := benchPair(b, mode)
@@ -173,4 +204,43 @@ func benchThroughput(b *testing.B, mode benchMode) {
 	}
 	<-received
 	b.StopTimer()
+}
+
+// BenchmarkMailboxReturn measures a client coming back to 1,000 messages
+// the server's mailbox kept for it: from its Dial to the last of them
+// reported, opened and acknowledged (TestMailboxOffline checks the order).
+// The sending and storing of the 1,000 is not timed.
+func BenchmarkMailboxReturn(b *testing.B) {
+	const n = 1000
+	ts := startServer(b)
+	acfg, bcfg := keyedConfig(ts.Addr, "ana"), keyedConfig(ts.Addr, "bob")
+	a := dial(b, acfg)
+	c := dial(b, bcfg)
+	a.waitKey("bob")
+	c.Close()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	text := strings.Repeat("m", 100)
+	deadline := time.NewTimer(waitTimeout)
+	var buf []Event
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for range n {
+			if _, err := a.Send("bob", text); err != nil {
+				b.Fatal(err)
+			}
+		}
+		buf = waitKind(b, a.Client, EventStored, n, buf, deadline)
+		b.StartTimer()
+		cl, err := Dial(b.Context(), bcfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = waitKind(b, cl, EventChatMsg, n, buf, deadline)
+		b.StopTimer()
+		cl.Close()
+		buf = waitKind(b, a.Client, EventDelivered, n, buf, deadline)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n), "msgs/op")
 }

@@ -64,6 +64,7 @@ type chat struct {
 	pinged    time.Time
 	keepalive bool // the peer answers PING on the chat
 	next      int
+	inflight  int // bytes of text in outbox[:next]
 	l         *link
 	ack       bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
 	gen       uint64 // incremented whenever a socket is attached or dropped
@@ -356,11 +357,15 @@ func (c *Client) pump(ch *chat) {
 	}
 	held := c.held(ch)
 	for ch.next < len(ch.outbox) && ch.l.backlog() < chatBacklog {
+		if ch.route == RouteRelay && ch.ack && ch.inflight >= relayChatWindow {
+			break // the peer's acknowledgements make room
+		}
 		m := &ch.outbox[ch.next]
 		if held && !m.sent {
 			break // it waits for AcceptKey or AcceptServerKey
 		}
 		ch.next++
+		ch.inflight += len(m.text)
 		c.sendChatMsg(ch, m)
 	}
 }
@@ -378,7 +383,7 @@ func (c *Client) chatLost(ch *chat, err error) {
 	ch.l = nil
 	ch.gen++
 	c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
-	if p := c.peers[ch.key]; p != nil && !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p)) {
+	if p := c.peers[ch.key]; p != nil && !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p) || c.filesPending(ch.key)) {
 		c.startInvite(ch, p)
 	}
 }
@@ -487,6 +492,7 @@ func (c *Client) delivered(ch *chat, id uint64) {
 func (c *Client) removeOut(ch *chat, i int) {
 	if i < ch.next {
 		ch.next--
+		ch.inflight -= len(ch.outbox[i].text)
 	}
 	if i == 0 { // the usual case: acks and writes come in order
 		ch.outbox[0] = outMsg{}
@@ -501,7 +507,7 @@ func (c *Client) failOutbox(ch *chat, err error) {
 	for _, m := range ch.outbox {
 		c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, err)})
 	}
-	ch.outbox, ch.next = nil, 0
+	ch.outbox, ch.next, ch.inflight = nil, 0, 0
 }
 
 func (c *Client) clearInvites(ch *chat) {
@@ -585,7 +591,7 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 	c.clearInvites(ch)
 	ch.state, ch.route, ch.upgrading = ChatOpen, route, false
 	ch.gen++
-	ch.heard, ch.pinged, ch.next = now, time.Time{}, 0
+	ch.heard, ch.pinged, ch.next, ch.inflight = now, time.Time{}, 0, 0
 	gen, key := ch.gen, ch.key
 	if p := c.peers[key]; p != nil {
 		ch.ack = slices.Contains(p.Features, wire.FeatureAck)
@@ -619,6 +625,7 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 		c.emit(e)
 	}
 	c.pump(ch)
+	c.filesOpen(ch, l)
 	r.IdleTimeout = 0
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); l.run() }()
@@ -628,6 +635,7 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 // readChat reads an open chat socket until it ends.
 func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader, sess *e2e.Session) {
 	defer c.wg.Done()
+	defer c.filesDown(ch.key, l)
 	for {
 		p, err := r.ReadFrame()
 		if sess != nil {
@@ -657,6 +665,14 @@ func (c *Client) readChat(ch *chat, gen uint64, l *link, r *wire.Reader, sess *e
 			}
 			c.unlock()
 			return
+		}
+		if sess != nil {
+			if v, _ := wire.SplitVerb(p); wire.IsFileVerb(v) {
+				if !c.fileFrame(ch, gen, l, p) {
+					return
+				}
+				continue
+			}
 		}
 		if !c.handleChat(ch, gen, l, p) {
 			return
@@ -692,6 +708,9 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 		}
 	case wire.ChatAck:
 		c.delivered(ch, m.ID)
+		if ch.route == RouteRelay {
+			c.pump(ch)
+		}
 	case wire.LeftChat:
 		l.close()
 		ch.l = nil

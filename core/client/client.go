@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
@@ -86,6 +88,18 @@ type Config struct {
 	// one. Both are for diagnosis and tests; a person's client leaves
 	// them off.
 	NoRelay, NoMailbox bool
+
+	// Files (files.go, docs/PROTOCOL.md §3.7). Downloads is the directory
+	// received files go to; "" refuses every file (FILE_DECLINE). MaxFileSize
+	// bounds an incoming file (0: DefaultMaxFileSize). AutoAcceptBelow: an
+	// offer of at most this many bytes from a peer whose pinned key is
+	// verified is accepted without asking (0: always ask). FileState is a
+	// directory where outgoing transfers are recorded so that they resume
+	// after a restart ("" : in memory only).
+	Downloads       string
+	MaxFileSize     int64
+	AutoAcceptBelow int64
+	FileState       string
 
 	// hooks are test seams.
 	hooks *hooks
@@ -222,6 +236,8 @@ type Client struct {
 	// never the other way round.
 	rmu    sync.Mutex
 	relays map[string]*relayConn
+	// relayPace paces what we relay below the server's rate (relayPace).
+	relayPace *rate.Limiter
 
 	// Mailbox: whether the last server link negotiated it (messages wait
 	// for the next one meanwhile), and the keys the server announced for
@@ -237,6 +253,8 @@ type Client struct {
 	replaying bool
 	bidSeen   map[uint64]struct{}
 	bidLog    []uint64
+
+	fx files // file transfers (filesend.go); fx.mu is taken inside mu, never around it
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -301,6 +319,7 @@ func newClient(cfg Config) (*Client, error) {
 		caps:      make(map[string][]string),
 		chats:     make(map[string]*chat),
 		relays:    make(map[string]*relayConn),
+		relayPace: rate.NewLimiter(relayPace, relayPaceBurst),
 		lastKeys:  make(map[string]identity.PublicIdentity),
 		lastBID:   cfg.LastBroadcast,
 		pending:   make(map[net.Conn]struct{}),
@@ -315,6 +334,7 @@ func newClient(cfg Config) (*Client, error) {
 	if c.srvPins == nil {
 		c.srvPins = newMemPins()
 	}
+	c.initFiles()
 	c.wg.Add(1)
 	go c.schedule()
 	if cfg.Notify != nil {
@@ -496,6 +516,7 @@ func (c *Client) Close() error {
 		c.ln.Close()
 	}
 	c.wg.Wait()
+	c.closeFiles()
 	return nil
 }
 

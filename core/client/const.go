@@ -124,6 +124,20 @@ const (
 	// written: beyond it, messages wait in the outbox (see Client.pump).
 	chatBacklog = 256 << 10
 
+	// relayChatWindow bounds the bytes of a relayed chat's messages that are
+	// written and not yet acknowledged: the server drops a relayed frame
+	// (RELAY_FAIL overflow, which breaks the chat) when its recipient's
+	// queue holds half of its bound (512 KiB by default), so a relayed chat
+	// never has more in flight than fits there.
+	relayChatWindow = 256 << 10
+
+	// relayPace and relayPaceBurst pace what a client relays, in bytes per
+	// second: below the server's default relay rate (128 MiB/s, burst
+	// 8 MiB, server.DefaultRelayRate), which drops what goes faster
+	// (RELAY_FAIL rate).
+	relayPace      = 96 << 20
+	relayPaceBurst = 4 << 20
+
 	// seenIDs is how many received message ids per peer are remembered to
 	// drop duplicates.
 	seenIDs = 4096

@@ -97,7 +97,8 @@ func (c *Client) giveUp(ch *chat, err error) {
 	for _, m := range ch.outbox {
 		c.mailOut(ch, m)
 	}
-	ch.outbox, ch.next = nil, 0
+	ch.outbox, ch.next, ch.inflight = nil, 0, 0
+	c.parkFiles(ch)
 }
 
 // putMail gives the mailbox again what it has not confirmed: after a new
@@ -106,6 +107,7 @@ func (c *Client) putMail() {
 	if !c.mailOn() {
 		return
 	}
+	c.putFileMail()
 	for _, ch := range c.chats {
 		for _, mm := range ch.mail {
 			send(c.srv, wire.MboxPut{To: ch.nick, ID: mm.id, Data: mm.sealed}, 0)
@@ -142,6 +144,9 @@ func (c *Client) peerName(fold, wrote string) string {
 // mailFrame handles the mailbox's frames on the server link. The caller
 // holds c.mu.
 func (c *Client) mailFrame(msg wire.Message) {
+	if c.fileMail(msg) {
+		return
+	}
 	switch m := msg.(type) {
 	case wire.MboxOK:
 		if ch, _, ok := c.takeMail(foldKey(m.To), m.ID); ok {
@@ -173,11 +178,27 @@ func (c *Client) mailFrame(msg wire.Message) {
 // would come back on every registration. The caller holds c.mu.
 func (c *Client) mailIn(m wire.Mbox) {
 	fold := foldKey(m.From)
-	defer send(c.srv, wire.MboxAck{From: m.From, ID: m.ID}, 0)
+	ack := true
+	defer func() {
+		if ack {
+			send(c.srv, wire.MboxAck{From: m.From, ID: m.ID}, 0)
+		}
+	}()
 	if c.cfg.Identity == nil {
 		return
 	}
 	sender, p, err := e2e.OpenFrom(c.cfg.Identity, mailContext(fold, c.selfKey), m.Data)
+	if v, _ := wire.SplitVerb(p); err == nil && wire.IsFileVerb(v) {
+		// A parked file's item: written by its transfer's writer, and
+		// acknowledged once written.
+		if known := c.mailKey(fold); !known.IsZero() && known != sender {
+			c.emit(Event{Kind: EventError, Peer: m.From, Err: fmt.Errorf("file item from %q kept by the server: %q: %w", m.From, m.From, ErrKeyMismatch)})
+			return
+		}
+		ack = false
+		c.mailFileIn(m, fold, p)
+		return
+	}
 	var cm wire.ChatMsg2
 	if err == nil {
 		var msg wire.Message

@@ -50,6 +50,11 @@ const relayInMax = 8 << 20
 // link's own frames for long.
 const relayBacklog = 1 << 20
 
+// relayOverhead is what a RELAYED frame adds to the data it carries, at
+// most (its verb, a nick of 32 four-byte characters, the stream's name),
+// as the server counts it against the relay rate.
+const relayOverhead = len("RELAYED  ") + 4*32 + 1 + 32
+
 // relayKey is the key of a stream in Client.relays: the peer's folded nick
 // and the stream's name.
 func relayKey(fold, id string) string { return fold + " " + id }
@@ -218,6 +223,9 @@ func (rc *relayConn) Write(b []byte) (int, error) {
 		}
 		if err := rc.srv.waitBacklog(relayBacklog, writeTimeout); err != nil {
 			return 0, fmt.Errorf("relay to %q: %w", rc.peer, err)
+		}
+		if err := rc.c.relayPace.WaitN(rc.c.ctx, min(int(n)+relayOverhead, relayPaceBurst)); err != nil {
+			return 0, fmt.Errorf("relay to %q: %w", rc.peer, ErrClosed)
 		}
 		p := rest[wire.HeaderLen : wire.HeaderLen+int(n)]
 		if !send(rc.srv, wire.Relay{To: rc.peer, Chan: rc.id, Data: string(p)}, 0) {
