@@ -105,6 +105,38 @@
 // the server speaks keys and the sender has a known key, else SigNone (a
 // sender without keys, a server without keys: nothing is wrong).
 //
+// # Through the server, and for peers who are away
+//
+// With an Identity, HELLO lists relay, mailbox and replay too (unless
+// Config.NoRelay or NoMailbox), and keepalive always (docs/PROTOCOL.md
+// §3.6). When the server relays and the peer listed relay and e2e, an
+// invite goes both as the datagram and through the server (a relay stream
+// named by its nonce); the chat opens on whichever path completes its
+// handshake first (EventChatOpen.Route), moves to a direct socket that
+// completes later (EventRoute), and a direct chat that breaks is invited
+// again at once (the relay answers). Chats through the server run the same
+// Noise session; the server relays sealed frames only.
+//
+// A message that cannot go live (the peer is not online, our invite
+// expired unanswered, the peer left without acknowledging it, or it waited
+// RetryWindow) is sealed to the peer's key (its pin, else the key the
+// server announced, remembered after the peer left) and given to the
+// server's mailbox: EventStored when the server has it on disk,
+// EventDelivered when the peer's device took it (possibly in a later run:
+// the id is the same). Send accepts a nick that is not online when the
+// mailbox can take it (ErrNoKey when its key was never learnt). Messages the
+// mailbox keeps for us arrive as EventChatMsg with Route RouteMailbox, once
+// per (peer, id) whichever way they came. While the server is away, messages
+// wait: a transient failure never fails a message; only a refusal of the
+// mailbox (*MailboxError), a decline, leaving the chat, or an unknown key
+// does.
+//
+// A chat with a peer that listed keepalive is PINGed after ChatPingEvery
+// of silence and lost after ChatSilence (ErrPeerSilent). On a server with
+// replay, a client that saw broadcast ids asks for those it missed (SINCE,
+// Config.LastBroadcast for the first registration): they arrive with
+// Missed set, each id once.
+//
 // # Delivery
 //
 // When both peers announced "ack" (CAPS), messages go as CHAT_MSG2 with a
@@ -118,6 +150,36 @@
 // the peer); it is reported EventSendFailed when the peer leaves the server
 // or the chat, declines, lets the invite expire, or RetryWindow passes:
 // never dropped silently.
+//
+// # Files
+//
+// SendFile offers a file in the private chat with a peer that lists
+// "files" and "e2e" (else ErrNoFiles): the file is hashed off the
+// caller's goroutine, then offered (FILE_OFFER) on the encrypted chat,
+// which is invited as Send does when it is not open. Chunks go from the
+// receiver's verified offset, at most transfer.Window (4 MiB) beyond its
+// last FILE_ACK on a direct chat and 256 KiB through the server (48 KiB
+// chunks there, one e2e fragment each); the receiver writes them into
+// Config.Downloads (transfer.Receive) from the chat's reader goroutine,
+// never under Client.mu, and the file is reported received
+// (EventFileDone with File.Path) only once its SHA-256 matched. A broken
+// chat pauses the transfer (EventFileProgress with Paused); when the chat
+// opens again, or after either app restarted (the receiver's partial file
+// in Downloads, the sender's record in Config.FileState), the sender
+// offers it again and the receiver accepts from its verified offset
+// without asking, so at most one chunk is sent twice. Offers wait for
+// AcceptFile or DeclineFile (EventFileOffer), unless they are at most
+// Config.AutoAcceptBelow from a peer whose pinned key is verified, or
+// resume a partial file; an offer above Config.MaxFileSize
+// (DefaultMaxFileSize) is declined (too_large) before anything is
+// written. A file for a peer who is away, or who let our invite expire
+// before the transfer started, is parked: sealed to the peer's key as
+// mailbox items (FILE_OFFER, 48 KiB FILE_CHUNKs, FILE_END), put in order,
+// received by itself when the peer is back (up to MaxFileSize),
+// EventFileDone on the sender when the last item is delivered; a mailbox
+// that refuses an item fails the transfer (ErrMailbox: send it when the
+// peer is online). Progress events come at most four a second per
+// transfer. Files lists the transfers under way; CancelFile ends one.
 //
 // # Locking
 //
