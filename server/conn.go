@@ -73,6 +73,8 @@ type conn struct {
 	mbmu sync.Mutex
 	mb   mailState // guarded by mbmu (mail.go)
 
+	img imgState // pictures to Everyone (bfile.go)
+
 	// alive, if set, is closed (and cleared) when serve next reads a frame.
 	alive atomic.Pointer[chan struct{}]
 	// lingerEnd is the end of a lingering close (Unix nanoseconds), or 0:

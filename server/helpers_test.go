@@ -204,7 +204,7 @@ func (c *client) expectClosed() []string {
 	}
 }
 
-const welcome = "WELCOME 2 heartbeat bcast caps notice"
+const welcome = "WELCOME 2 heartbeat bcast caps notice images"
 
 // register registers nick the base way (unquoted, two frames) and reads
 // WELCOME.

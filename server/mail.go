@@ -17,7 +17,8 @@ import (
 // relayShare bytes unacknowledged at a time, the next ones as MBOX_ACKs
 // come, so that a full mailbox never overflows its queue. Each MBOX_ACK
 // deletes an item; its sender hears MBOX_DELIVERED at once if it is
-// connected with mailbox, else after its next SIDENT (a stored receipt).
+// connected with mailbox, and after each of its SIDENTs until it answers
+// MBOX_RECEIPT (the receipt is stored with the ack).
 
 // mailState is a connection's side of mailbox delivery, guarded by
 // conn.mbmu.
@@ -159,13 +160,15 @@ func (s *Server) commitMail(batch []pendingMail) {
 		}
 	}
 	var pump []*conn
-	var offline []senderReceipt
-	// Under s.mu: a sender is either connected and proved now (its SIDENT
-	// is queued: MBOX_DELIVERED goes to it at once), or its receipt is
-	// stored before it can prove its key (mailOnline takes it then).
+	// The receipt of each acknowledged item is stored by the same
+	// transaction; a sender connected and proved now hears it at once,
+	// and every sender again after each SIDENT until it says it has it.
 	s.mu.RLock()
 	for _, p := range batch {
 		op, c := p.op, p.c
+		if op.receipt {
+			continue
+		}
 		if !op.ack {
 			if op.reason == "" && op.res == putFull {
 				op.reason = wire.MboxFull
@@ -202,13 +205,6 @@ func (s *Server) commitMail(batch []pendingMail) {
 		r := receipt{To: it.To, ID: it.ID}
 		if p := s.mailPeerRaw(it.From, it.FromKey); p != nil {
 			p.sendCounted(r.frame())
-		} else {
-			offline = append(offline, senderReceipt{it.FromKey, r})
-		}
-	}
-	if len(offline) > 0 {
-		if err := s.mail.addReceipts(offline, s.cfg.MailItems); err != nil {
-			s.log.Error("mailbox database", "err", err)
 		}
 	}
 	s.mu.RUnlock()

@@ -45,6 +45,7 @@ func TestMailbox(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		b.send(fmt.Sprintf("MBOX_ACK alice %d", i))
 		a.expectData(fmt.Sprintf("MBOX_DELIVERED Bob %d", i))
+		a.send(fmt.Sprintf("MBOX_RECEIPT Bob %d", i)) // forgotten now
 	}
 	// Stored while the recipient is here: sent at once.
 	a.send("MBOX_PUT bob 6 six")
@@ -52,12 +53,15 @@ func TestMailbox(t *testing.T) {
 	b.expectData(mbox("alice", 6, "six"))
 	// The sender is away when the recipient acknowledges: it hears it on
 	// its next connection.
+	a.send("MBOX_PUT nobody 2 x") // answered after the receipts were forgotten
+	a.expectData("MBOX_REFUSED nobody 2 unknown")
 	leave(t, s, a, "alice")
 	b.send("MBOX_ACK alice 6")
 	b.send("MBOX_ACK alice 6") // a repeat does nothing
 	waitFor(t, "ack", func() bool { return s.Stats().MailAcked == 6 })
 	a = keysClient(t, addr, "alice", aliceID, helloAll)
-	a.expectData("MBOX_DELIVERED bob 6")
+	a.expectData("MBOX_DELIVERED bob 6") // not those of 1 to 5
+	a.send("MBOX_RECEIPT bob 6")
 	// A repeat of a delivered put: answered like the first, and the
 	// receipt again; nothing is stored.
 	a.send("MBOX_PUT bob 6 six")
@@ -73,6 +77,12 @@ func TestMailbox(t *testing.T) {
 	b.expectData(mbox("alice", 7, "seven"))
 	b.send("MBOX_ACK alice 7")
 	a.expectData("MBOX_DELIVERED bob 7")
+	// A receipt the sender did not confirm (its connection died with it)
+	// comes again on its next registration, until it does.
+	leave(t, s, a, "alice")
+	a = keysClient(t, addr, "alice", aliceID, helloAll)
+	a.expectData("MBOX_DELIVERED bob 7")
+	a.send("MBOX_RECEIPT bob 7")
 	if st := s.Stats(); st.MailStored != 7 || st.MailAcked != 7 || st.Closed[ClosedQueueOverflow] != 0 {
 		t.Fatalf("stats: stored %d, acked %d, closed %v", st.MailStored, st.MailAcked, st.Closed)
 	}

@@ -227,8 +227,11 @@ func count(tx *bolt.Tx, rcpt []byte, dn, db int64) (int64, int64, error) {
 // mailOp is one put or ack for MailStore.apply: the fields it reads,
 // and the ones apply sets.
 type mailOp struct {
-	ack  bool
-	rcpt identity.PublicIdentity
+	ack bool
+	// receipt: the sender (rcpt: its key) has the receipt of its item id
+	// to nick from: it is forgotten.
+	receipt bool
+	rcpt    identity.PublicIdentity
 	// A put: the item to store (apply sets its Seq), and what was done.
 	// An ack: the sender nick and id acknowledged; apply sets item to the
 	// item deleted, and found.
@@ -255,9 +258,12 @@ func (ms *MailStore) apply(ops []*mailOp, lim mailLimits, now time.Time) error {
 			}
 			var d int64
 			var err error
-			if op.ack {
-				d, err = ackTx(tx, op, now)
-			} else {
+			switch {
+			case op.receipt:
+				err = dropReceiptTx(tx, op.rcpt.Bytes(), op.from, op.id)
+			case op.ack:
+				d, err = ackTx(tx, op, now, lim.items)
+			default:
 				d, err = putTx(tx, op, lim, ms.total.Load()+delta)
 			}
 			if err != nil {
@@ -328,9 +334,11 @@ func (ms *MailStore) after(rcpt identity.PublicIdentity, seq uint64, max int) ([
 	return out, err
 }
 
-// ackTx is an ack of apply. It returns the bytes added (minus those
-// deleted).
-func ackTx(tx *bolt.Tx, op *mailOp, now time.Time) (int64, error) {
+// ackTx is an ack of apply: it deletes the item and stores its sender's
+// receipt (at most maxReceipts per sender), kept until the sender says it
+// has it (MBOX_RECEIPT), so that no crash, kill or lost connection loses
+// it. It returns the bytes added (minus those deleted).
+func ackTx(tx *bolt.Tx, op *mailOp, now time.Time, maxReceipts int) (int64, error) {
 	op.found = false
 	items, index := tx.Bucket(bucketItems), tx.Bucket(bucketIndex)
 	ik := indexKey(op.rcpt, op.from, op.id)
@@ -356,8 +364,25 @@ func ackTx(tx *bolt.Tx, op *mailOp, now time.Time) (int64, error) {
 	if _, _, err := count(tx, op.rcpt.Bytes(), -1, -int64(len(it.Data))); err != nil {
 		return 0, err
 	}
+	if err := addReceipt(tx, it.FromKey, receipt{To: it.To, ID: it.ID}, maxReceipts); err != nil {
+		return 0, err
+	}
 	op.item, op.found = it, true
 	return -int64(len(it.Data)), nil
+}
+
+// dropReceiptTx forgets the receipt of sender sk for its item id to nick
+// to, if it is stored.
+func dropReceiptTx(tx *bolt.Tx, sk []byte, to string, id uint64) error {
+	b := tx.Bucket(bucketReceipts)
+	fold := wire.FoldNick(to)
+	cur := b.Cursor()
+	for k, v := cur.Seek(sk); k != nil && bytes.HasPrefix(k, sk); k, v = cur.Next() {
+		if len(v) >= 9 && binary.BigEndian.Uint64(v[1:]) == id && wire.FoldNick(string(v[9:])) == fold {
+			return b.Delete(k)
+		}
+	}
+	return nil
 }
 
 // receipt is what a sender hears about an item: MBOX_DELIVERED, or
@@ -398,55 +423,19 @@ func addReceipt(tx *bolt.Tx, sk []byte, r receipt, max int) error {
 	return b.Put(binary.BigEndian.AppendUint64(sk, nextSeq(tx)), append(v, r.To...))
 }
 
-// senderReceipt is a receipt for the sender whose key is Sender (binary).
-type senderReceipt struct {
-	Sender []byte
-	R      receipt
-}
-
-// addReceipts stores rs in one transaction (see the function addReceipt).
-func (ms *MailStore) addReceipts(rs []senderReceipt, max int) error {
-	return ms.db.Update(func(tx *bolt.Tx) error {
-		for _, r := range rs {
-			if err := addReceipt(tx, r.Sender, r.R, max); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// takeReceipts returns and deletes sender's receipts, oldest first.
+// takeReceipts returns sender's receipts, oldest first. They stay stored
+// until the sender says it has each (MBOX_RECEIPT): one sent on a
+// connection that dies is sent again on the next.
 func (ms *MailStore) takeReceipts(sender identity.PublicIdentity) ([]receipt, error) {
 	var out []receipt
 	sk := sender.Bytes()
-	// A View first: most connections have none, and need no write.
-	ms.db.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bucketReceipts).Cursor().Seek(sk)
-		if k != nil && bytes.HasPrefix(k, sk) {
-			out = []receipt{}
-		}
-		return nil
-	})
-	if out == nil {
-		return nil, nil
-	}
-	err := ms.db.Update(func(tx *bolt.Tx) error {
-		out = out[:0]
-		b := tx.Bucket(bucketReceipts)
-		var keys [][]byte
-		cur := b.Cursor()
+	err := ms.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketReceipts).Cursor()
 		for k, v := cur.Seek(sk); k != nil && bytes.HasPrefix(k, sk); k, v = cur.Next() {
 			if len(v) < 9 {
 				continue
 			}
 			out = append(out, receipt{To: string(v[9:]), ID: binary.BigEndian.Uint64(v[1:]), Expired: v[0] == 1})
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
 		}
 		return nil
 	})

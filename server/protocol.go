@@ -53,6 +53,7 @@ func (c *conn) serve() {
 	final := c.closeReason() // set by closeNow or closeAfter above
 	s.closed[final].Add(1)
 	s.unregister(c)
+	c.imageAbort("") // a post under way: its recipients hear it will not come
 	s.leftAt(c)
 	<-c.writerDone
 	// After a lingering close, read what the client still sends (bounded
@@ -288,12 +289,31 @@ func (c *conn) handle(m wire.Message, lim *rate.Limiter, rd *frameReader) (Close
 			break
 		}
 		c.mboxAck(m)
+	case wire.MboxReceipt:
+		if !c.mailbox || !c.proved { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		c.submitMail(&mailOp{receipt: true, rcpt: c.pub, from: m.To, id: m.ID})
 	case wire.Since:
 		if !c.replay || !c.proved { // see isV2
 			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
 			break
 		}
 		c.replayMissed(m.ID)
+	case wire.ImagePost, wire.ImageData, wire.ImageEnd: // bfile.go
+		if !c.img.on { // see isV2
+			c.refuse(NoticeUnknown, "unexpected "+m.Verb())
+			break
+		}
+		switch m := m.(type) {
+		case wire.ImagePost:
+			c.imagePost(m, lim)
+		case wire.ImageData:
+			c.imageData(m)
+		case wire.ImageEnd:
+			c.imageEnd(m)
+		}
 	case wire.Register, wire.Port:
 		c.refuse(NoticeBadCommand, "already registered")
 	default:

@@ -356,7 +356,12 @@ func (s *Server) setFeaturesLocked(c *conn, feats []string, caps []byte) {
 			c.mailbox = s.keys
 		case wire.FeatureReplay:
 			c.replay = s.keys
+		case wire.FeatureImages:
+			c.img.on = true
 		}
+	}
+	if c.img.on {
+		c.send(s.imageLimit(), true) // see bfile.go
 	}
 }
 

@@ -43,7 +43,7 @@ func keysClient(t testing.TB, addr, nick string, id *identity.Identity, hello st
 // isNoise reports whether p is a frame about peers (JOINED, LEFT, CAPS,
 // KEY, PING), which the tests of the relay, mailbox and replay skip.
 func isNoise(p string) bool {
-	for _, v := range []string{"JOINED ", "LEFT ", "CAPS ", "KEY ", "PING "} {
+	for _, v := range []string{"JOINED ", "LEFT ", "CAPS ", "KEY ", "PING ", "BIMG_LIMIT "} {
 		if strings.HasPrefix(p, v) {
 			return true
 		}

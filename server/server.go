@@ -40,7 +40,9 @@
 // protocol.go (the per-connection protocol state machine), replace.go
 // (replacing a silent holder of a nick), closed.go (why connections end),
 // nicks.go (the nicks held by keys), relay.go, mail.go and mailstore.go
-// (the mailbox), replay.go (missed broadcasts).
+// (the mailbox), replay.go (missed broadcasts), bfile.go (pictures to
+// Everyone, docs/PROTOCOL.md §2.10: streamed to the images clients,
+// bounded by their queues, a text line for the others).
 //
 // Reconnection: a REGISTER for a nick held by a heartbeat client from the
 // same IP address PINGs the holder and waits Config.ReplaceGrace; a holder
@@ -119,6 +121,9 @@ type Config struct {
 	// ReplayAge; DefaultReplayCount, DefaultReplayAge.
 	ReplayCount int
 	ReplayAge   time.Duration
+	// ImageBytes is the largest picture a client may post to Everyone
+	// (docs/PROTOCOL.md §2.10); DefaultImageBytes.
+	ImageBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -186,6 +191,9 @@ func (c *Config) setDefaults() {
 	if c.ReplayAge <= 0 {
 		c.ReplayAge = DefaultReplayAge
 	}
+	if c.ImageBytes <= 0 {
+		c.ImageBytes = DefaultImageBytes
+	}
 	if c.NickHold <= 0 {
 		c.NickHold = DefaultNickHold
 	}
@@ -234,6 +242,9 @@ type Stats struct {
 	MailRefused map[string]uint64 // MBOX_REFUSED sent to a put, by reason (wire.MboxFull, …)
 
 	Replayed uint64 // broadcasts sent again in answer to SINCE
+
+	Images     uint64 // pictures posted to Everyone (bfile.go)
+	ImageDrops uint64 // pictures dropped for one recipient (BIMG_DROP)
 }
 
 // Server is a PeerChat server. Its methods are safe for concurrent use.
@@ -296,6 +307,10 @@ type Server struct {
 	bpend        []*kept // guarded by bmu: kept broadcasts not written yet
 	bWake        chan struct{}
 	replayed     atomic.Uint64
+
+	// Pictures to Everyone (bfile.go). imgSeq is guarded by s.mu.
+	imgSeq             uint64
+	images, imageDrops atomic.Uint64
 }
 
 // New returns a Server configured by cfg.
@@ -416,6 +431,8 @@ func (s *Server) Stats() Stats {
 	st.MailAcked = s.mailAcked.Load()
 	st.MailExpired = s.mailExpired.Load()
 	st.Replayed = s.replayed.Load()
+	st.Images = s.images.Load()
+	st.ImageDrops = s.imageDrops.Load()
 	st.Relayed = s.relayed.Load()
 	st.RelayedBytes = s.relayedBytes.Load()
 	s.statMu.Unlock()

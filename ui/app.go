@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gioui.org/io/event"
@@ -56,6 +57,9 @@ type Config struct {
 	// lives outside the UI (Settings.RequireEncryption, read by its Backend
 	// at each connect). It must not block.
 	SettingsChanged func(Settings)
+	// Picker, if not nil, is the platform's file picker: the composer's
+	// attach button uses it (files.go).
+	Picker FilePicker
 }
 
 // HistoryPage is how many messages of a thread are loaded from History at a
@@ -107,9 +111,11 @@ type App struct {
 	wg     sync.WaitGroup // the App's goroutines
 
 	settings Settings
-	marks    *feedMarks // the last broadcast seen per server (feedmarks.go)
-	framed   bool       // Layout has run: env holds the previous frame's
-	toast    toast      // a short message over the screens (toast.go)
+	marks    *feedMarks  // the last broadcast seen per server (feedmarks.go)
+	framed   bool        // Layout has run: env holds the previous frame's
+	toast    toast       // a short message over the screens (toast.go)
+	thumbs   thumbCache  // pictures decoded for drawing (thumbs.go)
+	picking  atomic.Bool // the file picker is shown (files.go): one at a time
 }
 
 // New returns an App showing the connect screen (or connecting at once, see
@@ -130,6 +136,7 @@ func New(cfg Config) *App {
 		a.log = slog.Default()
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.thumbs.start, a.thumbs.invalidate = a.go_, cfg.Invalidate
 	a.marks = &feedMarks{}
 	if p := cfg.Platform; p != nil {
 		if dir, err := p.DataDir(); err == nil {

@@ -37,6 +37,8 @@ type messageState struct {
 	hover bool
 	// stateTip is the tooltip of the delivery state of our message.
 	stateTip tipArea
+	// file holds the buttons of a file message (files.go).
+	file fileWidgets
 }
 
 // selecting reports whether the text of the message is laid out as
@@ -47,7 +49,7 @@ func (st *messageState) selecting() bool {
 
 // needsState reports whether msg has widgets of its own (see messageState).
 func needsState(msg *model.Message) bool {
-	return msg.Kind == model.KindText
+	return msg.Said()
 }
 
 // bubbleStyle draws one message of a thread: the bubble with the text, the
@@ -71,6 +73,8 @@ type bubbleStyle struct {
 	// Peer is the name of the private thread's peer ("" in the feed),
 	// which the delivery state of our messages names.
 	Peer string
+	// Thumbs decodes the pictures of file messages (nil: shown as cards).
+	Thumbs *thumbCache
 }
 
 func newBubble(th *Theme, ic *iconSet, msg *model.Message, state *messageState) bubbleStyle {
@@ -130,8 +134,8 @@ func (b bubbleStyle) Layout(gtx C) D {
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		return layout.Flex{Alignment: layout.Start}.Layout(gtx, children...)
 	}
-	if msg.State != delivery.Failed || b.state == nil {
-		return row(gtx)
+	if msg.State != delivery.Failed || b.state == nil || msg.Kind == model.KindFile {
+		return row(gtx) // a file's card says why it failed
 	}
 	return layout.Flex{Axis: layout.Vertical, Alignment: layout.End}.Layout(gtx,
 		layout.Rigid(row),
@@ -226,6 +230,17 @@ func (b bubbleStyle) bubble(gtx C, showName bool) D {
 // state) clickable, and (with a state, not on touch screens) selectable.
 func (b bubbleStyle) body(gtx C, fg colorT) D {
 	th, msg := b.th, b.msg
+	if msg.Kind == model.KindFile && msg.File != nil {
+		meta := th.Pal.Muted
+		if msg.Mine && msg.State != delivery.Failed {
+			meta = withAlpha(th.Pal.OnMine, 0xbb)
+		}
+		c := fileCardStyle{th: th, ic: b.ic, msg: msg, thumbs: b.Thumbs, fg: fg, meta: meta, peer: b.Peer}
+		if b.state != nil {
+			c.state = &b.state.file
+		}
+		return c.Layout(gtx)
+	}
 	txt := fixEmojiSpaces(msg.Text)
 	spans := b.spans(txt, fg)
 	draw := func(gtx C) D {

@@ -277,6 +277,9 @@ func (s *chatScreen) update(gtx C) {
 	}
 	s.updateThread(gtx) // unread.go
 	ts := s.view(s.current)
+	if ts.composer.attach.Clicked(gtx) && s.canSend(s.current) {
+		s.attach(s.current) // files.go
+	}
 	if ts.composer.update(gtx) {
 		ed := &ts.composer.editor
 		txt := strings.TrimSpace(ed.Text())
@@ -395,6 +398,7 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		}
 		comp.Gate = g.Layout
 	}
+	comp.Attach = s.a.cfg.Picker != nil && s.canSend(peer)
 	if t.Sec.KeyChanged && peer != model.Everyone {
 		comp.Gate = keyChangeGate{th: th, thread: t, sec: &s.sec}.Layout // keychange.go
 	}
@@ -409,6 +413,7 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		ml.Me = s.m.Me
 		ml.Divider, ml.HasDivider = ts.divider, ts.hasDivider
 		ml.Highlight, ml.HasHighlight = ts.highlight(gtx)
+		ml.Thumbs = &s.a.thumbs
 		d := ml.Layout(gtx)
 		if len(t.Messages) > 0 && ts.list.Position.First < historyAhead {
 			s.hist.loadOlder(t)

@@ -17,7 +17,8 @@ import (
 type composerState struct {
 	editor   widget.Editor
 	send     iconButtonState
-	complete completeState // the @-completion
+	attach   iconButtonState // the file picker (files.go)
+	complete completeState   // the @-completion
 }
 
 // update handles the composer's input and reports whether the user asked
@@ -48,6 +49,8 @@ type composerStyle struct {
 	// Note, if not "", is a line over the field that says where the
 	// messages go (the peer is away: they wait on the server).
 	Note string
+	// Attach shows the attach button before the field.
+	Attach bool
 }
 
 func newComposer(th *Theme, ic *iconSet, state *composerState, t *model.Thread) composerStyle {
@@ -116,6 +119,18 @@ func (c composerStyle) bar(gtx C) D {
 func (c composerStyle) field(gtx C, ed *widget.Editor, hint string) D {
 	th := c.th
 	return layout.Flex{Alignment: layout.End}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			if !c.Attach {
+				return D{}
+			}
+			desc := "Attach a file"
+			if c.thread.Peer == model.Everyone {
+				desc = "Post a picture"
+			}
+			b := newIconButton(th, &c.state.attach, c.ic.attach, th.Pal.Muted, colorT{}, desc)
+			b.Tip = tipAbove
+			return layout.Inset{Right: 4}.Layout(gtx, b.Layout)
+		}),
 		layout.Flexed(1, func(gtx C) D {
 			gtx.Constraints.Max.Y = min(gtx.Constraints.Max.Y, gtx.Dp(160))
 			return field(gtx, th, ed, hint, false)

@@ -36,6 +36,24 @@
 // the next connection to that server asks for the broadcasts after it
 // (ReplayBackend), which the feed shows under "While you were away".
 //
+// Files and pictures (issue 12): the composer of a private chat has an
+// attach button that shows the platform's file picker (Config.Picker; on
+// Android the stream it gives is first copied to the data directory);
+// the feed's posts a picture to everyone (pictures only). A file is a
+// message of kind model.KindFile whose model.File the session service
+// keeps up to date from the client core's events (session.Files): a
+// card with the file's name (shortened in its middle), size, type icon, a
+// progress bar with the speed and time left and Cancel while it moves,
+// "Paused — resumes when … is back" while the chat is down, Accept and
+// Decline on an offer that waits (Settings.AskFilesAbove: from verified
+// peers, smaller files arrive by themselves), why it failed
+// (session.FailureText), and Open and Show in folder once done (through
+// the Platform's FileOpener). A picture that arrived shows as a thumbnail,
+// decoded and scaled off the UI goroutine (thumbs.go, EXIF orientation
+// respected, JPEG, PNG, GIF's first frame, WebP); a tap opens it full size
+// (pictureview.go), a screen of the back stack. Gio's clipboard gives text
+// only, so pictures cannot be pasted.
+//
 // The people list shows the chats first, under the feed: whoever has unread
 // private messages or a missed chat request, then open and pending chats
 // and recent conversations, each most recent first; then, under its
@@ -85,6 +103,9 @@
 //     text size, connecting at start, muted chats).
 //   - toast.go: short messages over the bottom of the window (a link that
 //     did not open).
+//   - files.go: the attach button's picker, the file card, opening files;
+//     picture.go: decoding pictures (EXIF orientation); thumbs.go: the
+//     cache of decoded pictures; pictureview.go: a picture full size.
 //   - verify.go: the verify dialog (safety number) and the marks of
 //     encryption; keychange.go: the notice of a peer's changed key, which
 //     holds the composer; serverkey.go: the warning of a changed server key.

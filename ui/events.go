@@ -52,6 +52,11 @@ type chatSession interface {
 	SetVerified(thread string, verified bool) error
 	AcceptKey(thread string) error
 	AcceptServerKey() error
+	// Files (files.go): see the methods of session.Service.
+	SendFile(thread, path string)
+	AcceptFile(thread, id string)
+	DeclineFile(thread, id string)
+	CancelFile(thread, id string)
 }
 
 // startSession starts the session service over conn, the session that

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -222,3 +225,54 @@ func (s *fakeKeySession) PeerKey(peer string) (client.KeyInfo, bool) {
 }
 func (s *fakeKeySession) AcceptKey(peer string) error { s.call("acceptkey %s", peer); return nil }
 func (s *fakeKeySession) AcceptServerKey() error      { s.call("acceptserverkey"); return nil }
+
+// The file transfers of fakeSession (session.Files): it records the calls;
+// ids are "f1", "f2", …
+func (s *fakeSession) SendFile(nick, path string) (string, error) {
+	s.call("sendfile %s %s", nick, filepath.Base(path))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return fmt.Sprintf("f%d", s.nextID), nil
+}
+func (s *fakeSession) AcceptFile(nick, id string) error {
+	s.call("acceptfile %s %s", nick, id)
+	return nil
+}
+func (s *fakeSession) DeclineFile(nick, id string) error {
+	s.call("declinefile %s %s", nick, id)
+	return nil
+}
+func (s *fakeSession) CancelFile(nick, id string) error {
+	s.call("cancelfile %s %s", nick, id)
+	return nil
+}
+func (s *fakeSession) Files() []client.FileInfo { return nil }
+func (s *fakeSession) BroadcastImage(path string) (string, error) {
+	s.call("postimage %s", filepath.Base(path))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return fmt.Sprintf("f%d", s.nextID), nil
+}
+
+// OpenFile records the files and folders the App opened.
+func (p *memPlatform) OpenFile(path string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.opened = append(p.opened, "file:"+path)
+	return p.openErr
+}
+
+// fakePicker is a FilePicker that returns path (an *os.File), or err.
+type fakePicker struct {
+	path string
+	err  error
+}
+
+func (p *fakePicker) ChooseFile(exts ...string) (io.ReadCloser, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	return os.Open(p.path)
+}

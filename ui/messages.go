@@ -143,6 +143,8 @@ type messageListStyle struct {
 	// the search pane), if HasHighlight.
 	Highlight    uint64
 	HasHighlight bool
+	// Thumbs decodes the pictures of file messages.
+	Thumbs *thumbCache
 }
 
 func newMessageList(th *Theme, ic *iconSet, t *model.Thread, list *widget.List, states *messageStates, now time.Time) messageListStyle {
@@ -177,7 +179,7 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 			prev = &t.Messages[i-1]
 		}
 		newDay := prev == nil || !sameDate(prev.Time, msg.Time)
-		first := newDay || prev.Kind != model.KindText || prev.From != msg.From || msg.Time.Sub(prev.Time) > groupWindow
+		first := newDay || !prev.Said() || prev.From != msg.From || msg.Time.Sub(prev.Time) > groupWindow
 		top := unit.Dp(2)
 		if first {
 			top = 10
@@ -225,6 +227,7 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 						b.Peer = t.Name()
 					}
 					b.Highlight = l.HasHighlight && msg.Key == l.Highlight
+					b.Thumbs = l.Thumbs
 					return b.Layout(gtx)
 				}),
 			)

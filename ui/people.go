@@ -517,7 +517,7 @@ func lastText(t *model.Thread) *model.Message {
 		return nil
 	}
 	for i := len(t.Messages) - 1; i >= 0; i-- {
-		if t.Messages[i].Kind == model.KindText {
+		if t.Messages[i].Said() {
 			return &t.Messages[i]
 		}
 	}

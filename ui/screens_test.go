@@ -328,7 +328,7 @@ func scenarios() []scenario {
 			c.settings.load(h.a.settings, nil)
 			c.settings.open = true
 		}},
-	}, append(append(navScenarios(), securityScenarios()...), relayScenarios()...)...) // search_screens_test.go, security_screens_test.go, relay_screens_test.go
+	}, append(append(append(navScenarios(), securityScenarios()...), relayScenarios()...), fileScenarios()...)...) // search_screens_test.go, security_screens_test.go, relay_screens_test.go, files_screens_test.go
 }
 
 var sizes = []struct {

@@ -35,6 +35,25 @@ type Settings struct {
 	// encrypted (a base peer, a base server): the Backend reads it at each
 	// connect (Config.SettingsChanged).
 	RequireEncryption bool `json:"requireEncryption,omitempty"`
+	// AskFilesAbove is the size in bytes above which a file offered by a
+	// verified peer waits for Accept; smaller ones arrive by themselves
+	// (from a peer not verified, every file waits). 0 means
+	// DefaultAskAbove; negative means always ask. The Backend reads it at
+	// each connect (AutoAcceptBelow, through Config.SettingsChanged).
+	AskFilesAbove int64 `json:"askFilesAbove,omitempty"`
+}
+
+// AutoAcceptBelow is the largest file a verified peer's offer of which is
+// accepted without asking (client.Config.AutoAcceptBelow): AskFilesAbove,
+// its default, or 0 (always ask).
+func (s *Settings) AutoAcceptBelow() int64 {
+	switch {
+	case s.AskFilesAbove == 0:
+		return DefaultAskAbove
+	case s.AskFilesAbove < 0:
+		return 0
+	}
+	return s.AskFilesAbove
 }
 
 // Muted reports whether the notifications of thread are off.

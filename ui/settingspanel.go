@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image"
+	"strconv"
 
 	"gioui.org/font"
 	"gioui.org/io/semantic"
@@ -22,6 +23,7 @@ type settingsPanel struct {
 	notifyOn    widget.Bool // the notifications setting
 	autoConnect widget.Bool
 	requireEnc  widget.Bool // Settings.RequireEncryption
+	askFiles    choiceGroup // Settings.AskFilesAbove, as askChoices
 	// unavailable is set when the platform cannot show notifications
 	// (Platform.NotifyErr): the switch is off and cannot be turned on.
 	unavailable bool
@@ -35,6 +37,7 @@ func (p *settingsPanel) load(s Settings, notifyErr error) {
 	p.notifyOn.Value = !s.MuteNotifications
 	p.autoConnect.Value = s.AutoConnect
 	p.requireEnc.Value = s.RequireEncryption
+	p.askFiles.Value = askChoice(s.AskFilesAbove)
 	p.unavailable = notifyErr != nil
 	if p.unavailable {
 		p.notifyOn.Value = false
@@ -47,6 +50,7 @@ func (p *settingsPanel) update(gtx C) (changed bool) {
 	changed = p.textSize.update(gtx, sizeChoices) || changed
 	changed = p.autoConnect.Update(gtx) || changed
 	changed = p.requireEnc.Update(gtx) || changed
+	changed = p.askFiles.update(gtx, askChoices) || changed
 	if p.unavailable {
 		p.notifyOn.Value = false
 		return changed
@@ -63,6 +67,37 @@ func (p *settingsPanel) apply(s *Settings) {
 	s.TextSize = TextSize(p.textSize.Value)
 	s.AutoConnect = p.autoConnect.Value
 	s.RequireEncryption = p.requireEnc.Value
+	s.AskFilesAbove = askValue(p.askFiles.Value)
+}
+
+// askChoices are the sizes offered for Settings.AskFilesAbove.
+var askChoices = []choice{{"10", "> 10 MB"}, {"100", "> 100 MB"}, {"ask", "Always"}}
+
+// askChoice is the choice of askChoices that shows Settings.AskFilesAbove
+// n: its number of MB, or "ask".
+func askChoice(n int64) string {
+	switch {
+	case n == 0:
+		return "10"
+	case n < 0:
+		return "ask"
+	}
+	return strconv.FormatInt(max(1, n>>20), 10)
+}
+
+// askValue is the Settings.AskFilesAbove of the choice v.
+func askValue(v string) int64 {
+	if v == "ask" {
+		return -1
+	}
+	mb, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || mb <= 0 {
+		return 0
+	}
+	if mb<<20 == DefaultAskAbove {
+		return 0
+	}
+	return mb << 20
 }
 
 // choice is one option of a segmented control: its value and its label.
@@ -114,6 +149,9 @@ func (p settingsPanelStyle) Layout(gtx C) D {
 					layout.Rigid(func(gtx C) D {
 						return settingSwitch(gtx, th, "Refuse unencrypted chats",
 							"Private chats that cannot be end-to-end encrypted are refused", &st.requireEnc, true)
+					}),
+					layout.Rigid(func(gtx C) D {
+						return settingChoices(gtx, th, "Ask before receiving files from verified peers", &st.askFiles, askChoices)
 					}),
 				)
 			})

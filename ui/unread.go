@@ -18,7 +18,7 @@ func firstUnread(t *model.Thread) int {
 		return -1
 	}
 	for i := len(t.Messages) - 1; i >= 0; i-- {
-		if msg := &t.Messages[i]; msg.Kind == model.KindText && !msg.Mine {
+		if msg := &t.Messages[i]; msg.Said() && !msg.Mine {
 			if n--; n == 0 {
 				return i
 			}
@@ -38,7 +38,7 @@ func unreadMentions(t *model.Thread, me string) int {
 	n, left := 0, min(t.Unread, maxMentionScan)
 	for i := len(t.Messages) - 1; i >= 0 && left > 0; i-- {
 		msg := &t.Messages[i]
-		if msg.Kind != model.KindText || msg.Mine {
+		if !msg.Said() || msg.Mine {
 			continue
 		}
 		left--
@@ -110,6 +110,7 @@ func (s *chatScreen) opening(peer string) {
 // first unread message and the composer's @-completion.
 func (s *chatScreen) updateThread(gtx C) {
 	s.msgs.update(gtx, s.retry, s.a.openURL)
+	s.msgs.updateFiles(gtx, s.fileAct) // files.go
 	act, key := s.pane.menu.update(gtx, s.msgs.pressed, s.msgs.pressedOK)
 	if act == msgCopy {
 		s.copyMessage(gtx, key)

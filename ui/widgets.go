@@ -108,6 +108,8 @@ type iconSet struct {
 	// stored is "on the server" (delivery.Stored, the route through the
 	// server): a server.
 	stored *widget.Icon
+	// Files (files.go): attach, and the types of the file cards.
+	attach, file, image, movie, music, archive, doc *widget.Icon
 }
 
 func mustIcon(data []byte) *widget.Icon {
@@ -133,6 +135,13 @@ func newIcons() iconSet {
 		down:    mustIcon(icons.NavigationArrowDownward),
 		del:     mustIcon(icons.ActionDelete),
 		more:    mustIcon(icons.NavigationMoreVert),
+		attach:  mustIcon(icons.EditorAttachFile),
+		file:    mustIcon(icons.EditorInsertDriveFile),
+		image:   mustIcon(icons.ImageImage),
+		movie:   mustIcon(icons.AVMovie),
+		music:   mustIcon(icons.AVLibraryMusic),
+		archive: mustIcon(icons.ContentArchive),
+		doc:     mustIcon(icons.ActionDescription),
 	}
 }
 

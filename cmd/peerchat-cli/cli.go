@@ -51,6 +51,10 @@ type options struct {
 	data                 string // the data directory: identity and pins
 	noKeys               bool   // run without an identity, as a keyless client
 	requireEncryption    bool
+	readReceipts         bool
+	downloads            string // -downloads: where received files go ("-": refuse files)
+	acceptFiles          bool   // -accept-files: accept every file offered
+	lastBroadcast        uint64 // -last-broadcast: overrides the id kept in data
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -73,6 +77,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.data, "data", defaultDataDir(), "the `directory` keeping this client's key (identity.json) and the keys pinned for peers and servers (pins.json, server_pins.json); with -host, the hosted server's in its subdirectory server")
 	fs.BoolVar(&o.noKeys, "no-keys", false, "run without a key, as a client of before device identities: no encryption, no safety numbers, nothing kept in -data")
 	fs.BoolVar(&o.requireEncryption, "require-encryption", false, "refuse every private chat that would not be end-to-end encrypted")
+	fs.StringVar(&o.downloads, "downloads", "", "the `directory` received files go to (default: downloads in -data; - refuses files)")
+	fs.BoolVar(&o.acceptFiles, "accept-files", false, "accept every file offered (below the size limit)")
+	fs.BoolVar(&o.readReceipts, "read-receipts", false, "send read receipts (a private message printed counts as read) and show those of peers who send them too")
+	fs.Uint64Var(&o.lastBroadcast, "last-broadcast", 0, "ask the server for the broadcasts after the one with this `id` (bid); default: the last one seen in an earlier run, kept in -data ("+lastBroadcastFile+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -104,6 +112,10 @@ type cli struct {
 	// shown is, per nick as typed, the key whose safety number /verify
 	// last showed: /trust refuses when the pin is another one by then.
 	shown map[string]identity.PublicIdentity
+	// bids keeps the id of the last broadcast seen (nil: nothing kept).
+	bids *bidStore
+	// seen keeps the private messages printed, across runs (nil: none).
+	seen *seenStore
 }
 
 // run is the whole command: main only wires it to the process.
@@ -125,12 +137,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cl := &cli{o: o, out: bufio.NewWriter(stdout), pending: make(map[uint64]bool), bcasts: make(map[uint64]bool)}
-	defer cl.out.Flush()
+	defer cl.flush()
 
 	cfg := client.DefaultConfig(o.server, o.nick)
 	cfg.Logger = log
 	cfg.ListenAddr = o.listen
 	cfg.RequireEncryption = o.requireEncryption
+	cfg.ReadReceipts = o.readReceipts
+	cfg.Downloads, cfg.FileState = o.filesDirs()
 	serverData := "" // with -host and no keys: a server key for this run only
 	if !o.noKeys {
 		k, err := openKeys(o.data)
@@ -138,6 +152,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return cl.fatal(stderr, "cannot open the data directory", err)
 		}
 		cfg.Identity, cfg.Pins, cfg.ServerPins = k.id, k.pins, k.serverPins
+		if o.data != "" {
+			if cl.seen, err = openSeen(o.data); err != nil {
+				return cl.fatal(stderr, "cannot read the messages received", err)
+			}
+		}
 		serverData = filepath.Join(o.data, serverDataDir)
 	}
 	var closeAll func()
@@ -164,6 +183,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if cfg.Server, err = probe(ctx, o.probe); err != nil {
 				return cl.fatal(stderr, "cannot find a server", err)
 			}
+		}
+		if !o.noKeys && o.data != "" {
+			// With -host the server lives and dies with this process: it
+			// cannot have kept broadcasts we missed, so nothing is kept.
+			if cl.bids, err = openBIDs(o.data, cfg.Server); err != nil {
+				return cl.fatal(stderr, "cannot read the last broadcast seen", err)
+			}
+			cfg.LastBroadcast = cl.bids.last
+		}
+		if o.lastBroadcast != 0 {
+			cfg.LastBroadcast = o.lastBroadcast
+			cl.bids.see(o.lastBroadcast)
 		}
 		c, err := client.Dial(ctx, cfg)
 		if err != nil {
@@ -192,7 +223,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var drainUntil <-chan time.Time
 	for {
 		cl.drainEvents()
-		cl.out.Flush()
+		cl.flush()
 		if drainUntil != nil && len(cl.pending) == 0 && len(cl.bcasts) == 0 {
 			break
 		}
@@ -267,6 +298,9 @@ func (cl *cli) command(line string) (quit bool) {
 		}
 		return true
 	}
+	if cl.fileCommand(cmd, arg, text) {
+		return false
+	}
 	switch cmd {
 	case "/quit", "/exit":
 		return true
@@ -295,12 +329,25 @@ func (cl *cli) command(line string) (quit bool) {
 			break
 		}
 		id, err := cl.c.Send(arg, text)
+		if errors.Is(err, client.ErrNoKey) {
+			// Refused at once, and said so: not a loss.
+			cl.print(map[string]any{"type": "refused", "peer": arg, "text": text, "reason": "no_key", "error": err.Error()},
+				"! %v: %s is not here and this device never saw its key, so nothing can be kept for it", err, arg)
+			break
+		}
 		if err != nil {
 			cl.check(err)
 			break
 		}
-		cl.pending[id] = true
-		cl.print(map[string]any{"type": "sent", "peer": arg, "id": id}, "(to %s #%d queued)", arg, id)
+		if cl.pending != nil {
+			cl.pending[id] = true
+		}
+		cl.print(map[string]any{"type": "queued", "peer": arg, "id": id, "text": text}, "(to %s #%d queued)", arg, id)
+	case "/route":
+		if needNick() {
+			r := cl.c.Route(arg)
+			cl.print(map[string]any{"type": "route_info", "peer": arg, "route": r.String()}, "chat with %s: %s", arg, r)
+		}
 	case "/verify":
 		if needNick() {
 			cl.verify(arg)
@@ -334,6 +381,9 @@ func (cl *cli) broadcast(text string) {
 	if cl.bcasts != nil {
 		cl.bcasts[id] = true
 	}
+	// peer "": a broadcast (as in send_failed); its echo is the broadcast
+	// event with this id.
+	cl.print(map[string]any{"type": "queued", "peer": "", "id": id, "text": text}, "")
 }
 
 // parseCommand splits an input line: cmd is the command ("/msg"; "/bcast"
@@ -353,7 +403,8 @@ func parseCommand(line string) (cmd, arg, text, rest string) {
 	return cmd, arg, text, rest
 }
 
-const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /leave NICK  " +
+const helpText = "/peers  /bcast TEXT  /chat NICK  /accept NICK  /reject NICK  /msg NICK TEXT  /route NICK  /leave NICK  " +
+	"/send NICK PATH  /picture PATH  /accept-file NICK ID  /decline-file NICK ID  /cancel-file NICK ID  " +
 	"/verify NICK  /trust NICK  /untrust NICK  /accept-key NICK  /accept-server-key  /quit"
 
 func (cl *cli) check(err error) {
@@ -450,7 +501,7 @@ func (cl *cli) drainEvents() {
 }
 
 func (cl *cli) event(e client.Event) {
-	if cl.keyEvent(e) {
+	if cl.keyEvent(e) || cl.fileEvent(e) {
 		return
 	}
 	clock := e.Time.Local().Format("15:04:05")
@@ -470,12 +521,23 @@ func (cl *cli) event(e client.Event) {
 		if e.ID != 0 && cl.bcasts != nil {
 			delete(cl.bcasts, e.ID) // our own, echoed: the core says which (never by text)
 		}
+		cl.bids.see(e.BID)
 		from := e.From
 		if from == "" {
 			from = "?"
 		}
-		cl.print(map[string]any{"type": "broadcast", "from": e.From, "text": e.Text, "ts": ts(e.Time), "seq": e.Seq, "signature": e.Signature.String()},
-			"[%s] %s%s: %s", clock, sigMark(e.Signature), from, e.Text)
+		missed := ""
+		if e.Missed {
+			missed = "(missed) "
+		}
+		obj := map[string]any{"type": "broadcast", "from": e.From, "text": e.Text, "ts": ts(e.Time), "seq": e.Seq, "signature": e.Signature.String(),
+			"id": e.ID, "bid": e.BID, "missed": e.Missed}
+		if e.File != nil {
+			obj["file"] = fileObj("picture", "", e.File)
+			cl.print(obj, "[%s] %s%s posted a picture: %s (saved as %s)", clock, missed, from, e.File.Name, e.File.Path)
+			break
+		}
+		cl.print(obj, "[%s] %s%s%s: %s", clock, missed, sigMark(e.Signature), from, e.Text)
 	case client.EventInvite:
 		cl.print(map[string]any{"type": "invite", "from": e.From, "expires": ts(e.Expires)},
 			"* %s invites you to a private chat (/accept %s or /reject %s)", e.From, e.From, e.From)
@@ -487,16 +549,42 @@ func (cl *cli) event(e client.Event) {
 	case client.EventChatOpen:
 		cl.chatOpen(e)
 	case client.EventChatMsg:
-		cl.print(map[string]any{"type": "chat_msg", "from": e.From, "text": e.Text, "ts": ts(e.Time), "id": e.ID},
-			"[%s] <%s> %s", clock, e.From, e.Text)
+		if !cl.seen.fresh(e.From, e.ID) {
+			// Printed by an earlier run: the sender sent it again, not
+			// knowing we had it.
+			cl.print(map[string]any{"type": "duplicate", "from": e.From, "id": e.ID, "route": e.Route.String()}, "")
+			break
+		}
+		via := ""
+		if e.Route == client.RouteMailbox {
+			via = " (kept by the server while you were away)"
+		}
+		cl.print(map[string]any{"type": "chat_msg", "from": e.From, "text": e.Text, "ts": ts(e.Time), "id": e.ID, "route": e.Route.String()},
+			"[%s] <%s> %s%s", clock, e.From, e.Text, via)
+		if cl.o.readReceipts && e.ID != 0 {
+			cl.check(cl.c.MarkRead(e.From, e.ID)) // printed: read
+		}
+	case client.EventRead:
+		cl.print(map[string]any{"type": "read", "peer": e.Peer, "id": e.ID}, "(to %s #%d read)", e.Peer, e.ID)
 	case client.EventSent:
+		obj := map[string]any{"type": "sent", "peer": e.Peer, "id": e.ID, "final": e.Final}
 		if !e.Final {
-			break // EventDelivered or EventSendFailed follows
+			cl.print(obj, "") // EventDelivered, EventStored or EventSendFailed follows
+			break
 		}
 		if cl.pending != nil {
 			delete(cl.pending, e.ID)
 		}
-		cl.print(map[string]any{"type": "sent", "peer": e.Peer, "id": e.ID}, "(to %s #%d sent; this peer does not acknowledge)", e.Peer, e.ID)
+		cl.print(obj, "(to %s #%d sent; this peer does not acknowledge)", e.Peer, e.ID)
+	case client.EventStored:
+		// The server holds it until the peer's device takes it (delivered
+		// follows then, perhaps in a later run): nothing more to wait for.
+		if cl.pending != nil {
+			delete(cl.pending, e.ID)
+		}
+		cl.print(map[string]any{"type": "stored", "peer": e.Peer, "id": e.ID}, "(to %s #%d stored by the server: %s is away)", e.Peer, e.ID, e.Peer)
+	case client.EventRoute:
+		cl.print(map[string]any{"type": "route", "peer": e.Peer, "route": e.Route.String()}, "* private chat with %s now goes %s", e.Peer, routeWords(e.Route))
 	case client.EventDelivered:
 		if cl.pending != nil {
 			delete(cl.pending, e.ID)
@@ -517,7 +605,11 @@ func (cl *cli) event(e client.Event) {
 		cl.print(map[string]any{"type": "send_failed", "peer": e.Peer, "id": e.ID, "text": e.Text, "error": errText(e.Err)},
 			"! message #%d to %s not delivered: %v", e.ID, e.Peer, e.Err)
 	case client.EventChatClosed:
-		cl.print(map[string]any{"type": "chat_closed", "peer": e.Peer, "reason": string(e.Reason)}, "* private chat with %s closed (%s)", e.Peer, e.Reason)
+		obj := map[string]any{"type": "chat_closed", "peer": e.Peer, "reason": string(e.Reason)}
+		if e.Err != nil {
+			obj["error"] = e.Err.Error()
+		}
+		cl.print(obj, "* private chat with %s closed (%s)", e.Peer, e.Reason)
 	case client.EventServerLost:
 		cl.print(map[string]any{"type": "server_lost", "error": errText(e.Err)}, "! server connection lost: %v", e.Err)
 	case client.EventReconnecting:
@@ -537,4 +629,33 @@ func (cl *cli) event(e client.Event) {
 		}
 		cl.print(obj, "! %s", hint(e.Err))
 	}
+}
+
+// flush writes the buffered output, then keeps the id of the last broadcast
+// printed and the private messages printed: in that order, so that a kill
+// in between can only make the next run print a message again, never skip
+// one.
+func (cl *cli) flush() {
+	cl.out.Flush()
+	if err := cl.bids.save(); err != nil {
+		cl.bids = nil // say it once
+		cl.errorf("cannot keep the last broadcast seen: %v", err)
+		cl.out.Flush()
+	}
+	if err := cl.seen.save(); err != nil {
+		cl.seen = nil
+		cl.errorf("cannot keep the messages received: %v", err)
+		cl.out.Flush()
+	}
+}
+
+// routeWords is how human mode names a route.
+func routeWords(r client.Route) string {
+	switch r {
+	case client.RouteDirect:
+		return "directly (peer to peer)"
+	case client.RouteRelay:
+		return "through the server (still end-to-end encrypted when marked so)"
+	}
+	return r.String()
 }

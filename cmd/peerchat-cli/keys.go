@@ -201,9 +201,13 @@ func (cl *cli) keyEvent(e client.Event) bool {
 
 // chatOpen prints EventChatOpen.
 func (cl *cli) chatOpen(e client.Event) {
-	obj := map[string]any{"type": "chat_open", "peer": e.Peer, "encrypted": e.Encrypted, "verified": e.Verified}
+	obj := map[string]any{"type": "chat_open", "peer": e.Peer, "encrypted": e.Encrypted, "verified": e.Verified, "route": e.Route.String()}
+	via := ""
+	if e.Route == client.RouteRelay {
+		via = " [through the server]"
+	}
 	if !e.Encrypted {
-		cl.print(obj, "* private chat with %s open (NOT encrypted) (/msg %s TEXT)", e.Peer, e.Peer)
+		cl.print(obj, "* private chat with %s open (NOT encrypted) (/msg %s TEXT)%s", e.Peer, e.Peer, via)
 		return
 	}
 	obj["key"] = e.Key.String()
@@ -211,9 +215,9 @@ func (cl *cli) chatOpen(e client.Event) {
 		obj["key_result"] = e.KeyResult.String()
 	}
 	if e.Verified {
-		cl.print(obj, "* private chat with %s open (encrypted) [key verified] (/msg %s TEXT)", e.Peer, e.Peer)
+		cl.print(obj, "* private chat with %s open (encrypted) [key verified] (/msg %s TEXT)%s", e.Peer, e.Peer, via)
 	} else {
-		cl.print(obj, "* private chat with %s open (encrypted) [key not verified: /verify %s] (/msg %s TEXT)", e.Peer, e.Peer, e.Peer)
+		cl.print(obj, "* private chat with %s open (encrypted) [key not verified: /verify %s] (/msg %s TEXT)%s", e.Peer, e.Peer, e.Peer, via)
 	}
 }
 

@@ -8,7 +8,8 @@
 //	/chat NICK         invite NICK to a private chat
 //	/accept NICK       accept NICK's invite
 //	/reject NICK       decline NICK's invite
-//	/msg NICK TEXT     send TEXT in the private chat with NICK
+//	/msg NICK TEXT     send TEXT to NICK privately (opens the chat if needed)
+//	/route NICK        print the path of the chat with NICK: direct, relay or none
 //	/leave NICK        leave the private chat with NICK
 //	/verify NICK       show the safety number of NICK's key and ours
 //	/trust NICK        mark NICK's key verified (after comparing the number)
@@ -55,8 +56,46 @@
 // Every such message stays on its one line. -json output is not changed:
 // JSON escapes control characters itself.
 //
+// # Private messages
+//
+// /msg NICK TEXT sends whether a chat with NICK is open or not: the core
+// opens it, peer to peer or through the server (relay) when the two devices
+// cannot reach each other, whichever opens first, and moves the chat to the
+// direct path once that opens. To a peer who is away, whose key this device
+// saw, the message is sealed for that key and kept by the server
+// (mailbox) until the peer's device takes it. Only an error from the core is
+// printed at once (say, for a nick that was never seen: no key to seal for).
+//
+// In -json mode each message can be followed by its local id: queued
+// ("peer", "id", "text": /msg took it; "peer" "" for a broadcast, whose
+// echo is the broadcast with that "id", or send_failed), then sent ("peer", "id", "final":
+// written to the chat; final when the peer does not acknowledge), stored
+// ("peer", "id": the server keeps it for the absent peer), delivered
+// ("peer", "id": the peer's device has it; after stored this may come in a
+// later run, with the same id) or send_failed ("peer", "id", "text",
+// "error"). chat_open and chat_msg carry "route": "direct" or "relay"
+// ("mailbox" on a chat_msg the server kept while we were away); route
+// ("peer", "route") says that an open chat moved path, and /route NICK
+// answers route_info ("peer", "route": "direct", "relay" or "none").
+//
+// A private message is printed once, also across runs: the (sender, id)
+// of the last 20,000 printed are kept in -data, in received.log, and a
+// message sent again by a sender that missed our acknowledgement (say,
+// after this client was killed) is reported as duplicate ("from", "id",
+// "route") in -json mode, and not at all in human mode.
+//
+// # Missed broadcasts
+//
+// broadcast carries "bid", its server-wide id (0 from a server without
+// replay), and "missed": true for one sent while we were away, which the
+// server replays when we come back. The id of the last broadcast printed is
+// kept in -data, in last_broadcast.json (per server address, replaced
+// atomically after the output is flushed), and the next run asks the
+// server for the broadcasts after it; -last-broadcast ID overrides it.
+// Nothing is kept with -no-keys or -host.
+//
 // End of input quits once the messages and broadcasts sent are delivered,
-// echoed or failed (at most -drain). The exit status is 0 after a clean
+// stored, echoed or failed (at most -drain). The exit status is 0 after a clean
 // quit, 1 when the server cannot be reached or refuses the nickname or the
 // data directory cannot be read (a key file others can read is refused;
 // the message says how to fix it), 2 for bad usage.

@@ -35,7 +35,12 @@ type runningServer struct {
 // startServer starts a server.Server with the default configuration on addr,
 // logging to log (nil discards).
 func startServer(ctx context.Context, addr string, log *slog.Logger) (*runningServer, error) {
-	srv, err := server.New(server.Config{Logger: log})
+	return startServerConfig(ctx, addr, server.Config{Logger: log})
+}
+
+// startServerConfig starts a server.Server configured by scfg on addr.
+func startServerConfig(ctx context.Context, addr string, scfg server.Config) (*runningServer, error) {
+	srv, err := server.New(scfg)
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}

@@ -53,6 +53,39 @@
 // -cpuprofile and -mutexprofile profile this process (server included when it
 // runs in-process); -server-cpuprofile profiles the -spawn child.
 //
+// With -mode relay, the generator measures instead what issue 11 added: the
+// server's relay, mailbox and broadcast replay, as the real client core
+// (core/client) uses them, with a fresh identity per client and pins kept
+// in memory. It starts a server with a key in-process (allowing every
+// client core from 127.0.0.1: MaxPerIP 4×-pairs+16), or uses -addr (a
+// server with keys, and a per-address limit of at least 2×-pairs: the
+// cores all connect from 127.0.0.1). Two sets of -pairs pairs run one
+// after the other: the direct set listens on 127.0.0.1, where its peers
+// reach it; the isolated set listens on -isolated-addr (127.0.0.2) while
+// the server records 127.0.0.1, the source of its server link, as its
+// address, so invites and connect-backs go where nothing listens and the
+// chats open through the relay. Each set runs three phases:
+//
+//  1. first message: each pair's first Send, all pairs at once; the invited
+//     side accepts on EventInvite; Send to EventDelivered, p50 and p90, and
+//     the route each chat end opened by (EventChatOpen.Route).
+//  2. round trip: -rtt sequential Send→EventDelivered per pair, one message
+//     at a time over all pairs, on the route of the set (the direct set
+//     waits for its chats to move to the direct socket first); p50, p99,
+//     and what the relay adds at p50.
+//  3. throughput: -msgs small messages per pair, all pairs at once, at most
+//     -window unacknowledged per pair; messages per second acknowledged.
+//     The client cores share the CPUs with the server.
+//
+// Then on the isolated set: mailbox (one client closes, its partner sends
+// -mail messages and waits for each EventStored, the client dials again
+// with the same identity: the time until it has them all, by the mailbox,
+// in order) and replay (a client that saw a broadcast closes, the others
+// send -replay broadcasts, it dials again with Config.LastBroadcast: the
+// time until it has them all, marked Missed). Every phase counts losses and
+// duplicates; a chat of the isolated set that opens or moves direct, and a
+// mailbox message out of order, are faults too (exit status 1).
+//
 // The load clients speak only the base protocol, through core/wire. Their read
 // loop classifies frames with wire.SplitVerb and takes the nick or broadcast
 // id from the payload without allocating; -strict additionally decodes every
@@ -116,6 +149,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("peerchat-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
+	var rcfg RelayConfig
+	mode := fs.String("mode", "broadcast", "what to measure: `broadcast` (base-protocol clients: join, fan-out, burst, churn) or relay (client cores with keys: relay, mailbox, replay)")
 	fs.StringVar(&cfg.Addr, "addr", "", "server `host:port`; empty starts a server in-process (or in a child with -spawn)")
 	fs.BoolVar(&cfg.Spawn, "spawn", false, "with -addr empty, run the server in a child process and measure its memory")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "with -addr, the external server's `pid`, to measure its resident set")
@@ -132,6 +167,13 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Strict, "strict", false, "also decode every frame with wire.Parse")
 	fs.IntVar(&cfg.Pollers, "pollers", DefaultPollers, "goroutines reading the client sockets with epoll")
 	fs.BoolVar(&cfg.Goroutines, "goroutines", false, "read each client connection from its own goroutine instead of epoll (always so without Linux)")
+	fs.IntVar(&rcfg.Pairs, "pairs", DefaultPairs, "relay mode: pairs of client cores in each set (direct, isolated)")
+	fs.IntVar(&rcfg.RoundTrips, "rtt", DefaultRoundTrips, "relay mode: sequential round trips per pair")
+	fs.IntVar(&rcfg.Messages, "msgs", DefaultMessages, "relay mode: messages per pair in the throughput phase")
+	fs.IntVar(&rcfg.Window, "window", DefaultWindow, "relay mode: unacknowledged messages per pair in the throughput phase")
+	fs.IntVar(&rcfg.Mail, "mail", DefaultMail, "relay mode: messages stored for the absent client in the mailbox phase")
+	fs.IntVar(&rcfg.Replay, "replay", DefaultReplay, "relay mode: broadcasts sent while a client is away in the replay phase")
+	fs.StringVar(&rcfg.IsolatedAddr, "isolated-addr", DefaultIsolatedAddr, "relay mode: loopback `address` the isolated clients listen on (the server sees them at 127.0.0.1)")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to `file`")
 	mutexProfile := fs.String("mutexprofile", "", "write this process's mutex contention profile to `file`")
 	serverCPUProfile := fs.String("server-cpuprofile", "", "with -spawn, write the child server's CPU profile to `file`")
@@ -178,13 +220,35 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+	var summary string
+	var faults int64
+	switch *mode {
+	case "broadcast":
+		res, err := Run(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+			return exitAborted
+		}
+		summary, faults = res.Summary(), res.Faults()
+	case "relay":
+		if cfg.Spawn || cfg.ServerPID != 0 {
+			fmt.Fprintln(stderr, "peerchat-load: -mode relay runs its server in-process or uses -addr: drop -spawn and -server-pid")
+			return exitAborted
+		}
+		rcfg.Addr, rcfg.AllowRemote, rcfg.Timeout, rcfg.Prefix = cfg.Addr, cfg.AllowRemote, cfg.Timeout, cfg.Prefix
+		rcfg.Logger, rcfg.ServerLogger = cfg.Logger, cfg.ServerLogger
+		res, err := RunRelay(ctx, rcfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerchat-load: %v\n", err)
+			return exitAborted
+		}
+		summary, faults = res.Summary(), res.Faults()
+	default:
+		fmt.Fprintf(stderr, "peerchat-load: -mode %q: want broadcast or relay\n", *mode)
 		return exitAborted
 	}
-	fmt.Fprintln(stdout, res.Summary())
-	if res.Faults() > 0 {
+	fmt.Fprintln(stdout, summary)
+	if faults > 0 {
 		return exitFaults
 	}
 	return exitOK

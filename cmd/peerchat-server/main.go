@@ -65,6 +65,10 @@
 //	-replay-count N             broadcasts kept for clients that missed them (default 1000)
 //	-replay-age DURATION        how long a broadcast is kept for them (default 24h)
 //
+// Pictures to Everyone (docs/PROTOCOL.md §2.10):
+//
+//	-image-bytes BYTES          largest picture a client may post (default 8 MiB)
+//
 // Logs and lifetime:
 //
 //	-log-format text|json       log format (default text)
@@ -176,6 +180,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&c.MailAge, "mail-age", server.DefaultMailAge, "how long a mailbox item waits for its recipient")
 	fs.IntVar(&c.ReplayCount, "replay-count", server.DefaultReplayCount, "broadcasts kept for clients that missed them")
 	fs.DurationVar(&c.ReplayAge, "replay-age", server.DefaultReplayAge, "how long a broadcast is kept for clients that missed it")
+	fs.Int64Var(&c.ImageBytes, "image-bytes", server.DefaultImageBytes, "largest picture a client may post to Everyone, in bytes")
 	fs.DurationVar(&c.ReplaceGrace, "replace-grace", server.DefaultReplaceGrace, "wait for a silent heartbeat client before a newcomer from its address takes its nickname")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -12,7 +12,8 @@ import (
 func TestBackendConfig(t *testing.T) {
 	dir := t.TempDir()
 	var require atomic.Bool
-	cfg := backendConfig(slog.New(slog.DiscardHandler), dir, &require)
+	var auto atomic.Int64
+	cfg := backendConfig(slog.New(slog.DiscardHandler), dir, &require, &auto)
 	if cfg.DataDir != dir {
 		t.Fatalf("DataDir %q, want %q", cfg.DataDir, dir)
 	}
@@ -22,6 +23,16 @@ func TestBackendConfig(t *testing.T) {
 	require.Store(true)
 	if !cfg.RequireEncryption() {
 		t.Fatal("the setting does not reach the backend")
+	}
+	if cfg.AutoAcceptBelow == nil || cfg.AutoAcceptBelow() != 0 {
+		t.Fatal("files accepted without asking before the setting says so")
+	}
+	auto.Store(10 << 20)
+	if cfg.AutoAcceptBelow() != 10<<20 {
+		t.Fatal("the files setting does not reach the backend")
+	}
+	if cfg.Downloads == "" {
+		t.Fatal("no downloads directory")
 	}
 	if len(cfg.ProbeExtra) != 1 || !cfg.ProbeExtra[0].Addr().IsLoopback() {
 		t.Fatalf("ProbeExtra %v, want loopback", cfg.ProbeExtra)

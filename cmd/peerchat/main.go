@@ -183,11 +183,17 @@ func darkMode(ctx context.Context) bool {
 // unencrypted chats refused while requireEnc is set (the user's setting,
 // read at each connect), and loopback probed besides the LAN, which finds
 // a server on this machine when there is no LAN.
-func backendConfig(log *slog.Logger, dataDir string, requireEnc *atomic.Bool) netbackend.Config {
+//
+// Received files go to netbackend.DownloadsDir; offers from verified
+// peers up to autoAccept bytes (the user's setting, read at each connect)
+// arrive without asking.
+func backendConfig(log *slog.Logger, dataDir string, requireEnc *atomic.Bool, autoAccept *atomic.Int64) netbackend.Config {
 	return netbackend.Config{
 		Logger:            log,
 		DataDir:           dataDir,
 		RequireEncryption: requireEnc.Load,
+		Downloads:         netbackend.DownloadsDir(dataDir),
+		AutoAcceptBelow:   autoAccept.Load,
 		ProbeExtra: []netip.AddrPort{
 			netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), wire.DiscoveryPort),
 		},
@@ -237,18 +243,24 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	}
 
 	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
-	var requireEnc atomic.Bool // Settings.RequireEncryption, read at each connect
+	var requireEnc atomic.Bool  // Settings.RequireEncryption, read at each connect
+	var autoAccept atomic.Int64 // Settings.AutoAcceptBelow, read at each connect
+	pick := newPicker(w)
 	a := ui.New(ui.Config{
-		History:         hist,
-		Backend:         netbackend.New(backendConfig(log, dataDir, &requireEnc)),
-		SettingsChanged: func(s ui.Settings) { requireEnc.Store(s.RequireEncryption) },
-		Platform:        plat,
-		Invalidate:      w.Invalidate,
-		Logger:          log,
-		Touch:           touch,
-		Nick:            nick,
-		Server:          server,
-		Host:            host,
+		History: hist,
+		Backend: netbackend.New(backendConfig(log, dataDir, &requireEnc, &autoAccept)),
+		SettingsChanged: func(s ui.Settings) {
+			requireEnc.Store(s.RequireEncryption)
+			autoAccept.Store(s.AutoAcceptBelow())
+		},
+		Picker:     pick,
+		Platform:   plat,
+		Invalidate: w.Invalidate,
+		Logger:     log,
+		Touch:      touch,
+		Nick:       nick,
+		Server:     server,
+		Host:       host,
 	})
 	defer a.Close()
 
@@ -266,7 +278,9 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	first := true
 	unread := 0
 	for {
-		switch e := w.Event().(type) {
+		e := w.Event()
+		pick.ex.ListenEvents(e)
+		switch e := e.(type) {
 		case app.DestroyEvent:
 			return e.Err
 		default:

@@ -228,6 +228,7 @@ const (
 	EventFileProgress                       // Peer, File, Progress, Paused
 	EventFileDone                           // Peer, File (Path of a received file)
 	EventFileFailed                         // Peer, File, Err
+	EventRead                               // Peer, ID: Peer's user saw our message ID and every earlier one (delivery.Read; read receipts on both sides)
 )
 
 // Route says which way the frames of a private chat, or one message, go.
@@ -398,6 +399,7 @@ var kindNames = [...]string{
 	EventFileProgress:  "file_progress",
 	EventFileDone:      "file_done",
 	EventFileFailed:    "file_failed",
+	EventRead:          "read",
 }
 
 // String returns the kind's name as the terminal client prints it in -json

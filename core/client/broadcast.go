@@ -34,18 +34,51 @@ func (c *Client) Broadcast(text string) (uint64, error) {
 	if !c.srvNewKey.IsZero() {
 		return 0, fmt.Errorf("broadcast: %w", ErrServerKeyChanged)
 	}
-	if c.srv == nil || !c.sendBroadcast(text) {
+	if c.srv == nil {
+		if !c.cfg.Reconnect {
+			return 0, ErrNotConnected
+		}
+		// The link is being redialled: it goes once we are registered
+		// again (sendWaiting), its echo timeout counted from then.
+		if len(c.bcastWait) >= maxBroadcasts {
+			return 0, fmt.Errorf("broadcast: %w: %d broadcasts wait for the server already", ErrNotConnected, maxBroadcasts)
+		}
+		id := c.newID()
+		c.bcastWait = append(c.bcastWait, outBroadcast{id: id, text: text})
+		return id, nil
+	}
+	if !c.sendBroadcast(text) {
 		return 0, ErrNotConnected
 	}
+	id := c.newID()
+	c.queueEcho(id, text)
+	return id, nil
+}
+
+// queueEcho records our broadcast id, just written, as waiting for its
+// echo. The caller holds c.mu.
+func (c *Client) queueEcho(id uint64, text string) {
 	if len(c.bcasts) >= maxBroadcasts {
 		c.failBroadcasts(1, ErrExpired)
 	}
-	id := c.newID()
 	c.bcasts = append(c.bcasts, outBroadcast{id: id, text: text, deadline: c.now().Add(c.cfg.EchoTimeout)})
 	if len(c.bcasts) == 1 {
 		c.wake()
 	}
-	return id, nil
+}
+
+// sendWaiting sends the broadcasts made while the link was down, once
+// registered again. The caller holds c.mu.
+func (c *Client) sendWaiting() {
+	wait := c.bcastWait
+	c.bcastWait = nil
+	for i, b := range wait {
+		if !c.srvNewKey.IsZero() || c.srv == nil || !c.sendBroadcast(b.text) {
+			c.bcastWait = wait[i:] // the next link takes them
+			return
+		}
+		c.queueEcho(b.id, b.text)
+	}
 }
 
 // ownEcho reports whether a broadcast with text that the server relayed is

@@ -64,17 +64,26 @@ type chat struct {
 	pinged    time.Time
 	keepalive bool // the peer answers PING on the chat
 	next      int
-	inflight  int // bytes of text in outbox[:next]
+	inflight  int    // bytes of text in outbox[:next]
+	readID    uint64 // a read receipt to send when the chat is open (MarkRead)
 	l         *link
 	ack       bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
 	gen       uint64 // incremented whenever a socket is attached or dropped
+
+	// pinnedNew: a handshake of the set-up under way pinned the peer's
+	// key for the first time (EventChatOpen says identity.New).
+	pinnedNew bool
 
 	// newKey is a changed key of the peer (proved or announced) that waits
 	// for AcceptKey; sending is held meanwhile. Zero: none.
 	newKey identity.PublicIdentity
 
-	outbox  []outMsg
-	mail    []mailMsg // given to the server's mailbox, waiting for MBOX_OK
+	outbox []outMsg
+	mail   []mailMsg // given to the server's mailbox, waiting for MBOX_OK
+	// mailed are the ids given to the mailbox and not yet delivered (or
+	// refused): while there are any, later messages go there too, so that
+	// none overtakes them live.
+	mailed  map[uint64]struct{}
 	seen    map[uint64]struct{}
 	seenLog []uint64
 	handled map[string]nonceState // invite nonces already handled
@@ -300,7 +309,10 @@ func (c *Client) Send(nick, text string) (uint64, error) {
 	}
 	now := c.now()
 	m := outMsg{id: c.newID(), text: text, at: now, deadline: now.Add(c.cfg.RetryWindow)}
-	if away {
+	if away || (len(ch.mailed) > 0 && c.mailUsable() && !c.held(ch)) {
+		if away && !c.held(ch) {
+			c.giveUp(ch, ErrPeerLeft) // older messages first
+		}
 		c.mailOut(ch, m)
 		return m.id, nil
 	}
@@ -383,7 +395,13 @@ func (c *Client) chatLost(ch *chat, err error) {
 	ch.l = nil
 	ch.gen++
 	c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
-	if p := c.peers[ch.key]; p != nil && !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p) || c.filesPending(ch.key)) {
+	p := c.peers[ch.key]
+	switch {
+	case p == nil && !c.held(ch):
+		// Gone from the server too: what it did not acknowledge goes to
+		// the mailbox now, ahead of what is sent to it from now on.
+		c.giveUp(ch, ErrPeerLeft)
+	case !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p) || c.filesPending(ch.key)):
 		c.startInvite(ch, p)
 	}
 }
@@ -621,10 +639,15 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 		e := Event{Kind: EventChatOpen, Peer: ch.nick, Encrypted: sess != nil, Route: route}
 		if sess != nil {
 			e.Key, e.KeyResult, e.Verified = sess.Remote(), kc.res, kc.verified
+			if ch.pinnedNew {
+				e.KeyResult = identity.New
+			}
 		}
+		ch.pinnedNew = false
 		c.emit(e)
 	}
 	c.pump(ch)
+	c.sendRead(ch)
 	c.filesOpen(ch, l)
 	r.IdleTimeout = 0
 	c.wg.Add(2)
@@ -700,11 +723,11 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 	}
 	switch m := msg.(type) {
 	case wire.ChatMsg:
-		c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text})
+		c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Route: ch.route})
 	case wire.ChatMsg2:
 		send(l, wire.ChatAck{ID: m.ID}, 0)
 		if c.markSeen(ch, m.ID) {
-			c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Time: m.Time, ID: m.ID})
+			c.emit(Event{Kind: EventChatMsg, From: ch.nick, Peer: ch.nick, Text: m.Text, Time: m.Time, ID: m.ID, Route: ch.route})
 		}
 	case wire.ChatAck:
 		c.delivered(ch, m.ID)
@@ -719,6 +742,8 @@ func (c *Client) handleChat(ch *chat, gen uint64, l *link, p []byte) bool {
 		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLeft})
 		c.giveUp(ch, ErrPeerLeft)
 		return false
+	case wire.ChatRead:
+		c.readReceipt(ch, m)
 	case wire.Ping:
 		send(l, wire.Pong{Token: m.Token}, 0)
 	case wire.Pong:

@@ -89,6 +89,11 @@ type Config struct {
 	// them off.
 	NoRelay, NoMailbox bool
 
+	// ReadReceipts turns read receipts on: HELLO lists "read", MarkRead
+	// tells peers that turned them on too what our user saw, and their
+	// receipts arrive as EventRead. Off, we neither send nor report any.
+	ReadReceipts bool
+
 	// Files (files.go, docs/PROTOCOL.md §3.7). Downloads is the directory
 	// received files go to; "" refuses every file (FILE_DECLINE). MaxFileSize
 	// bounds an incoming file (0: DefaultMaxFileSize). AutoAcceptBelow: an
@@ -202,7 +207,8 @@ type Client struct {
 	closed   bool
 	nick     string
 	selfKey  string
-	srv      *link // nil while the server link is down
+	srv      *link         // nil while the server link is down
+	srvDone  chan struct{} // closed when the last registered server link's reader ended
 	srvSeen  time.Time
 	srvV2    bool
 	srvFeat  []string // features agreed with the server (ours ∩ its)
@@ -224,6 +230,7 @@ type Client struct {
 	unknownWaits int            // incoming CHAT_REQUESTs waiting for their sender's JOINED
 	joined       chan struct{}  // closed (and replaced) when a peer joins
 	bcasts       []outBroadcast // our broadcasts on the current link, waiting for their echo
+	bcastWait    []outBroadcast // our broadcasts made while the link was down (Reconnect)
 
 	pins      *identity.PinStore      // peers' keys (Config.Pins or in memory); safe without mu
 	srvPins   *identity.PinStore      // servers' keys (Config.ServerPins or in memory)
@@ -244,6 +251,8 @@ type Client struct {
 	// peers, kept after they leave (a message to them is sealed to it).
 	hadMailbox bool
 	lastKeys   map[string]identity.PublicIdentity
+	rcptSeen   map[uint64]struct{} // receipts reported (newReceipt)
+	rcptLog    []uint64
 
 	// Replay: the highest broadcast id seen, the id announced for the
 	// broadcast that comes next, whether a SINCE answer is under way, and
@@ -253,8 +262,13 @@ type Client struct {
 	replaying bool
 	bidSeen   map[uint64]struct{}
 	bidLog    []uint64
+	// replayHeld are the broadcasts that came while a SINCE answer was
+	// under way, reported at its end in the order of their ids.
+	replayHeld []Event
 
 	fx files // file transfers (filesend.go); fx.mu is taken inside mu, never around it
+
+	img images // pictures to Everyone (bimage.go); img.mu is taken around mu, never inside it
 }
 
 // Dial connects to cfg.Server, registers cfg.Nick and returns the running
@@ -497,17 +511,52 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	var relayed []*link // chats through the server: their LEFT_CHAT goes on the server link
 	for _, ch := range c.chats {
+		if ch.state == ChatOpen && ch.route == RouteRelay && ch.l != nil {
+			relayed = append(relayed, ch.l)
+		}
 		c.endChat(ch, ReasonClosed, ErrLeftChat, true)
 	}
 	c.failBroadcasts(len(c.bcasts), ErrClosed)
-	if c.srv != nil {
-		c.srv.closeAfter(nil)
+	for _, b := range c.bcastWait {
+		c.emit(Event{Kind: EventSendFailed, ID: b.id, Text: b.text, Err: fmt.Errorf("broadcast %d: %w", b.id, ErrClosed)})
+	}
+	c.bcastWait = nil
+	srv := c.srv
+	if len(relayed) > 0 {
+		// Let the relayed chats' writers hand their LEFT_CHAT to the server
+		// link before it closes (closeTimeout at most), so the peers hear
+		// it rather than find the chat silent.
+		c.unlock()
+		t := time.NewTimer(closeTimeout)
+		for _, l := range relayed {
+			select {
+			case <-l.done:
+			case <-t.C:
+			}
+		}
+		t.Stop()
+		c.mu.Lock()
+	}
+	if srv != nil {
+		srv.closeAfter(nil)
 	}
 	for conn := range c.pending {
 		conn.Close()
 	}
+	srvDone := c.srvDone
 	c.unlock()
+	if srv != nil && srvDone != nil {
+		// The server link's writer flushes and shuts our side; the
+		// server closes its side once it read it all.
+		t := time.NewTimer(closeTimeout)
+		select {
+		case <-srvDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.stop()
 	if c.udp != nil {
 		c.udp.Close()

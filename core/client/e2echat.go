@@ -99,6 +99,14 @@ func (c *Client) expect(key string, out *keyCheck) func(identity.PublicIdentity)
 			return err
 		case res == identity.Changed: // pinned meanwhile
 			return &keyChangedError{old: pin}
+		case res == identity.New:
+			// Another handshake of the same set-up (the other path) may
+			// finish first and find it Same: the chat is still a first.
+			c.mu.Lock()
+			if ch := c.chats[key]; ch != nil {
+				ch.pinnedNew = true
+			}
+			c.mu.Unlock()
 		}
 		out.res, out.verified = res, pin.Verified
 		return nil

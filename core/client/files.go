@@ -40,7 +40,9 @@ type FileInfo struct {
 // Events of file transfers (their kinds are in api.go).
 //
 //	EventFileOffer    File: a peer offers a file; it waits for AcceptFile
-//	                  or DeclineFile (unless Config.AutoAccept took it).
+//	                  or DeclineFile (unless Config.AutoAcceptBelow took it,
+//	                  or it resumes a partial file; a parked file is taken
+//	                  without an offer).
 //	EventFileProgress File, Progress: at most ProgressEvery apart per
 //	                  transfer; Paused set while the chat is down.
 //	EventFileDone     File: sent and verified by the peer, or received,
@@ -62,6 +64,11 @@ var (
 	// ErrFileCancelled: the transfer was cancelled, by us or the peer.
 	ErrFileCancelled = errors.New("the file transfer was cancelled")
 )
+
+// DefaultMaxFileSize is the largest incoming file taken when
+// Config.MaxFileSize is 0: 4 GiB. A larger offer is declined (too_large)
+// before anything is written.
+const DefaultMaxFileSize int64 = 4 << 30
 
 // Progress is how far one transfer got (transfer.Progress), reported
 // with EventFileProgress.

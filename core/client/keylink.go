@@ -19,12 +19,18 @@ const identNonceLen = 16
 
 // helloFeatures returns the features we list in HELLO: the base v2 ones,
 // and "keys" and "e2e" with an Identity, and "e2e-aesgcm" too with
-// hardware AES.
+// hardware AES;
+// "images" with Config.Downloads (bimage.go); "read" with
+// Config.ReadReceipts.
 func (c *Client) helloFeatures() []string {
-	if c.cfg.Identity == nil {
-		return features
+	base := features
+	if c.cfg.ReadReceipts {
+		base = append(slices.Clip(features), wire.FeatureRead)
 	}
-	f := append(slices.Clip(features), wire.FeatureKeys, wire.FeatureE2E)
+	if c.cfg.Identity == nil {
+		return c.imageFeature(base) // bimage.go
+	}
+	f := append(slices.Clip(base), wire.FeatureKeys, wire.FeatureE2E, wire.FeatureFiles)
 	if c.hardwareAES() {
 		f = append(f, wire.FeatureE2EAES)
 	}
@@ -34,7 +40,7 @@ func (c *Client) helloFeatures() []string {
 	if !c.cfg.NoMailbox {
 		f = append(f, wire.FeatureMailbox)
 	}
-	return append(f, wire.FeatureReplay)
+	return c.imageFeature(append(f, wire.FeatureReplay))
 }
 
 // keysOn reports whether the current link negotiated "keys". The caller
@@ -165,15 +171,12 @@ func (c *Client) signedBcast(m wire.SignedBcast) {
 	if !fresh {
 		return
 	}
-	e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, Signature: SigBad, BID: bid, Missed: bid != 0 && c.replaying}
-	if foldKey(m.From) == c.selfKey && !e.Missed {
-		e.ID, _ = c.ownEcho(m.Text, true)
-	}
+	e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, Signature: SigBad, BID: bid}
 	sb := identity.SignedBroadcast{Server: c.srvKey, From: m.From, Sent: m.Sent, Text: m.Text}
 	if k := c.knownKey(m.From); !k.IsZero() && !c.srvKey.IsZero() && sb.Verify(k, m.Sig) {
 		e.Signature = SigValid
 	}
-	c.emit(e)
+	c.bcast(e)
 }
 
 // sendBroadcast queues text on the server link: signed (SBROADCAST) when

@@ -35,9 +35,12 @@ type link struct {
 	ids     []uint64
 	closing bool // close once out is flushed
 	closed  bool
-	drained chan struct{} // closed by the writer after a write, if not nil (waitBacklog)
-	wake    chan struct{}
-	done    chan struct{}
+	// halfClose: a close once flushed only shuts our sending side; the
+	// reader closes the socket at the peer's end (the server link).
+	halfClose bool
+	drained   chan struct{} // closed by the writer after a write, if not nil (waitBacklog)
+	wake      chan struct{}
+	done      chan struct{}
 }
 
 // backlog returns how many bytes are queued and not yet handed to the
@@ -150,7 +153,19 @@ func (l *link) signal() {
 // run is the writer goroutine. It returns once the link is closed.
 func (l *link) run() {
 	defer close(l.done)
-	defer l.conn.Close()
+	graceful := false
+	defer func() {
+		if graceful && l.halfClose {
+			// Our side is done: say so (FIN) and let the reader see the
+			// peer's end, which closes the socket; a close with data
+			// still unread would reset it, and the peer could lose what
+			// we wrote last.
+			if hc, ok := l.conn.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+				return
+			}
+		}
+		l.conn.Close()
+	}()
 	var buf, sealed []byte
 	var ids []uint64
 	var ends []int
@@ -171,6 +186,7 @@ func (l *link) run() {
 			}
 			if len(buf) == 0 {
 				if closing {
+					graceful = true
 					return
 				}
 				break

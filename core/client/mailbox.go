@@ -79,6 +79,10 @@ func (c *Client) mailOut(ch *chat, m outMsg) {
 	}
 	mm := mailMsg{id: m.id, text: m.text, sealed: sealed}
 	ch.mail = append(ch.mail, mm)
+	if ch.mailed == nil {
+		ch.mailed = make(map[uint64]struct{})
+	}
+	ch.mailed[m.id] = struct{}{}
 	if c.mailOn() {
 		send(c.srv, wire.MboxPut{To: ch.nick, ID: mm.id, Data: mm.sealed}, 0)
 	}
@@ -89,6 +93,9 @@ func (c *Client) mailOut(ch *chat, m outMsg) {
 // to the mailbox when there is one; otherwise, and for a definite end
 // (declined, we left), they fail. The caller holds c.mu.
 func (c *Client) giveUp(ch *chat, err error) {
+	if len(ch.outbox) == 0 {
+		return
+	}
 	transient := errors.Is(err, ErrPeerLeft) || errors.Is(err, ErrExpired)
 	if !transient || !c.mailUsable() || c.held(ch) || c.closed {
 		c.failOutbox(ch, err)
@@ -132,6 +139,17 @@ func (c *Client) takeMail(fold string, id uint64) (*chat, mailMsg, bool) {
 	return ch, m, true
 }
 
+// unmailed records that message id to the peer with folded nick fold left
+// the mailbox (delivered or refused). The caller holds c.mu.
+func (c *Client) unmailed(fold string, id uint64) {
+	if ch := c.chats[fold]; ch != nil {
+		delete(ch.mailed, id)
+		if len(ch.mailed) == 0 {
+			ch.mailed = nil
+		}
+	}
+}
+
 // peerName returns the nick to report for the peer with folded nick fold:
 // as its chat knows it, else as the server wrote it.
 func (c *Client) peerName(fold, wrote string) string {
@@ -154,12 +172,24 @@ func (c *Client) mailFrame(msg wire.Message) {
 		}
 	case wire.MboxRefused:
 		fold := foldKey(m.To)
+		if m.Reason == wire.MboxExpired { // a stored receipt: say we have it
+			send(c.srv, wire.MboxReceipt{To: m.To, ID: m.ID}, 0)
+			if !c.newReceipt(m.ID) {
+				return
+			}
+		}
 		_, mm, _ := c.takeMail(fold, m.ID)
+		c.unmailed(fold, m.ID)
 		peer := c.peerName(fold, m.To)
 		c.emit(Event{Kind: EventSendFailed, Peer: peer, ID: m.ID, Text: mm.text,
 			Err: fmt.Errorf("message %d to %q: %w", m.ID, peer, &MailboxError{Peer: peer, Reason: m.Reason})})
 	case wire.MboxDelivered:
+		send(c.srv, wire.MboxReceipt{To: m.To, ID: m.ID}, 0)
+		if !c.newReceipt(m.ID) {
+			return // again after a reconnection: reported already
+		}
 		fold := foldKey(m.To)
+		c.unmailed(fold, m.ID)
 		if ch, _, ok := c.takeMail(fold, m.ID); ok {
 			// Delivered before its MBOX_OK reached us (a put repeated
 			// after a reconnection): it was stored, then taken.
@@ -243,3 +273,26 @@ func (c *Client) noteKey(fold string, key identity.PublicIdentity) {
 
 // maxLastKeys bounds the announced keys remembered for peers who left.
 const maxLastKeys = 4096
+
+// seenReceipts is how many receipt ids are remembered to report each
+// once: the server sends a receipt again after every registration until
+// our MBOX_RECEIPT reached it.
+const seenReceipts = 4096
+
+// newReceipt records the receipt for message id and reports whether it
+// is new. The caller holds c.mu.
+func (c *Client) newReceipt(id uint64) bool {
+	if c.rcptSeen == nil {
+		c.rcptSeen = make(map[uint64]struct{})
+	}
+	if _, dup := c.rcptSeen[id]; dup {
+		return false
+	}
+	if len(c.rcptLog) >= seenReceipts {
+		delete(c.rcptSeen, c.rcptLog[0])
+		c.rcptLog = c.rcptLog[1:]
+	}
+	c.rcptSeen[id] = struct{}{}
+	c.rcptLog = append(c.rcptLog, id)
+	return true
+}

@@ -418,3 +418,23 @@ func TestStuckPeerMemory(t *testing.T) {
 		t.Fatal(len(got))
 	}
 }
+
+// TestRelayPeerCloses: a peer that closes its client while its chat goes
+// through the server says so (LEFT_CHAT through the relay): the other side
+// hears it at once, not after a keepalive; what it sends next is stored.
+func TestRelayPeerCloses(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return isolated(keyedConfig(addr, "alice"), nil) },
+		func(addr string) Config { return isolated(keyedConfig(addr, "bob"), nil) })
+	openChat(t, a, b)
+	if r := a.Route("bob"); r != RouteRelay {
+		t.Fatalf("route %v", r)
+	}
+	b.Close()
+	if e := a.wait(EventChatClosed, peerIs("bob")); e.Reason != ReasonLeft {
+		t.Fatalf("closed %+v, want left", e)
+	}
+	id, _ := a.Send("bob", "later")
+	a.wait(EventStored, func(e Event) bool { return e.ID == id })
+}

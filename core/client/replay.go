@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"slices"
 
 	"peerchat/core/wire"
@@ -57,7 +58,49 @@ func (c *Client) replayFrame(msg wire.Message) {
 	case wire.BroadcastID:
 		c.nextBID = m.ID
 	case wire.SinceEnd:
-		c.replaying = false
 		c.lastBID = max(c.lastBID, m.Last)
+		c.endReplay()
+	}
+}
+
+// maxReplayHeld bounds the broadcasts held while a SINCE answer is under
+// way; beyond it they are reported as they are.
+const maxReplayHeld = 4096
+
+// bcast reports broadcast e, whose BID is set. While a SINCE answer is
+// under way, broadcasts are held and reported at its end in the order of
+// their ids: a live one that overtook the replayed ones (it was sent
+// after we registered, before the server read our SINCE) comes after
+// them. Our own echo is recognised in that order too. The caller holds
+// c.mu.
+func (c *Client) bcast(e Event) {
+	if c.replaying && e.BID != 0 && len(c.replayHeld) < maxReplayHeld {
+		c.replayHeld = append(c.replayHeld, e)
+		return
+	}
+	if foldKey(e.From) == c.selfKey {
+		e.ID, _ = c.ownEcho(e.Text, true)
+	}
+	c.emit(e)
+}
+
+// endReplay ends a SINCE answer (or gives up on it: the link is gone):
+// the broadcasts held meanwhile are reported in the order of their ids,
+// missed ones (not our own echo) marked so. The caller holds c.mu.
+func (c *Client) endReplay() {
+	c.replaying = false
+	held := c.replayHeld
+	c.replayHeld = nil
+	slices.SortStableFunc(held, func(a, b Event) int { return cmp.Compare(a.BID, b.BID) })
+	for _, e := range held {
+		if foldKey(e.From) == c.selfKey {
+			if id, ok := c.ownEcho(e.Text, true); ok {
+				e.ID = id
+				c.emit(e)
+				continue
+			}
+		}
+		e.Missed = true
+		c.emit(e)
 	}
 }

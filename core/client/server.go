@@ -66,8 +66,10 @@ func (c *Client) connect(ctx context.Context, reconnect bool) (*srvConn, error) 
 	if !c.track(conn) {
 		return nil, ErrClosed
 	}
+	l := newLink(conn, nil)
+	l.halfClose = true
 	sc := &srvConn{
-		l:         newLink(conn, nil),
+		l:         l,
 		r:         wire.NewReader(conn, wire.DefaultServerPayload),
 		reconnect: reconnect,
 		regc:      make(chan error, 1),
@@ -150,6 +152,7 @@ func (c *Client) confirm(sc *srvConn) {
 		c.emit(Event{Kind: EventRegistered, Peer: c.nick, Text: c.cfg.Server, Server: c.srvKind})
 	}
 	sc.regc <- nil
+	c.srvDone = sc.done
 	early := sc.early
 	sc.early = nil
 	for _, m := range early {
@@ -163,6 +166,7 @@ func (c *Client) confirm(sc *srvConn) {
 // pending invites sent through the relay too. The caller holds c.mu.
 func (c *Client) registered() {
 	c.hadMailbox = c.mailOn()
+	c.sendWaiting()
 	c.askMissed()
 	c.putMail()
 	for _, ch := range c.chats {
@@ -221,6 +225,9 @@ func (c *Client) readServer(sc *srvConn) {
 		sc.fail(fmt.Errorf("register with %s: %w: %w", c.cfg.Server, ErrServerUnreachable, err))
 	}
 	c.dropRelays(sc.l)
+	if c.srv == sc.l && c.replaying {
+		c.endReplay() // no SINCE_END will come on this link
+	}
 	if c.srv == sc.l {
 		c.srv = nil
 		c.srvV2 = false
@@ -437,12 +444,9 @@ func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
 		if !fresh {
 			return
 		}
-		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, BID: bid, Missed: bid != 0 && c.replaying}
-		if foldKey(m.From) == c.selfKey && !e.Missed {
-			e.ID, _ = c.ownEcho(m.Text, true)
-		}
+		e := Event{Kind: EventBroadcast, From: m.From, Text: m.Text, Time: m.Time, Seq: m.Seq, BID: bid}
 		e.Signature = c.unsigned(m.From)
-		c.emit(e)
+		c.bcast(e)
 	case wire.Caps:
 		key := foldKey(m.Nick)
 		feats := slices.Clone(m.Features)
@@ -482,6 +486,8 @@ func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
 		c.mailFrame(m)
 	case wire.BroadcastID, wire.SinceEnd:
 		c.replayFrame(m)
+	case wire.ImageLimit, wire.ImageOK, wire.ImageFail, wire.Image, wire.ImageData, wire.ImageEnd, wire.ImageDrop:
+		c.imageFrame(sc, m) // bimage.go
 	case wire.Pong:
 	default:
 		c.log.Debug("server frame ignored", "verb", msg.Verb())
@@ -526,7 +532,17 @@ func (c *Client) peerLeft(key string) {
 	}
 	delete(c.peers, key)
 	c.emit(Event{Kind: EventPeerLeft, Peer: p.Nick})
-	if ch := c.chats[key]; ch != nil && ch.state != ChatOpen {
+	switch ch := c.chats[key]; {
+	case ch == nil:
+	case ch.state != ChatOpen:
 		c.endChat(ch, ReasonLost, ErrPeerLeft, false)
+	case ch.route == RouteRelay && ch.l != nil:
+		// Its relay stream ended with it (a direct socket may outlive
+		// the peer's server link; a stream through the server cannot).
+		// The chat's reader first reads what came before (the peer's
+		// LEFT_CHAT, if it said it), then this end.
+		if rc, ok := ch.l.conn.(*relayConn); ok {
+			rc.fail(fmt.Errorf("chat with %q: %w", ch.nick, ErrPeerLeft))
+		}
 	}
 }

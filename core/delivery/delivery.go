@@ -36,12 +36,15 @@ const (
 	// it: it will be Delivered when the recipient comes back, or Failed
 	// if the server's age bound passes first.
 	Stored State = 5
+	// Read is ours, delivered and seen by the peer's user: only between
+	// peers that both turned read receipts on. It follows Delivered.
+	Read State = 6
 
-	numStates = 6
+	numStates = 7
 )
 
 // rank orders the states along a message's life, for Advances.
-var rank = [numStates]uint8{Received: 0, Pending: 1, Sent: 2, Stored: 3, Delivered: 4, Failed: 4}
+var rank = [numStates]uint8{Received: 0, Pending: 1, Sent: 2, Stored: 3, Delivered: 4, Failed: 4, Read: 5}
 
 var names = [numStates]string{
 	Received:  "received",
@@ -50,6 +53,7 @@ var names = [numStates]string{
 	Delivered: "delivered",
 	Failed:    "failed",
 	Stored:    "stored",
+	Read:      "read",
 }
 
 // Valid reports whether s is one of the states above.
@@ -58,13 +62,18 @@ func (s State) Valid() bool { return s < numStates }
 // Mine reports whether s is a state of one of our own messages.
 func (s State) Mine() bool { return s.Valid() && s != Received }
 
-// Final reports whether s can no longer change: Received, Delivered, Failed.
-func (s State) Final() bool { return s == Received || s == Delivered || s == Failed }
+// Final reports whether s can no longer change: Received, Delivered,
+// Read, Failed — except that Delivered may still become Read (Advances
+// says so), which only a read receipt does.
+func (s State) Final() bool { return s == Received || s == Delivered || s == Read || s == Failed }
 
 // Advances reports whether moving from s to next is progress. A late Sent
 // never undoes Delivered, and nothing leaves a final state; a failed message
 // that the user retries starts again as a new message.
 func (s State) Advances(next State) bool {
+	if s == Delivered && next == Read {
+		return true
+	}
 	if !s.Valid() || !next.Valid() || s.Final() || next == Received {
 		return false
 	}
@@ -72,7 +81,7 @@ func (s State) Advances(next State) bool {
 }
 
 // String returns the state's name: "received", "pending", "sent",
-// "stored", "delivered" or "failed".
+// "stored", "delivered", "read" or "failed".
 func (s State) String() string {
 	if s.Valid() {
 		return names[s]

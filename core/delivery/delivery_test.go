@@ -17,6 +17,10 @@ func TestAdvances(t *testing.T) {
 		{Stored, Failed, true},
 		{Stored, Sent, false},
 		{Delivered, Stored, false},
+		{Delivered, Read, true},
+		{Stored, Read, true},
+		{Read, Delivered, false},
+		{Failed, Read, false},
 		{Sent, Pending, false},
 		{Delivered, Sent, false},
 		{Delivered, Failed, false},
@@ -33,13 +37,13 @@ func TestAdvances(t *testing.T) {
 
 // TestStoredValues pins the numbers package history writes to disk.
 func TestStoredValues(t *testing.T) {
-	want := map[State]uint8{Received: 0, Pending: 1, Delivered: 2, Failed: 3, Sent: 4, Stored: 5}
+	want := map[State]uint8{Received: 0, Pending: 1, Delivered: 2, Failed: 3, Sent: 4, Stored: 5, Read: 6}
 	for s, v := range want {
 		if uint8(s) != v || !s.Valid() || s.String() == "" {
 			t.Errorf("%v = %d, want %d", s, uint8(s), v)
 		}
 	}
-	if State(numStates).Valid() || State(numStates).String() != "State(6)" {
+	if State(numStates).Valid() || State(numStates).String() != "State(7)" {
 		t.Errorf("State(%d) is valid or misnamed", numStates)
 	}
 }

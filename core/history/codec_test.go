@@ -26,6 +26,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"invalid utf8 kept", Message{Text: "\xff\xfe", Time: t0}},
 		{"signature mark", Message{From: "bob", Text: "signed", Time: t0, Signature: 3}},
 		{"largest mark", Message{From: "bob", Text: "", Time: t0, Signature: 0xff}},
+		{"file", Message{From: "bob", Text: `{"name":"a.png"}`, Time: t0, Kind: KindFile, State: delivery.Delivered}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"short", []byte{1, 0}, ErrCorrupt},
 		{"bad kind", []byte{1, 7, 0, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"bad state", []byte{1, 0, 7, 0, 0, 0, 0, 0}, ErrCorrupt},
-		{"first unknown state", []byte{1, 0, 6, 0, 0, 0, 0, 0}, ErrCorrupt},
+		{"first unknown state", []byte{1, 0, 7, 0, 0, 0, 0, 0}, ErrCorrupt},
 		{"no fields", []byte{1, 0, 0}, ErrCorrupt},
 		{"truncated", good[:len(good)-1], ErrCorrupt},
 		{"trailing", append(bytes.Clone(good), 0), ErrCorrupt},
@@ -209,7 +210,7 @@ func FuzzDecodeThread(f *testing.F) {
 // written before Sent existed must read the same.
 func TestStateValues(t *testing.T) {
 	for st, b := range map[delivery.State]byte{
-		delivery.Received: 0, delivery.Pending: 1, delivery.Delivered: 2, delivery.Failed: 3, delivery.Sent: 4, delivery.Stored: 5,
+		delivery.Received: 0, delivery.Pending: 1, delivery.Delivered: 2, delivery.Failed: 3, delivery.Sent: 4, delivery.Stored: 5, delivery.Read: 6,
 	} {
 		rec := appendMessage(nil, Message{State: st})
 		if rec[2] != b {

@@ -46,6 +46,7 @@ const (
 	VerbLeftChat    = "LEFT_CHAT"
 	VerbChatMsg2    = "CHAT_MSG2"
 	VerbChatAck     = "CHAT_ACK"
+	VerbChatRead    = "CHAT_READ"
 
 	VerbServerKey       = "SKEY"
 	VerbIdent           = "IDENT"
@@ -178,6 +179,10 @@ type ChatMsg2 struct {
 // ChatAck is the v2 `CHAT_ACK <id>`: message id was received.
 type ChatAck struct{ ID uint64 }
 
+// ChatRead is `CHAT_READ <id>` (feature read): the peer's user has seen
+// message id, and every earlier message of the chat.
+type ChatRead struct{ ID uint64 }
+
 // Discover is the discovery probe datagram `PEERCHAT_DISCOVER <version> <nonce>`.
 type Discover struct {
 	Version int
@@ -216,6 +221,7 @@ func (ChatMsg) Verb() string       { return VerbChatMsg }
 func (LeftChat) Verb() string      { return VerbLeftChat }
 func (ChatMsg2) Verb() string      { return VerbChatMsg2 }
 func (ChatAck) Verb() string       { return VerbChatAck }
+func (ChatRead) Verb() string      { return VerbChatRead }
 func (Discover) Verb() string      { return VerbDiscover }
 func (ServerInfo) Verb() string    { return VerbServer }
 
@@ -292,6 +298,9 @@ func (m ChatMsg2) AppendPayload(b []byte) []byte {
 	return sp(quoted(b, m.Nick), m.Text)
 }
 func (m ChatAck) AppendPayload(b []byte) []byte { return spu(append(b, VerbChatAck...), m.ID) }
+func (m ChatRead) AppendPayload(b []byte) []byte {
+	return spu(append(b, VerbChatRead...), m.ID)
+}
 func (m Discover) AppendPayload(b []byte) []byte {
 	return sp(spi(append(b, VerbDiscover...), int64(m.Version)), m.Nonce)
 }
@@ -467,6 +476,12 @@ func Parse(p []byte) (Message, error) {
 			return nil, malformed(VerbChatAck, "bad id")
 		}
 		return ChatAck{id}, nil
+	case VerbChatRead:
+		id, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, malformed(VerbChatRead, "bad id")
+		}
+		return ChatRead{id}, nil
 	case VerbDiscover:
 		f := strings.Fields(s)
 		if len(f) != 2 {
@@ -500,6 +515,9 @@ func Parse(p []byte) (Message, error) {
 		return m, err
 	}
 	if m, err, ok := parseRelay(string(verb), s); ok {
+		return m, err
+	}
+	if m, err, ok := parseImage(string(verb), s); ok { // bfile.go
 		return m, err
 	}
 	return nil, &ProtocolError{ErrUnknownVerb, "unknown verb " + strconv.Quote(clip(string(verb), 32))}

@@ -71,6 +71,10 @@ const (
 	// FeatureKeepalive: the peer answers PING with PONG on a chat socket
 	// (docs/PROTOCOL.md §3.6), so a silent chat can be told from a dead one.
 	FeatureKeepalive = "keepalive"
+	// FeatureRead: (peer to peer, relayed in CAPS) the peer's user turned
+	// read receipts on: it sends CHAT_READ, and takes ours (§3.6). A peer
+	// that did not list it never receives one.
+	FeatureRead = "read"
 )
 
 // Sizes of the keys feature's fields.

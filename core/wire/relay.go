@@ -19,6 +19,7 @@ const (
 	VerbMbox          = "MBOX"
 	VerbMboxAck       = "MBOX_ACK"
 	VerbMboxDelivered = "MBOX_DELIVERED"
+	VerbMboxReceipt   = "MBOX_RECEIPT"
 
 	VerbBroadcastID = "BID"
 	VerbSince       = "SINCE"
@@ -139,6 +140,15 @@ type MboxDelivered struct {
 	ID uint64
 }
 
+// MboxReceipt is the sender's `MBOX_RECEIPT <to> <id>`: it has the
+// receipt (MBOX_DELIVERED, or MBOX_REFUSED expired) of its item ID to To;
+// the server forgets it. Until then the server keeps it and sends it again
+// after each registration.
+type MboxReceipt struct {
+	To string
+	ID uint64
+}
+
 // BroadcastID is `BID <id>`: the server-wide id of the BCAST or SBCAST that
 // follows it.
 type BroadcastID struct{ ID uint64 }
@@ -159,6 +169,7 @@ func (MboxRefused) Verb() string   { return VerbMboxRefused }
 func (Mbox) Verb() string          { return VerbMbox }
 func (MboxAck) Verb() string       { return VerbMboxAck }
 func (MboxDelivered) Verb() string { return VerbMboxDelivered }
+func (MboxReceipt) Verb() string   { return VerbMboxReceipt }
 func (BroadcastID) Verb() string   { return VerbBroadcastID }
 func (Since) Verb() string         { return VerbSince }
 func (SinceEnd) Verb() string      { return VerbSinceEnd }
@@ -189,6 +200,9 @@ func (m MboxAck) AppendPayload(b []byte) []byte {
 }
 func (m MboxDelivered) AppendPayload(b []byte) []byte {
 	return spu(sp(append(b, VerbMboxDelivered...), m.To), m.ID)
+}
+func (m MboxReceipt) AppendPayload(b []byte) []byte {
+	return spu(sp(append(b, VerbMboxReceipt...), m.To), m.ID)
 }
 func (m BroadcastID) AppendPayload(b []byte) []byte { return spu(append(b, VerbBroadcastID...), m.ID) }
 func (m Since) AppendPayload(b []byte) []byte       { return spu(append(b, VerbSince...), m.ID) }
@@ -244,7 +258,7 @@ func parseRelay(verb, s string) (m Message, err error, ok bool) {
 	switch verb {
 	case VerbRelay, VerbRelayed, VerbRelayFail:
 		m, err = parseRelayFrame(verb, s)
-	case VerbMboxPut, VerbMboxOK, VerbMboxRefused, VerbMboxAck, VerbMboxDelivered:
+	case VerbMboxPut, VerbMboxOK, VerbMboxRefused, VerbMboxAck, VerbMboxDelivered, VerbMboxReceipt:
 		m, err = parseMboxFrame(verb, s)
 	case VerbMbox:
 		m, err = parseMbox(s)
@@ -321,6 +335,8 @@ func parseMboxFrame(verb, s string) (Message, error) {
 		return MboxOK{nick, id}, nil
 	case VerbMboxAck:
 		return MboxAck{nick, id}, nil
+	case VerbMboxReceipt:
+		return MboxReceipt{nick, id}, nil
 	}
 	return MboxDelivered{nick, id}, nil
 }

@@ -260,9 +260,10 @@ func (h *Host) Route(p netip.Prefix, gw netip.Addr) {
 
 // Proc is a program running in a lab host. The JSON objects it prints one
 // per line, on its standard output or error (peerchat-cli -json events,
-// peerchat-server -log-format json logs), are what Wait looks at; all its
-// output is logged with the test when the test fails. Its HOME and XDG
-// directories are temporary.
+// peerchat-server -log-format json logs), are what Wait and Next look at,
+// each with the time it was read under AtKey; all its output is logged
+// with the test when the test fails. Its HOME and XDG directories are
+// temporary.
 type Proc struct {
 	Name  string
 	cmd   *exec.Cmd
@@ -308,6 +309,7 @@ func (h *Host) Start(name, bin string, args ...string) *Proc {
 				p.write(sc.Text() + "\n")
 				var m map[string]any
 				if json.Unmarshal(sc.Bytes(), &m) == nil {
+					m[AtKey] = time.Now()
 					p.lines <- m
 				}
 			}
@@ -382,6 +384,36 @@ func (p *Proc) Wait(ctx context.Context, typ string, match func(map[string]any) 
 		}
 	}
 }
+
+// AtKey is the key under which every object Wait and Next return holds the
+// time.Time its line was read.
+const AtKey = "_at"
+
+// Next returns the next JSON line, whatever its type, or an error when ctx
+// ends first or the program exited and every line was read.
+func (p *Proc) Next(ctx context.Context) (map[string]any, error) {
+	select {
+	case m := <-p.lines:
+		return m, nil
+	default:
+	}
+	select {
+	case m := <-p.lines:
+		return m, nil
+	case <-p.done:
+		select {
+		case m := <-p.lines:
+			return m, nil
+		default:
+		}
+		return nil, fmt.Errorf("%s exited", p.Name)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: nothing within the deadline: %w", p.Name, ctx.Err())
+	}
+}
+
+// Exited is closed once the program ended and all its output was read.
+func (p *Proc) Exited() <-chan struct{} { return p.done }
 
 func is(m map[string]any, typ string) bool { return m["type"] == typ || m["msg"] == typ }
 

@@ -123,6 +123,7 @@ func chatBoth(t *testing.T, a, b *Proc, n int) {
 // One subnet, no isolation: clients find the server by the broadcast probe,
 // and broadcasts and private chats work both ways.
 func TestLANOneSubnet(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	seg := l.Segment(netip.MustParsePrefix("10.77.1.0/24"))
 	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
@@ -142,8 +143,10 @@ func TestLANOneSubnet(t *testing.T) {
 
 // Client isolation (the access point's, here the bridge's): the clients
 // reach the server but not each other. Discovery, registration and
-// broadcasts still work. (Private chats need the relay of issue 11.)
+// broadcasts still work, and private messages go through the server's
+// relay (issue 11), end-to-end encrypted.
 func TestLANIsolatedClients(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	seg := l.Segment(netip.MustParsePrefix("10.77.2.0/24"))
 	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
@@ -155,12 +158,14 @@ func TestLANIsolatedClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	broadcastBoth(t, a, b)
+	wantRelayOnly(t, exchange(t, "isolated", track(t, a), track(t, b), 10))
 }
 
 // A client behind a stateful inbound firewall (a desktop's default) finds
 // the server on its subnet: the broadcast probe's unicast answer is dropped
 // there, the multicast mDNS answer is admitted.
 func TestLANFirewalledDiscovery(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	seg := l.Segment(netip.MustParsePrefix("10.77.6.0/24"))
 	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
@@ -181,6 +186,7 @@ func TestLANFirewalledDiscovery(t *testing.T) {
 // given up, and the invite's next resend is not answered again; issue 11's
 // relay and retries are where that belongs.)
 func TestLANPacketLoss(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	seg := l.Segment(netip.MustParsePrefix("10.77.3.0/24"))
 	srvHost, ha, hb := seg.Host(netip.Addr{}), seg.Host(netip.Addr{}), seg.Host(netip.Addr{})
@@ -200,6 +206,7 @@ func TestLANPacketLoss(t *testing.T) {
 // server by its typed address (broadcast probes do not cross routers), and
 // a private chat opens across the router both ways.
 func TestLANRouted(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	lan := l.Segment(netip.MustParsePrefix("10.77.4.0/24"))
 	far := l.Segment(netip.MustParsePrefix("10.77.5.0/24"))
@@ -220,8 +227,11 @@ func TestLANRouted(t *testing.T) {
 
 // A guest subnet NAT'd behind a router: its client registers by the
 // server's address and broadcasts both ways; the server sees it at the
-// router's address. (Private chats to it need the relay of issue 11.)
+// router's address. Private messages go both ways through the server's
+// relay (issue 11): the guest can reach the LAN, but nothing on the LAN can
+// reach the guest, and invites cannot cross the NAT.
 func TestLANNATSubnet(t *testing.T) {
+	t.Parallel()
 	l := New(t)
 	lan := l.Segment(netip.MustParsePrefix("10.77.7.0/24"))
 	guest := l.Segment(netip.MustParsePrefix("10.77.8.0/24"))
@@ -237,4 +247,12 @@ func TestLANNATSubnet(t *testing.T) {
 		t.Fatalf("alice sees bob at %v, want the router's address %v", m["ip"], r.Addr)
 	}
 	broadcastBoth(t, a, b)
+	ta, tb := track(t, a), track(t, b)
+	wantRelayOnly(t, exchange(t, "nat-guest", ta, tb, 10))
+	// A new chat where the guest sends first: its invite crosses the NAT
+	// outward, and still the LAN cannot connect back.
+	ta.p.Send("/leave bob")
+	ta.until("alice's chat closed", func() bool { return len(ta.closed) > 0 })
+	tb.until("bob's chat closed", func() bool { return len(tb.closed) > 0 })
+	wantRelayOnly(t, exchange(t, "nat-guest-first", track(t, b), track(t, a), 10))
 }

@@ -106,8 +106,18 @@ func (s *Store) Load(thread string, beforeSeq uint64, n int) ([]model.Message, e
 	out := make([]model.Message, 0, len(hs))
 	for _, h := range hs {
 		m := model.Message{Seq: h.Seq, ID: h.ID, From: h.From, Text: h.Text, Time: h.Time, State: h.State, Signature: client.SigState(h.Signature)}
-		if h.Kind == history.KindSystem {
+		switch h.Kind {
+		case history.KindSystem:
 			m.Kind = model.KindSystem
+		case history.KindFile:
+			f, err := decodeFile(h.Text)
+			if err != nil {
+				// Not this version's: show it as a line rather than lose
+				// the thread.
+				m.Kind, m.Text = model.KindSystem, "A file that cannot be shown"
+				break
+			}
+			m.Kind, m.File, m.Text = model.KindFile, f, model.FileText(f)
 		}
 		out = append(out, m)
 	}
@@ -182,12 +192,15 @@ func (s *Store) Write(ws []Write) error {
 		name := s.threadName(w.Thread)
 		switch w.Op {
 		case Append:
-			kind := history.KindMessage
-			if w.Msg.Kind == model.KindSystem {
+			kind, text := history.KindMessage, w.Msg.Text
+			switch {
+			case w.Msg.Kind == model.KindSystem:
 				kind = history.KindSystem
+			case w.Msg.Kind == model.KindFile && w.Msg.File != nil:
+				kind, text = history.KindFile, encodeFile(w.Msg.File)
 			}
 			a := appended{name: name}
-			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: w.Msg.Text, Time: w.Msg.Time, Kind: kind, State: state[i], Signature: sigMark(w.Msg.Signature)})
+			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: text, Time: w.Msg.Time, Kind: kind, State: state[i], Signature: sigMark(w.Msg.Signature)})
 			if w.Msg.Mine && w.Msg.Key != 0 && state[i] != delivery.Delivered {
 				a.key = w.Msg.Key
 			}

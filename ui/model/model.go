@@ -38,6 +38,7 @@ type Kind int
 const (
 	KindText   Kind = iota // a message written by a person
 	KindSystem             // joined, left, lost, reconnecting: drawn apart from messages
+	KindFile               // a file or picture sent or received: see Message.File
 )
 
 // Message is one line of a thread.
@@ -65,6 +66,9 @@ type Message struct {
 	// message the server's mailbox kept (client.RouteMailbox). It is not
 	// kept in the history: it matters to the session it arrived in.
 	Away bool
+	// File describes the file of a KindFile message (nil otherwise). It
+	// is replaced whole, never changed in place (OpFile).
+	File *File
 }
 
 // UnknownSender reports whether m is a message from someone the server did
@@ -208,6 +212,9 @@ const (
 	// OpServerKey sets Model.ServerKeyChanged to Sec.KeyChanged and
 	// Model.Keyed to Sec.Known.
 	OpServerKey
+	// OpFile sets the File (and State) of the file message Msg.Key of
+	// Thread to Msg.File (and Msg.State).
+	OpFile
 )
 
 // Change is one step of the Model, made by the session service and applied
@@ -429,7 +436,7 @@ func (m *Model) apply(c *Change) {
 			msg.Time = m.now()
 		}
 		t.Messages = append(t.Messages, msg)
-		if msg.Kind == KindText {
+		if msg.Said() {
 			t.LastSeen = msg.Time
 			if !msg.Mine {
 				t.Unread++
@@ -511,6 +518,10 @@ func (m *Model) apply(c *Change) {
 		m.thread(c.Thread, c.Nick).Sec = c.Sec
 	case OpServerKey:
 		m.ServerKeyChanged, m.Keyed = c.Sec.KeyChanged, c.Sec.Known
+	case OpFile:
+		if msg := m.Message(c.Thread, c.Msg.Key); msg != nil && c.Msg.File != nil {
+			msg.File, msg.State = c.Msg.File, c.Msg.State
+		}
 	}
 }
 
@@ -540,7 +551,7 @@ func (m *Model) seed(key, nick string, msgs []Message, more bool) {
 		return
 	}
 	for _, msg := range msgs {
-		if msg.Kind == KindText && msg.Time.After(t.LastSeen) {
+		if msg.Said() && msg.Time.After(t.LastSeen) {
 			t.LastSeen = msg.Time
 		}
 	}

@@ -54,6 +54,14 @@ type Config struct {
 	// true refuses every chat that would not be end-to-end encrypted
 	// (client.Config.RequireEncryption).
 	RequireEncryption func() bool
+	// Downloads is the directory received files are saved to
+	// (client.Config.Downloads; "" refuses every file). The program
+	// decides it: see DownloadsDir.
+	Downloads string
+	// AutoAcceptBelow, if not nil, is read at each Connect and Host: an
+	// offer of at most that many bytes from a verified peer arrives
+	// without asking (client.Config.AutoAcceptBelow; 0: always ask).
+	AutoAcceptBelow func() int64
 }
 
 // ServerDir is the subfolder of Config.DataDir where a hosted server keeps
@@ -93,6 +101,7 @@ func (b *Backend) clientConfig(server, nick string, notify func()) (client.Confi
 	if b.cfg.RequireEncryption != nil {
 		cc.RequireEncryption = b.cfg.RequireEncryption()
 	}
+	b.fileConfig(&cc)
 	return cc, nil
 }
 
@@ -150,7 +159,7 @@ func (b *Backend) ConnectSince(ctx context.Context, server, nick string, last ui
 	if err != nil {
 		return nil, classify(fmt.Errorf("connect to %s as %q: %w", server, nick, err))
 	}
-	return c, nil
+	return conn{c}, nil
 }
 
 // Host starts a server in this process (server/host: on the default port, or
@@ -184,12 +193,12 @@ func (b *Backend) Host(ctx context.Context, nick string, notify func()) (ui.Sess
 	if err != nil {
 		return nil, classify(fmt.Errorf("host as %q: %w", nick, err))
 	}
-	return &hosted{Client: h.Client, h: h}, nil
+	return &hosted{conn: conn{h.Client}, h: h}, nil
 }
 
 // hosted is the session of a server we host: closing it stops the server.
 type hosted struct {
-	*client.Client
+	conn
 	h *host.Host
 }
 

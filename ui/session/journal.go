@@ -48,6 +48,11 @@ type journal struct {
 	routes  map[string]client.Route
 	lastBID uint64
 	lookups []lookup
+
+	// Files (files.go): the transfers not ended, and those that ended
+	// here (declined, cancelled, done), whose late events are dropped.
+	files map[fileRef]*fileMsg
+	ended map[fileRef]bool
 }
 
 // lookup is an event about one of our messages that the journal does not
@@ -85,6 +90,8 @@ func (j *journal) init(s *Service, me string) {
 	j.own = map[ownRef]*ownMsg{}
 	j.sec = map[string]model.Security{}
 	j.routes = map[string]client.Route{}
+	j.files = map[fileRef]*fileMsg{}
+	j.ended = map[fileRef]bool{}
 	j.lastBID = s.cfg.LastBroadcast
 	_, j.keyed = s.conn.(Keys)
 	if j.keyed {
@@ -130,7 +137,7 @@ func (j *journal) displayNick(key string, msgs []model.Message) string {
 		return n
 	}
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if m := msgs[i]; m.Kind == model.KindText && !m.Mine && m.From != "" && model.Key(m.From) == key {
+		if m := msgs[i]; m.Said() && !m.Mine && m.From != "" && model.Key(m.From) == key {
 			return m.From
 		}
 	}
@@ -149,6 +156,14 @@ func (j *journal) peer(nick string) string {
 // add appends msg to thread: a Change, and a history write. Presence
 // notices waiting to be announced come first.
 func (j *journal) add(thread string, msg model.Message) model.Message {
+	msg = j.show(thread, msg)
+	j.s.write(historystore.Write{Op: historystore.Append, Thread: thread, Msg: msg})
+	return msg
+}
+
+// show appends msg to thread in the model only (a file whose transfer
+// has not ended: see files.go), as add does.
+func (j *journal) show(thread string, msg model.Message) model.Message {
 	if thread == model.Everyone && !j.pres.empty() {
 		j.announce()
 	}
@@ -161,10 +176,9 @@ func (j *journal) add(thread string, msg model.Message) model.Message {
 		nick = j.nick(thread)
 	}
 	j.s.push(model.Change{Op: model.OpAdd, Thread: thread, Nick: nick, Msg: msg})
-	if msg.Kind == model.KindText && !msg.Mine {
+	if msg.Said() && !msg.Mine {
 		j.unread[thread]++
 	}
-	j.s.write(historystore.Write{Op: historystore.Append, Thread: thread, Msg: msg})
 	return msg
 }
 
@@ -358,6 +372,9 @@ func (j *journal) apply(ev client.Event) {
 			return // replayed, but seen already (in an earlier run)
 		}
 		j.lastBID = max(j.lastBID, ev.BID)
+		if j.applyFile(ev) { // a picture (files.go)
+			return
+		}
 		if ev.ID != 0 && j.progress(model.Everyone, ev.ID, delivery.Delivered, "") {
 			return // the echo of our own
 		}
@@ -444,6 +461,10 @@ func (j *journal) apply(ev client.Event) {
 		if ev.Peer != "" {
 			thread = j.peer(ev.Peer)
 		}
+		if ev.File != nil { // a picture for the feed (files.go)
+			j.file(thread, *ev.File, model.FileFailed, client.Progress{}, ev.Err, ev.Time)
+			return
+		}
 		why := FailureText(ev.Err, ev.Peer)
 		switch {
 		case j.progress(thread, ev.ID, delivery.Failed, why):
@@ -472,6 +493,8 @@ func (j *journal) apply(ev client.Event) {
 		j.registered(ev)
 		j.setMe("", ev.Text)
 		j.system(model.Everyone, "Reconnected", at)
+	case client.EventFileOffer, client.EventFileProgress, client.EventFileDone, client.EventFileFailed:
+		j.applyFile(ev) // files.go
 	case client.EventError:
 		text := errText(ev.Err, "error")
 		if ev.Peer != "" {

@@ -52,6 +52,17 @@
 // seen goes to Config.SaveBroadcast, and replayed broadcasts up to
 // Config.LastBroadcast are dropped.
 //
+// # Files
+//
+// With a Conn that transfers files (Files), the file events of the client
+// core are model.KindFile messages (files.go): offered, moving (progress
+// updates the model only), paused, done or failed (FailureText). A file
+// is written to the history once its transfer ended, so that its thread
+// shows it after a restart; the transfers under way at start
+// (Files.Files) are shown too. SendFile, AcceptFile, DeclineFile and
+// CancelFile act on them; a picture goes to the feed with SendFile to
+// model.Everyone (BroadcastImage).
+//
 // # Notifications
 //
 // A notification is raised for a private message, a broadcast that mentions
@@ -235,6 +246,8 @@ type Service struct {
 	j         journal
 
 	savedBID uint64 // the last id given to Config.SaveBroadcast; run's
+
+	bg sync.WaitGroup // goroutines calling the Conn for the UI (SendFile)
 }
 
 // New starts a Service over cfg.Conn. It first queues the newest page of
@@ -333,6 +346,7 @@ func (s *Service) SetThreadMuted(thread string, muted bool) {
 func (s *Service) Close() error {
 	s.cancel()
 	<-s.done
+	s.bg.Wait()
 	return nil
 }
 
@@ -493,7 +507,8 @@ func (s *Service) compact() {
 	for _, c := range j.shown {
 		s.push(c)
 	}
-	j.snapshotKeys() // keys.go
+	j.snapshotFiles() // files.go
+	j.snapshotKeys()  // keys.go
 	ivs := make([]model.Invite, 0, len(j.invites))
 	for _, iv := range j.invites {
 		ivs = append(ivs, iv)
@@ -519,6 +534,15 @@ func (s *Service) seed() {
 		s.push(model.Change{Op: model.OpPeer, Thread: model.Key(p.Nick), Nick: p.Nick, Online: true})
 	}
 	s.mu.Unlock()
+	defer func() {
+		// The transfers under way, after the history they follow.
+		if f := s.files(); f != nil {
+			infos := f.Files()
+			s.mu.Lock()
+			s.j.seedFiles(infos)
+			s.mu.Unlock()
+		}
+	}()
 	if s.st == nil {
 		return
 	}
@@ -571,7 +595,8 @@ func (s *Service) number(thread string, msgs []model.Message) {
 	for i := range msgs {
 		m := &msgs[i]
 		m.Key = s.j.newKey()
-		m.Mine = m.Kind == model.KindText && m.From != "" && model.Key(m.From) == me
+		m.Mine = m.Kind == model.KindText && m.From != "" && model.Key(m.From) == me ||
+			m.Kind == model.KindFile && m.File != nil && m.File.Outgoing
 		if !m.Mine {
 			continue
 		}

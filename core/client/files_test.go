@@ -1,0 +1,605 @@
+package client
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"peerchat/core/transfer"
+	"peerchat/core/wire"
+	"peerchat/server"
+	"peerchat/server/servertest"
+)
+
+// makeFile writes size random bytes to a new file in dir and returns its
+// path and SHA-256.
+func makeFile(t testing.TB, dir string, size int64) (string, [32]byte) {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "send-*.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return f.Name(), sum
+}
+
+func fileSum(t testing.TB, path string) [32]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.Copy(h, f)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// fileIs matches the events of transfer id.
+func fileIs(id string) func(Event) bool {
+	return func(e Event) bool { return e.File != nil && e.File.ID == id }
+}
+
+// fileCfg is a keyed config that takes files into a new directory.
+func fileCfg(t testing.TB, addr, nick string) Config {
+	cfg := keyedConfig(addr, nick)
+	cfg.Downloads = t.TempDir()
+	return cfg
+}
+
+// acceptOffer waits for the offer of id and accepts it.
+func (c *tc) acceptOffer(from, id string) {
+	c.t.Helper()
+	c.wait(EventFileOffer, fileIs(id))
+	if err := c.AcceptFile(from, id); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// checkReceived waits for the end of transfer id on both sides and checks
+// the saved file.
+func checkReceived(t *testing.T, a, b *tc, id string, sum [32]byte) {
+	t.Helper()
+	e := b.waitLong(EventFileDone, fileIs(id))
+	a.waitLong(EventFileDone, fileIs(id))
+	if got := fileSum(t, e.File.Path); got != sum {
+		t.Fatalf("received %s: SHA-256 mismatch", e.File.Path)
+	}
+	if filepath.Dir(e.File.Path) != b.cfg.Downloads {
+		t.Fatalf("saved at %s, not in %s", e.File.Path, b.cfg.Downloads)
+	}
+}
+
+// waitLong is wait with a longer deadline, for transfers.
+func (c *tc) waitLong(kind EventKind, ok func(Event) bool) Event {
+	c.t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		c.hmu.Lock()
+		c.all = c.Poll(c.all)
+		for len(c.used) < len(c.all) {
+			c.used = append(c.used, false)
+		}
+		for i, e := range c.all {
+			if !c.used[i] && e.Kind == kind && (ok == nil || ok(e)) {
+				c.used[i] = true
+				c.hmu.Unlock()
+				return e
+			}
+			if !c.used[i] && e.Kind == EventFileFailed && kind != EventFileFailed && (ok == nil || ok(e)) {
+				c.hmu.Unlock()
+				c.t.Fatalf("%s: transfer failed: %v", c.Nick(), e.Err)
+			}
+		}
+		c.hmu.Unlock()
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: no event %v; events: %s", c.Nick(), kind, c.history())
+		}
+		select {
+		case <-c.Events():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestFileDirect: a few MiB go over a direct encrypted chat, are accepted
+// and arrive with the right SHA-256; progress is reported.
+func TestFileDirect(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return fileCfg(t, addr, "alice") },
+		func(addr string) Config { return fileCfg(t, addr, "bob") })
+	path, sum := makeFile(t, t.TempDir(), 5<<20+123)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.acceptOffer("alice", id)
+	msg, _ := a.Send("bob", "a message beside the file")
+	a.wait(EventDelivered, func(e Event) bool { return e.ID == msg })
+	checkReceived(t, a, b, id, sum)
+	if n := a.count(EventFileProgress); n == 0 {
+		t.Fatal("no progress reported")
+	}
+	if len(a.Files()) != 0 || len(b.Files()) != 0 {
+		t.Fatalf("transfers left: %v / %v", a.Files(), b.Files())
+	}
+}
+
+// TestFileRelay: with every datagram dropped, the file goes through the
+// server's relay, end to end encrypted.
+func TestFileRelay(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return isolated(fileCfg(t, addr, "alice"), nil) },
+		func(addr string) Config { return isolated(fileCfg(t, addr, "bob"), nil) })
+	path, sum := makeFile(t, t.TempDir(), 3<<20+7)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	if e := a.wait(EventChatOpen, nil); e.Route != RouteRelay {
+		t.Fatalf("route %v, want relay", e.Route)
+	}
+	b.acceptOffer("alice", id)
+	checkReceived(t, a, b, id, sum)
+}
+
+// slowConn paces writes (about 64 MB/s), so that a transfer is still
+// under way when the test interrupts it.
+type slowConn struct {
+	net.Conn
+	on *atomic.Bool
+}
+
+func (s slowConn) Write(b []byte) (int, error) {
+	if s.on.Load() {
+		time.Sleep(time.Duration(len(b)) * time.Second / (64 << 20))
+	}
+	return s.Conn.Write(b)
+}
+
+func slowed(cfg Config, on *atomic.Bool) Config {
+	h := &hooks{}
+	if cfg.hooks != nil {
+		*h = *cfg.hooks
+	}
+	h.conn = func(c net.Conn) net.Conn { return slowConn{c, on} }
+	cfg.hooks = h
+	return cfg
+}
+
+// midway waits until c reported progress of transfer id past done bytes.
+func (c *tc) midway(id string, done int64) {
+	c.t.Helper()
+	c.waitLong(EventFileProgress, func(e Event) bool {
+		return e.File != nil && e.File.ID == id && e.Progress.Done >= done && !e.Paused
+	})
+}
+
+// TestFileResumeCut: the chat socket breaks mid-transfer; the transfer
+// pauses, resumes on the reopened chat from the receiver's verified
+// offset, and the receiver gets at most one chunk more than the file.
+func TestFileResumeCut(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	a, b := keyedPair(t,
+		func(addr string) Config { return slowed(fileCfg(t, addr, "alice"), &slow) },
+		func(addr string) Config { return fileCfg(t, addr, "bob") })
+	const size = 24 << 20
+	path, sum := makeFile(t, t.TempDir(), size)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.acceptOffer("alice", id)
+	b.midway(id, 4<<20)
+	a.mu.Lock()
+	a.chats["bob"].l.conn.Close() // the Wi-Fi dropped the socket
+	a.mu.Unlock()
+	a.waitLong(EventFileProgress, func(e Event) bool { return e.Paused && e.File.ID == id })
+	slow.Store(false)
+	checkReceived(t, a, b, id, sum)
+	rx := b.fx.rx.Load()
+	t.Logf("receiver got %d chunk bytes for %d, sender sent %d", rx, size, a.fx.tx.Load())
+	if rx > size+transfer.ChunkSize {
+		t.Fatalf("receiver got %d bytes for a file of %d: more than one chunk re-sent", rx, size)
+	}
+}
+
+// TestFileResumeReceiverRestart: the receiver's app is closed mid-transfer
+// and started again with the same Downloads and identity: the transfer
+// resumes from the partial file without asking again.
+func TestFileResumeReceiverRestart(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	ts := startServer(t)
+	a := dial(t, slowed(fileCfg(t, ts.Addr, "alice"), &slow))
+	bcfg := fileCfg(t, ts.Addr, "bob")
+	b := dial(t, bcfg)
+	a.waitKey("bob")
+	b.waitKey("alice")
+	a.waitCaps("bob")
+	const size = 24 << 20
+	path, sum := makeFile(t, t.TempDir(), size)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.acceptOffer("alice", id)
+	b.midway(id, 4<<20)
+	b.Close()
+	rx1 := b.fx.rx.Load()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	slow.Store(false)
+	b2 := dial(t, bcfg)
+	b2.reopened("alice")
+	e := b2.waitLong(EventFileDone, fileIs(id))
+	a.waitLong(EventFileDone, fileIs(id))
+	if fileSum(t, e.File.Path) != sum {
+		t.Fatal("SHA-256 mismatch")
+	}
+	rx := rx1 + b2.fx.rx.Load()
+	t.Logf("receivers got %d chunk bytes for %d", rx, size)
+	if rx > size+transfer.ChunkSize {
+		t.Fatalf("receivers got %d bytes for %d", rx, size)
+	}
+	if b2.count(EventFileOffer) != 0 {
+		t.Fatal("the resumed transfer was offered again to the user")
+	}
+}
+
+// TestFileResumeSenderRestart: the sender's app is closed mid-transfer and
+// started again with the same FileState: the transfer resumes.
+func TestFileResumeSenderRestart(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	ts := startServer(t)
+	acfg := slowed(fileCfg(t, ts.Addr, "alice"), &slow)
+	acfg.FileState = t.TempDir()
+	a := dial(t, acfg)
+	b := dial(t, fileCfg(t, ts.Addr, "bob"))
+	a.waitKey("bob")
+	b.waitKey("alice")
+	a.waitCaps("bob")
+	const size = 24 << 20
+	path, sum := makeFile(t, t.TempDir(), size)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.wait(EventChatOpen, peerIs("alice"))
+	b.acceptOffer("alice", id)
+	b.midway(id, 4<<20)
+	a.Close()
+	b.wait(EventPeerLeft, peerIs("alice"))
+	slow.Store(false)
+	a2 := dial(t, acfg)
+	if fs := a2.Files(); len(fs) != 1 || fs[0].ID != id {
+		t.Fatalf("after the restart: %+v", fs)
+	}
+	b.reopened("alice")
+	e := b.waitLong(EventFileDone, fileIs(id))
+	a2.waitLong(EventFileDone, fileIs(id))
+	if fileSum(t, e.File.Path) != sum {
+		t.Fatal("SHA-256 mismatch")
+	}
+	rx := b.fx.rx.Load()
+	t.Logf("receiver got %d chunk bytes for %d", rx, size)
+	if rx > size+transfer.ChunkSize {
+		t.Fatalf("receiver got %d bytes for %d", rx, size)
+	}
+	if ents, _ := os.ReadDir(acfg.FileState); len(ents) != 0 {
+		t.Fatalf("file state left: %v", ents)
+	}
+}
+
+// TestFileDecline: a declined file fails on the sender's side with
+// ErrFileDeclined, and nothing is written.
+func TestFileDecline(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return fileCfg(t, addr, "alice") },
+		func(addr string) Config { return fileCfg(t, addr, "bob") })
+	path, _ := makeFile(t, t.TempDir(), 1000)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.wait(EventFileOffer, fileIs(id))
+	if err := b.DeclineFile("alice", id); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.wait(EventFileFailed, fileIs(id)); !errors.Is(e.Err, ErrFileDeclined) {
+		t.Fatalf("failed with %v", e.Err)
+	}
+	if err := b.AcceptFile("alice", id); !errors.Is(err, ErrNoTransfer) {
+		t.Fatalf("accept after decline: %v", err)
+	}
+	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
+		t.Fatalf("written: %v", ents)
+	}
+}
+
+// TestFileTooLarge: an offer above MaxFileSize is declined (too_large)
+// before anything is written; a peer without files gets ErrNoFiles.
+func TestFileTooLarge(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return fileCfg(t, addr, "alice") },
+		func(addr string) Config {
+			cfg := fileCfg(t, addr, "bob")
+			cfg.MaxFileSize = 1 << 20
+			return cfg
+		})
+	path, _ := makeFile(t, t.TempDir(), 1<<20+1)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	if e := b.wait(EventFileFailed, fileIs(id)); !errors.Is(e.Err, transfer.ErrTooLarge) {
+		t.Fatalf("bob: %v", e.Err)
+	}
+	if e := a.wait(EventFileFailed, fileIs(id)); !errors.Is(e.Err, ErrFileDeclined) {
+		t.Fatalf("alice: %v", e.Err)
+	}
+	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
+		t.Fatalf("written: %v", ents)
+	}
+	c := dial(t, testConfig(b.cfg.Server, "carol")) // no identity: no files
+	a.waitCaps("carol")
+	if _, err := a.SendFile("carol", path); !errors.Is(err, ErrNoFiles) {
+		t.Fatalf("to a peer without files: %v", err)
+	}
+	if _, err := c.SendFile("alice", path); !errors.Is(err, ErrNoFiles) {
+		t.Fatalf("without an identity: %v", err)
+	}
+}
+
+// TestFileParked: a file to a peer who is away is parked in the server's
+// mailbox and delivered, verified, when it comes back.
+func TestFileParked(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t)
+	a := dial(t, fileCfg(t, ts.Addr, "alice"))
+	bcfg := fileCfg(t, ts.Addr, "bob")
+	b := dial(t, bcfg)
+	a.waitKey("bob")
+	b.Close()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	path, sum := makeFile(t, t.TempDir(), 1<<20+5)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitLong(EventFileProgress, func(e Event) bool { return e.File.ID == id && e.File.Parked && e.Progress.Done > 0 })
+	b2 := dial(t, bcfg)
+	e := b2.waitLong(EventFileDone, fileIs(id))
+	if !e.File.Parked || fileSum(t, e.File.Path) != sum {
+		t.Fatalf("received %+v", e.File)
+	}
+	a.waitLong(EventFileDone, fileIs(id))
+}
+
+// TestFileParkedRefused: a parked file above the mailbox's bound fails
+// with ErrMailbox.
+func TestFileParkedRefused(t *testing.T) {
+	checkGoroutines(t)
+	ts := servertest.NewServer(t, server.Config{Name: "test", MailBytes: 256 << 10})
+	a := dial(t, fileCfg(t, ts.Addr, "alice"))
+	b := dial(t, fileCfg(t, ts.Addr, "bob"))
+	a.waitKey("bob")
+	b.Close()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	path, _ := makeFile(t, t.TempDir(), 1<<20)
+	id, _ := a.SendFile("bob", path)
+	if e := a.waitLong(EventFileFailed, fileIs(id)); !errors.Is(e.Err, ErrMailbox) {
+		t.Fatalf("failed with %v", e.Err)
+	}
+}
+
+// TestFileHostile: chunks for an unknown transfer, before FILE_ACCEPT's
+// answer matters, and out of order end that transfer (EventFileFailed),
+// never the chat or the process.
+func TestFileHostile(t *testing.T) {
+	checkGoroutines(t)
+	direct := func(addr, nick string) Config {
+		cfg := fileCfg(t, addr, nick)
+		cfg.NoRelay = true // one path: the chat does not move under the injections
+		return cfg
+	}
+	a, b := keyedPair(t,
+		func(addr string) Config { return direct(addr, "alice") },
+		func(addr string) Config { return direct(addr, "bob") })
+	openChat(t, a, b)
+	inject := func(m wire.Message) {
+		a.mu.Lock()
+		send(a.chats["bob"].l, m, 0)
+		a.mu.Unlock()
+	}
+	inject(wire.FileChunk{ID: "nosuch", Offset: 0, Data: []byte("junk")})
+	offer := wire.FileOffer{ID: "evil1", Size: 1000, MIME: "text/plain", Name: "../../etc/passwd"}
+	inject(offer)
+	e := b.wait(EventFileOffer, fileIs("evil1"))
+	if e.File.Name != "etc_passwd" && filepath.Base(e.File.Name) != e.File.Name {
+		t.Fatalf("name %q not sanitised", e.File.Name)
+	}
+	if err := b.AcceptFile("alice", "evil1"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReceiving("alice", "evil1")
+	inject(wire.FileChunk{ID: "evil1", Offset: 100, Data: []byte("out of order")})
+	if e := b.wait(EventFileFailed, fileIs("evil1")); !errors.Is(e.Err, transfer.ErrOffset) {
+		t.Fatalf("failed with %v", e.Err)
+	}
+	inject(wire.FileOffer{ID: "evil2", Size: 10, MIME: "text/plain", Name: "x"})
+	b.wait(EventFileOffer, fileIs("evil2"))
+	b.AcceptFile("alice", "evil2")
+	b.waitReceiving("alice", "evil2")
+	inject(wire.FileChunk{ID: "evil2", Offset: 0, Data: make([]byte, 11)})
+	if e := b.wait(EventFileFailed, fileIs("evil2")); !errors.Is(e.Err, transfer.ErrSize) {
+		t.Fatalf("failed with %v", e.Err)
+	}
+	if _, err := a.Send("bob", "still here"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventChatMsg, func(e Event) bool { return e.Text == "still here" })
+	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
+		t.Fatalf("left in downloads: %v", ents)
+	}
+}
+
+// waitReceiving waits until c accepted transfer id from peer and opened
+// its partial file (polling the table).
+func (c *tc) waitReceiving(peer, id string) {
+	c.t.Helper()
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+		c.fx.mu.Lock()
+		x := c.fx.xs[xkey(false, foldKey(peer), id)]
+		ok := x != nil && x.state == xReceiving
+		c.fx.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // polling the table
+	}
+	c.t.Fatalf("%s: transfer %s not accepted", c.Nick(), id)
+}
+
+// reopened waits until the chat with peer is open again, accepting its
+// invite if one comes (a chat the peer left without LEFT_CHAT is taken
+// back without asking).
+func (c *tc) reopened(peer string) {
+	c.t.Helper()
+	for deadline := time.Now().Add(waitTimeout); time.Now().Before(deadline); {
+		c.hmu.Lock()
+		c.all = c.Poll(c.all)
+		for len(c.used) < len(c.all) {
+			c.used = append(c.used, false)
+		}
+		for i, e := range c.all {
+			if c.used[i] || e.Peer != peer {
+				continue
+			}
+			switch e.Kind {
+			case EventInvite:
+				c.used[i] = true
+				c.Accept(peer)
+			case EventChatOpen:
+				c.used[i] = true
+				c.hmu.Unlock()
+				return
+			}
+		}
+		c.hmu.Unlock()
+		select {
+		case <-c.Events():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	c.t.Fatalf("%s: chat with %s not reopened; events: %s", c.Nick(), peer, c.history())
+}
+
+// benchFiles returns two keyed clients that take files, on a server
+// that relays fast (relay: no datagram gets through), with an open chat
+// on the path asked for.
+func benchFiles(b *testing.B, relay bool) (a, c *tc) {
+	ts := servertest.NewServer(b, server.Config{Name: "bench", RelayRate: 1 << 30, RelayBurst: 64 << 20})
+	acfg, ccfg := fileCfg(b, ts.Addr, "ana"), fileCfg(b, ts.Addr, "bob")
+	if relay {
+		acfg, ccfg = isolated(acfg, nil), isolated(ccfg, nil)
+	} else {
+		acfg.NoRelay, ccfg.NoRelay = true, true
+	}
+	a, c = dial(b, acfg), dial(b, ccfg)
+	a.waitKey("bob")
+	c.waitKey("ana")
+	a.waitCaps("bob")
+	c.waitCaps("ana")
+	openChat(b, a, c)
+	want := RouteDirect
+	if relay {
+		want = RouteRelay
+	}
+	if r := a.Route("bob"); r != want {
+		b.Fatalf("route %v, want %v", r, want)
+	}
+	return a, c
+}
+
+func benchFile(b *testing.B, relay bool, size int64) {
+	a, c := benchFiles(b, relay)
+	path, _ := makeFile(b, b.TempDir(), size)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		id, err := a.SendFile("bob", path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.acceptOffer("ana", id)
+		e := c.waitLong(EventFileDone, fileIs(id))
+		a.waitLong(EventFileDone, fileIs(id))
+		b.StopTimer()
+		os.Remove(e.File.Path)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkFileTransfer sends 256 MiB per op over a direct encrypted chat
+// on loopback: hashing by the sender, chunks, writing and hashing by the
+// receiver, the final check.
+func BenchmarkFileTransfer(b *testing.B) { benchFile(b, false, 256<<20) }
+
+// BenchmarkFileTransferRelay sends 64 MiB per op through the server's
+// relay (its rate limit raised), end to end encrypted.
+func BenchmarkFileTransferRelay(b *testing.B) { benchFile(b, true, 64<<20) }
+
+// TestFileCancel: the sender cancels mid-transfer; the receiver hears it
+// (ErrFileCancelled) and deletes its partial file.
+func TestFileCancel(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	a, b := keyedPair(t,
+		func(addr string) Config { return slowed(fileCfg(t, addr, "alice"), &slow) },
+		func(addr string) Config { return fileCfg(t, addr, "bob") })
+	path, _ := makeFile(t, t.TempDir(), 16<<20)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.acceptOffer("alice", id)
+	b.midway(id, 1<<20)
+	if err := a.CancelFile("bob", id); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.wait(EventFileFailed, fileIs(id)); !errors.Is(e.Err, ErrFileCancelled) {
+		t.Fatalf("alice: %v", e.Err)
+	}
+	if e := b.wait(EventFileFailed, fileIs(id)); !errors.Is(e.Err, ErrFileCancelled) {
+		t.Fatalf("bob: %v", e.Err)
+	}
+	if err := a.CancelFile("bob", id); !errors.Is(err, ErrNoTransfer) {
+		t.Fatalf("cancel again: %v", err)
+	}
+	b.Close() // its goroutines are done with the partial file
+	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
+		t.Fatalf("left in downloads: %v", ents)
+	}
+}
