@@ -350,13 +350,17 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 					return D{}
 				}
 				ic, label := b.stateMark()
+				tick := c
+				if msg.State == delivery.Read {
+					tick = th.Pal.Read
+				}
 				mark := func(gtx C) D {
 					return layout.Inset{Left: 4}.Layout(gtx, func(gtx C) D {
 						sz := image.Pt(gtx.Dp(14), gtx.Dp(14))
 						gtx.Constraints = layout.Exact(sz)
 						defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
 						semantic.LabelOp(label).Add(gtx.Ops)
-						return ic.Layout(gtx, c)
+						return ic.Layout(gtx, tick)
 					})
 				}
 				if b.state == nil {
@@ -374,7 +378,8 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 
 // stateMark returns the icon of the delivery state of our message and
 // what it means, for its tooltip and screen readers: pending (a clock),
-// sent (✓), on the server (a server), delivered (✓✓), failed.
+// sent (✓), on the server (a server), delivered (✓✓), read (✓✓ in
+// Palette.Read, drawn by meta), failed.
 func (b bubbleStyle) stateMark() (*widget.Icon, string) {
 	switch b.msg.State {
 	case delivery.Sent:
@@ -387,6 +392,8 @@ func (b bubbleStyle) stateMark() (*widget.Icon, string) {
 		return b.ic.stored, "On the server — delivered when " + who + " is back"
 	case delivery.Delivered:
 		return b.ic.doneAll, "Delivered"
+	case delivery.Read:
+		return b.ic.doneAll, "Read"
 	case delivery.Failed:
 		return b.ic.failed, "Not delivered"
 	}

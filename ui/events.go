@@ -74,6 +74,7 @@ func (a *App) startSession(conn Session, sig *session.Signal, server string, las
 		Logger:        a.log,
 		Now:           a.cfg.Now,
 		LastBroadcast: last,
+		ReadReceipts:  a.settings.ReadReceipts, // as the Backend dialled conn
 	}
 	if marks, log := a.marks, a.log; server != "" {
 		cfg.SaveBroadcast = func(bid uint64) {

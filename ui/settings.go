@@ -41,6 +41,11 @@ type Settings struct {
 	// DefaultAskAbove; negative means always ask. The Backend reads it at
 	// each connect (AutoAcceptBelow, through Config.SettingsChanged).
 	AskFilesAbove int64 `json:"askFilesAbove,omitempty"`
+	// ReadReceipts sends read receipts, and shows those of peers who
+	// turned them on too (client.Config.ReadReceipts); off by default.
+	// The Backend reads it at each connect (Config.SettingsChanged), so a
+	// change applies from the next connection.
+	ReadReceipts bool `json:"readReceipts,omitempty"`
 }
 
 // AutoAcceptBelow is the largest file a verified peer's offer of which is

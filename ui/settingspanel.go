@@ -14,8 +14,9 @@ import (
 
 // settingsPanel is the widget state of the settings panel, which opens
 // under the people pane's header: theme, text size, notifications and
-// connecting at start, refusing unencrypted chats. The values live in Settings; the panel holds the
-// widgets that show and change them.
+// connecting at start, refusing unencrypted chats, read receipts, asking
+// before files. The values live in Settings; the panel holds the widgets
+// that show and change them.
 type settingsPanel struct {
 	open        bool
 	theme       choiceGroup // a ThemeChoice
@@ -23,6 +24,7 @@ type settingsPanel struct {
 	notifyOn    widget.Bool // the notifications setting
 	autoConnect widget.Bool
 	requireEnc  widget.Bool // Settings.RequireEncryption
+	receipts    widget.Bool // Settings.ReadReceipts
 	askFiles    choiceGroup // Settings.AskFilesAbove, as askChoices
 	// unavailable is set when the platform cannot show notifications
 	// (Platform.NotifyErr): the switch is off and cannot be turned on.
@@ -37,6 +39,7 @@ func (p *settingsPanel) load(s Settings, notifyErr error) {
 	p.notifyOn.Value = !s.MuteNotifications
 	p.autoConnect.Value = s.AutoConnect
 	p.requireEnc.Value = s.RequireEncryption
+	p.receipts.Value = s.ReadReceipts
 	p.askFiles.Value = askChoice(s.AskFilesAbove)
 	p.unavailable = notifyErr != nil
 	if p.unavailable {
@@ -50,6 +53,7 @@ func (p *settingsPanel) update(gtx C) (changed bool) {
 	changed = p.textSize.update(gtx, sizeChoices) || changed
 	changed = p.autoConnect.Update(gtx) || changed
 	changed = p.requireEnc.Update(gtx) || changed
+	changed = p.receipts.Update(gtx) || changed
 	changed = p.askFiles.update(gtx, askChoices) || changed
 	if p.unavailable {
 		p.notifyOn.Value = false
@@ -67,6 +71,7 @@ func (p *settingsPanel) apply(s *Settings) {
 	s.TextSize = TextSize(p.textSize.Value)
 	s.AutoConnect = p.autoConnect.Value
 	s.RequireEncryption = p.requireEnc.Value
+	s.ReadReceipts = p.receipts.Value
 	s.AskFilesAbove = askValue(p.askFiles.Value)
 }
 
@@ -99,6 +104,10 @@ func askValue(v string) int64 {
 	}
 	return mb << 20
 }
+
+// receiptsCaption explains the read receipts setting (Settings.ReadReceipts).
+const receiptsCaption = "If you and the other person both turn this on, you see when your messages were read. " +
+	"A change applies from the next connection to a server."
 
 // choice is one option of a segmented control: its value and its label.
 type choice struct{ value, label string }
@@ -149,6 +158,9 @@ func (p settingsPanelStyle) Layout(gtx C) D {
 					layout.Rigid(func(gtx C) D {
 						return settingSwitch(gtx, th, "Refuse unencrypted chats",
 							"Private chats that cannot be end-to-end encrypted are refused", &st.requireEnc, true)
+					}),
+					layout.Rigid(func(gtx C) D {
+						return settingSwitch(gtx, th, "Send read receipts", receiptsCaption, &st.receipts, true)
 					}),
 					layout.Rigid(func(gtx C) D {
 						return settingChoices(gtx, th, "Ask before receiving files from verified peers", &st.askFiles, askChoices)

@@ -35,6 +35,10 @@ type Palette struct {
 	Warn     color.NRGBA // reconnecting banner
 	OnWarn   color.NRGBA
 	Success  color.NRGBA // online dot, delivered ticks
+	// Read is the ✓✓ of our message that its recipient read (read
+	// receipts), drawn on Mine: brighter than the time beside it, which
+	// is OnMine faded.
+	Read color.NRGBA
 	Scrim    color.NRGBA
 	Focus    color.NRGBA // the ring around the element with the keyboard focus
 }
@@ -59,7 +63,7 @@ var (
 		Danger: rgb(0xa52e2e), OnDanger: rgb(0xffffff),
 		Warn: rgb(0xf4b400), OnWarn: rgb(0x2a2100),
 		Success: rgb(0x278638), Scrim: argb(0x66000000),
-		Focus: rgb(0x1747a6),
+		Focus: rgb(0x1747a6), Read: rgb(0xbdf5ff),
 	}
 	DarkPalette = Palette{
 		Bg: rgb(0x0f1419), Panel: rgb(0x182029), Hover: rgb(0x243140),
@@ -70,7 +74,7 @@ var (
 		Danger: rgb(0xff6b6b), OnDanger: rgb(0x2a0a0a),
 		Warn: rgb(0xe0a800), OnWarn: rgb(0x1d1600),
 		Success: rgb(0x3fb950), Scrim: argb(0x99000000),
-		Focus: rgb(0xa8c7ff),
+		Focus: rgb(0xa8c7ff), Read: rgb(0xbdf5ff),
 	}
 )
 

@@ -115,8 +115,8 @@ func (cl *cli) fileEvent(e client.Event) bool {
 		}
 	case client.EventFileProgress:
 		obj := fileObj("file_progress", e.Peer, f)
-		obj["done"], obj["total"], obj["rate"], obj["left_ms"], obj["paused"] =
-			e.Progress.Done, e.Progress.Total, e.Progress.Rate, e.Progress.Left.Milliseconds(), e.Paused
+		obj["done"], obj["total"], obj["rate"], obj["left_ms"], obj["paused"], obj["wire"] =
+			e.Progress.Done, e.Progress.Total, e.Progress.Rate, e.Progress.Left.Milliseconds(), e.Paused, e.Progress.Wire
 		if e.Paused {
 			cl.print(obj, "  %s: paused at %d of %d bytes (resumes when %s is back)", name, e.Progress.Done, e.Progress.Total, e.Peer)
 			break

@@ -13,7 +13,8 @@ func TestBackendConfig(t *testing.T) {
 	dir := t.TempDir()
 	var require atomic.Bool
 	var auto atomic.Int64
-	cfg := backendConfig(slog.New(slog.DiscardHandler), dir, &require, &auto)
+	var receipts atomic.Bool
+	cfg := backendConfig(slog.New(slog.DiscardHandler), dir, &require, &auto, &receipts)
 	if cfg.DataDir != dir {
 		t.Fatalf("DataDir %q, want %q", cfg.DataDir, dir)
 	}
@@ -30,6 +31,13 @@ func TestBackendConfig(t *testing.T) {
 	auto.Store(10 << 20)
 	if cfg.AutoAcceptBelow() != 10<<20 {
 		t.Fatal("the files setting does not reach the backend")
+	}
+	if cfg.ReadReceipts == nil || cfg.ReadReceipts() {
+		t.Fatal("read receipts on before the setting says so")
+	}
+	receipts.Store(true)
+	if !cfg.ReadReceipts() {
+		t.Fatal("the read receipts setting does not reach the backend")
 	}
 	if cfg.Downloads == "" {
 		t.Fatal("no downloads directory")

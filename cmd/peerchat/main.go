@@ -186,12 +186,14 @@ func darkMode(ctx context.Context) bool {
 //
 // Received files go to netbackend.DownloadsDir; offers from verified
 // peers up to autoAccept bytes (the user's setting, read at each connect)
-// arrive without asking.
-func backendConfig(log *slog.Logger, dataDir string, requireEnc *atomic.Bool, autoAccept *atomic.Int64) netbackend.Config {
+// arrive without asking. Read receipts are on while receipts is set (the
+// user's setting, read at each connect).
+func backendConfig(log *slog.Logger, dataDir string, requireEnc *atomic.Bool, autoAccept *atomic.Int64, receipts *atomic.Bool) netbackend.Config {
 	return netbackend.Config{
 		Logger:            log,
 		DataDir:           dataDir,
 		RequireEncryption: requireEnc.Load,
+		ReadReceipts:      receipts.Load,
 		Downloads:         netbackend.DownloadsDir(dataDir),
 		AutoAcceptBelow:   autoAccept.Load,
 		ProbeExtra: []netip.AddrPort{
@@ -245,13 +247,15 @@ func run(log *slog.Logger, server, nick string, host bool) error {
 	touch := runtime.GOOS == "android" || runtime.GOOS == "ios"
 	var requireEnc atomic.Bool  // Settings.RequireEncryption, read at each connect
 	var autoAccept atomic.Int64 // Settings.AutoAcceptBelow, read at each connect
+	var receipts atomic.Bool    // Settings.ReadReceipts, read at each connect
 	pick := newPicker(w)
 	a := ui.New(ui.Config{
 		History: hist,
-		Backend: netbackend.New(backendConfig(log, dataDir, &requireEnc, &autoAccept)),
+		Backend: netbackend.New(backendConfig(log, dataDir, &requireEnc, &autoAccept, &receipts)),
 		SettingsChanged: func(s ui.Settings) {
 			requireEnc.Store(s.RequireEncryption)
 			autoAccept.Store(s.AutoAcceptBelow())
+			receipts.Store(s.ReadReceipts)
 		},
 		Picker:     pick,
 		Platform:   plat,

@@ -834,7 +834,10 @@ func (c *Client) tickChat(ch *chat, now time.Time) time.Time {
 			soon(s.expires)
 		}
 	}
-	if ch.state == ChatNone && len(ch.outbox) == 0 && len(ch.mail) == 0 && len(ch.handled) == 0 && c.peers[ch.key] == nil {
+	// A chat is forgotten once nothing depends on it: not the order of
+	// its messages in the mailbox (mailed), nor the ids received from its
+	// peer (seen: a message that comes again must still be dropped).
+	if ch.state == ChatNone && len(ch.outbox) == 0 && len(ch.mail) == 0 && len(ch.mailed) == 0 && len(ch.seen) == 0 && len(ch.handled) == 0 && c.peers[ch.key] == nil {
 		delete(c.chats, ch.key)
 	}
 	return next

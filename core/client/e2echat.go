@@ -89,6 +89,13 @@ func (c *Client) expect(key string, out *keyCheck) func(identity.PublicIdentity)
 		if p := c.peers[key]; p != nil {
 			announced = p.Key
 		}
+		if ch := c.chats[key]; ch != nil && (announced.IsZero() || announced == remote) {
+			// Pinned now, for the first time: the other path's handshake
+			// of the same set-up may finish first and find the pin (Same);
+			// the chat is still a first contact. Marked before the pin is
+			// written, so that no handshake can find it unmarked.
+			ch.pinnedNew = true
+		}
 		c.mu.Unlock()
 		if !announced.IsZero() && announced != remote {
 			return ErrKeyMismatch
@@ -99,14 +106,6 @@ func (c *Client) expect(key string, out *keyCheck) func(identity.PublicIdentity)
 			return err
 		case res == identity.Changed: // pinned meanwhile
 			return &keyChangedError{old: pin}
-		case res == identity.New:
-			// Another handshake of the same set-up (the other path) may
-			// finish first and find it Same: the chat is still a first.
-			c.mu.Lock()
-			if ch := c.chats[key]; ch != nil {
-				ch.pinnedNew = true
-			}
-			c.mu.Unlock()
 		}
 		out.res, out.verified = res, pin.Verified
 		return nil

@@ -328,6 +328,7 @@ func (c *Client) writeChunk(ch *chat, l *link, x *xfer, m wire.FileChunk) {
 	x.iomu.Lock()
 	c.fx.mu.Lock()
 	live := c.fx.xs[k] == x && x.inLink == l && x.state == xReceiving
+	x.wire += int64(len(m.Data))
 	c.fx.mu.Unlock()
 	if !live {
 		x.iomu.Unlock()

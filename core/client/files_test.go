@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -602,4 +604,130 @@ func TestFileCancel(t *testing.T) {
 	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
 		t.Fatalf("left in downloads: %v", ents)
 	}
+}
+
+// TestFileResumeThree is issue 12's test on loopback: one transfer is
+// interrupted three times — its chat socket reset, the receiver's app
+// closed and started again, the sender's app closed and started again —
+// and completes with the right SHA-256, the receivers having got at most
+// one chunk more than the file per interruption.
+func TestFileResumeThree(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	ts := startServer(t)
+	acfg := slowed(fileCfg(t, ts.Addr, "alice"), &slow)
+	acfg.FileState = t.TempDir()
+	bcfg := fileCfg(t, ts.Addr, "bob")
+	a, b := dial(t, acfg), dial(t, bcfg)
+	a.waitKey("bob")
+	b.waitKey("alice")
+	a.waitCaps("bob")
+	const size = 32 << 20
+	path, sum := makeFile(t, t.TempDir(), size)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.acceptOffer("alice", id)
+
+	// 1. The connection is reset.
+	b.midway(id, 4<<20)
+	a.mu.Lock()
+	a.chats["bob"].l.conn.Close()
+	a.mu.Unlock()
+	a.waitLong(EventFileProgress, func(e Event) bool { return e.Paused && e.File.ID == id })
+
+	// 2. The receiver is closed without warning and started again.
+	b.midway(id, 12<<20)
+	b.Close()
+	rx := b.fx.rx.Load()
+	a.wait(EventPeerLeft, peerIs("bob"))
+	b2 := dial(t, bcfg)
+	b2.reopened("alice")
+
+	// 3. The sender is closed without warning and started again.
+	b2.midway(id, 20<<20)
+	a.Close()
+	b2.wait(EventPeerLeft, peerIs("alice"))
+	slow.Store(false)
+	a2 := dial(t, acfg)
+	b2.reopened("alice")
+
+	e := b2.waitLong(EventFileDone, fileIs(id))
+	a2.waitLong(EventFileDone, fileIs(id))
+	if fileSum(t, e.File.Path) != sum {
+		t.Fatal("SHA-256 mismatch")
+	}
+	rx += b2.fx.rx.Load()
+	t.Logf("receivers got %d chunk bytes for a file of %d (%d extra)", rx, size, rx-size)
+	if rx > size+3*transfer.ChunkSize {
+		t.Fatalf("receivers got %d bytes for %d: more than one chunk re-sent per interruption", rx, size)
+	}
+	if b2.count(EventFileOffer) != 0 {
+		t.Fatal("the resumed transfer was offered again to the user")
+	}
+}
+
+// TestFileHeapFlat: 64 MiB go directly between two clients on loopback
+// with the right SHA-256, and neither side's heap grows with the file:
+// the in-use heap stays within a few windows of where it started.
+func TestFileHeapFlat(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return fileCfg(t, addr, "alice") },
+		func(addr string) Config { return fileCfg(t, addr, "bob") })
+	openChat(t, a, b)
+	const size = 64 << 20
+	path, sum := makeFile(t, t.TempDir(), size)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	peak := heapPeak(t)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.acceptOffer("alice", id)
+	checkReceived(t, a, b, id, sum)
+	top := peak()
+	growth := int64(top) - int64(base)
+	t.Logf("heap in use: %d MiB before, %d MiB at most during a %d MiB transfer", base>>20, top>>20, size>>20)
+	// The window, the receiver's queue, the links' buffers: a few MiB.
+	if growth > size/4 {
+		t.Fatalf("heap grew by %d MiB for a file of %d MiB", growth>>20, size>>20)
+	}
+}
+
+// heapPeak samples runtime.MemStats.HeapInuse every 10 ms until the
+// function it returns is called, which returns the largest sample.
+func heapPeak(t testing.TB) func() uint64 {
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		var top uint64
+		var ms runtime.MemStats
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			top = max(top, ms.HeapInuse)
+			select {
+			case <-stop:
+				done <- top
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var once sync.Once
+	var top uint64
+	f := func() uint64 {
+		once.Do(func() { close(stop); top = <-done })
+		return top
+	}
+	t.Cleanup(func() { f() })
+	return f
 }

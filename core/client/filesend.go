@@ -69,6 +69,7 @@ type xfer struct {
 	key   string // the peer's folded nick
 	state xstate
 	meter *transfer.Meter
+	wire  int64 // Progress.Wire: chunk bytes sent, or taken by the writer
 
 	// Outgoing.
 	out   *transfer.Outgoing // nil while hashing
@@ -475,6 +476,7 @@ func (c *Client) progress(x *xfer, done int64) {
 		x.meter = transfer.NewMeter(x.info.Size, done, c.now())
 	}
 	if p, ok := x.meter.Update(done, c.now()); ok {
+		p.Wire = x.wire
 		info := x.info
 		c.emit(Event{Kind: EventFileProgress, Peer: info.Peer, File: &info, Progress: p})
 	}
@@ -540,6 +542,7 @@ func (c *Client) filesDown(key string, l *link) {
 		if x.meter != nil {
 			p = x.meter.Progress()
 		}
+		p.Wire = x.wire
 		c.emit(Event{Kind: EventFileProgress, Peer: info.Peer, File: &info, Progress: p, Paused: true})
 	}
 }
@@ -563,7 +566,7 @@ func (c *Client) accepted(x *xfer, l *link, offset int64) {
 // link, then FILE_END. It holds no lock while it reads the file or waits.
 func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay bool, stop chan struct{}) {
 	defer c.wg.Done()
-	chunk, window := transfer.ChunkSize, int64(transfer.Window)
+	chunk, window := directChunk(x.info.ID, x.info.Size), int64(transfer.Window)
 	if relay {
 		chunk, window = relayChunk, relayWindow
 	}
@@ -618,6 +621,9 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 		// a new FILE_OFFER on the link, no chunk of this stream follows it.
 		c.fx.mu.Lock()
 		ok := x.stop == stop && send(l, wire.FileChunk{ID: x.info.ID, Offset: off, Data: buf[:n]}, 0)
+		if ok {
+			x.wire += int64(n)
+		}
 		c.fx.mu.Unlock()
 		if !ok {
 			return
@@ -631,6 +637,15 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 		send(l, wire.FileEnd{ID: x.info.ID}, 0)
 		x.state = xEnded
 	}
+}
+
+// directChunk is the chunk size of a direct transfer of id and size: at
+// most transfer.ChunkSize, and small enough that FILE_CHUNK's header and
+// data fit one e2e fragment (e2e.MaxFragment), so that each chunk is
+// sealed as one transport message rather than a full one and a tiny one.
+func directChunk(id string, size int64) int {
+	hdr := len(wire.AppendFileChunkHeader(nil, id, size))
+	return min(transfer.ChunkSize, e2e.MaxFragment-hdr)
 }
 
 // outFrame handles a receiver's answer on l about one of our transfers.

@@ -11,6 +11,12 @@ type Progress struct {
 	Total int64         // the file's size
 	Rate  float64       // smoothed rate, bytes per second (0 until known)
 	Left  time.Duration // estimated time left (0 when unknown or done)
+	// Wire is how many bytes of this transfer's chunks this side sent,
+	// or took from the chat (written or dropped), since the transfer
+	// started or resumed in this process: Done less the resumed offset,
+	// plus whatever went twice. The client core sets it; a Meter leaves
+	// it 0.
+	Wire int64
 }
 
 // ReportEvery is the shortest interval between two progress reports of a

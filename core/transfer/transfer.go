@@ -32,7 +32,7 @@ const (
 	// SyncEvery is how much an Incoming writes between two durable
 	// checkpoints (data fsynced, then the state file): after a kill, at
 	// most this much is received again.
-	SyncEvery = 16 << 20
+	SyncEvery = 64 << 20
 )
 
 // Errors of the package; test with errors.Is.

@@ -201,7 +201,7 @@ func (s *Store) Write(ws []Write) error {
 			}
 			a := appended{name: name}
 			a.index = b.Append(name, history.Message{ID: w.Msg.ID, From: w.Msg.From, Text: text, Time: w.Msg.Time, Kind: kind, State: state[i], Signature: sigMark(w.Msg.Signature)})
-			if w.Msg.Mine && w.Msg.Key != 0 && state[i] != delivery.Delivered {
+			if w.Msg.Mine && w.Msg.Key != 0 && state[i] != delivery.Delivered && state[i] != delivery.Read {
 				a.key = w.Msg.Key
 			}
 			apps = append(apps, a)
@@ -218,7 +218,7 @@ func (s *Store) Write(ws []Write) error {
 				seq = ref.seq
 			}
 			b.SetState(name, seq, w.Msg.State)
-			if w.Msg.State == delivery.Delivered {
+			if w.Msg.State == delivery.Delivered || w.Msg.State == delivery.Read {
 				delete(s.seqs, w.Msg.Key)
 			}
 		case Delete:

@@ -215,6 +215,11 @@ const (
 	// OpFile sets the File (and State) of the file message Msg.Key of
 	// Thread to Msg.File (and Msg.State).
 	OpFile
+	// OpRead marks our messages of Thread read (delivery.Read): the
+	// newest of ours whose ID is Msg.ID and every earlier one of ours, by
+	// order in the thread, that is Sent, Stored or Delivered. Nothing
+	// changes if no message of ours in Thread has that ID.
+	OpRead
 )
 
 // Change is one step of the Model, made by the session service and applied
@@ -521,6 +526,33 @@ func (m *Model) apply(c *Change) {
 	case OpFile:
 		if msg := m.Message(c.Thread, c.Msg.Key); msg != nil && c.Msg.File != nil {
 			msg.File, msg.State = c.Msg.File, c.Msg.State
+		}
+	case OpRead:
+		m.read(c.Thread, c.Msg.ID)
+	}
+}
+
+// read applies OpRead to thread.
+func (m *Model) read(thread string, id uint64) {
+	t := m.threads[thread]
+	if t == nil || id == 0 {
+		return
+	}
+	found := false
+	for i := len(t.Messages) - 1; i >= 0; i-- {
+		msg := &t.Messages[i]
+		if !msg.Mine || msg.Kind != KindText {
+			continue
+		}
+		if !found {
+			found = msg.ID == id
+			if !found {
+				continue
+			}
+		}
+		switch msg.State {
+		case delivery.Sent, delivery.Stored, delivery.Delivered:
+			msg.State = delivery.Read
 		}
 	}
 }

@@ -325,3 +325,25 @@ func TestRouteAndSeq(t *testing.T) {
 		t.Fatalf("state %v", st)
 	}
 }
+
+// TestRead marks our messages read up to the one named, by order in the
+// thread: Sent, Stored and Delivered ones; pending, failed and received
+// ones and those after it stay as they are.
+func TestRead(t *testing.T) {
+	m := newModel()
+	states := []delivery.State{delivery.Delivered, delivery.Failed, delivery.Stored, delivery.Pending, delivery.Sent, delivery.Delivered, delivery.Sent}
+	for i, st := range states {
+		m.Apply(add("bruno", Message{Key: uint64(i + 1), From: "ana", Mine: true, ID: uint64(50 + i), State: st}))
+	}
+	m.Apply(add("bruno", Message{Key: 20, From: "bruno", ID: 55}))
+	m.Apply(Change{Op: OpRead, Thread: "bruno", Msg: Message{ID: 999}}) // unknown: nothing
+	m.Apply(Change{Op: OpRead, Thread: "bruno", Msg: Message{ID: 55}})
+	var got []delivery.State
+	for _, msg := range m.Thread("bruno").Messages {
+		got = append(got, msg.State)
+	}
+	want := []delivery.State{delivery.Read, delivery.Failed, delivery.Read, delivery.Pending, delivery.Read, delivery.Read, delivery.Sent, delivery.Received}
+	if !slices.Equal(got, want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+}

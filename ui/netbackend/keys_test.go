@@ -186,3 +186,23 @@ func TestRequireEncryptionReachesClient(t *testing.T) {
 		t.Fatal("RequireEncryption on without the setting")
 	}
 }
+
+// TestReadReceiptsReachClient: Config.ReadReceipts is read at each
+// session's start and becomes client.Config.ReadReceipts (off without it).
+func TestReadReceiptsReachClient(t *testing.T) {
+	var on atomic.Bool
+	b := New(Config{ListenAddr: "127.0.0.1", ReadReceipts: on.Load})
+	for _, want := range []bool{false, true, false} {
+		on.Store(want)
+		cc, err := b.clientConfig("127.0.0.1:1", "ana", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cc.ReadReceipts != want {
+			t.Fatalf("client.Config.ReadReceipts %v, want %v", cc.ReadReceipts, want)
+		}
+	}
+	if cc, _ := New(Config{}).clientConfig("127.0.0.1:1", "ana", nil); cc.ReadReceipts {
+		t.Fatal("ReadReceipts on without the setting")
+	}
+}

@@ -62,6 +62,9 @@ type Config struct {
 	// offer of at most that many bytes from a verified peer arrives
 	// without asking (client.Config.AutoAcceptBelow; 0: always ask).
 	AutoAcceptBelow func() int64
+	// ReadReceipts, if not nil, is read at each Connect and Host: true
+	// sends and takes read receipts (client.Config.ReadReceipts).
+	ReadReceipts func() bool
 }
 
 // ServerDir is the subfolder of Config.DataDir where a hosted server keeps
@@ -100,6 +103,9 @@ func (b *Backend) clientConfig(server, nick string, notify func()) (client.Confi
 	cc.Identity, cc.Pins, cc.ServerPins = id, pins, srvPins
 	if b.cfg.RequireEncryption != nil {
 		cc.RequireEncryption = b.cfg.RequireEncryption()
+	}
+	if b.cfg.ReadReceipts != nil {
+		cc.ReadReceipts = b.cfg.ReadReceipts()
 	}
 	b.fileConfig(&cc)
 	return cc, nil

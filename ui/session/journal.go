@@ -49,6 +49,14 @@ type journal struct {
 	lastBID uint64
 	lookups []lookup
 
+	// Read receipts: the newest id of a message from the peer of each
+	// private thread, the last one given to MarkRead, and the receipts
+	// (client.EventRead) whose messages the Service marks read in the
+	// history after the batch (Service.readHistory).
+	lastIn map[string]uint64
+	marked map[string]uint64
+	reads  []readRef
+
 	// Files (files.go): the transfers not ended, and those that ended
 	// here (declined, cancelled, done), whose late events are dropped.
 	files map[fileRef]*fileMsg
@@ -64,6 +72,13 @@ type lookup struct {
 	state  delivery.State
 	err    string
 	text   string // of a failure, to show it if the message is not found
+}
+
+// readRef is a read receipt: our message id of thread and every earlier
+// one were read.
+type readRef struct {
+	thread string
+	id     uint64
 }
 
 // ownRef names one of our messages as the client core does: the thread
@@ -92,6 +107,8 @@ func (j *journal) init(s *Service, me string) {
 	j.routes = map[string]client.Route{}
 	j.files = map[fileRef]*fileMsg{}
 	j.ended = map[fileRef]bool{}
+	j.lastIn = map[string]uint64{}
+	j.marked = map[string]uint64{}
 	j.lastBID = s.cfg.LastBroadcast
 	_, j.keyed = s.conn.(Keys)
 	if j.keyed {
@@ -193,10 +210,65 @@ func (j *journal) setState(thread string, ref ownRef, o *ownMsg, st delivery.Sta
 	msg := model.Message{Key: o.key, Seq: o.seq, ID: ref.id, State: st, Err: err, Mine: true}
 	j.s.push(model.Change{Op: model.OpState, Thread: thread, Msg: msg})
 	j.s.write(historystore.Write{Op: historystore.SetState, Thread: thread, Msg: msg})
-	if st.Final() {
+	if st.Final() && (st != delivery.Delivered || !j.s.cfg.ReadReceipts || ref.thread == model.Everyone) {
 		delete(j.own, ref)
 	}
 }
+
+// before reports whether our message a comes before b in their thread:
+// those loaded from the history (Seq known) come first, by Seq, then
+// those of this run, by Key.
+func (a *ownMsg) before(b *ownMsg) bool {
+	switch {
+	case a.seq != 0 && b.seq != 0:
+		return a.seq < b.seq
+	case a.seq != 0 || b.seq != 0:
+		return a.seq != 0
+	}
+	return a.key < b.key
+}
+
+// read applies a read receipt of the peer of thread: our message id and
+// every earlier one were read. The model marks them by their order
+// (model.OpRead, after the batch with a Store); the messages the journal follows at or before id are
+// read, and no longer followed; the history is written after the batch
+// (Service.readHistory), with the messages this run does not follow.
+func (j *journal) read(thread string, id uint64) {
+	if id == 0 || thread == model.Everyone {
+		return
+	}
+	if j.s.st == nil {
+		j.s.push(model.Change{Op: model.OpRead, Thread: thread, Msg: model.Message{ID: id}})
+	} // else pushed by Service.readHistory, after the lookups of the batch
+	if last := j.own[ownRef{thread, id}]; last != nil {
+		for ref, o := range j.own {
+			if ref.thread != thread || (o != last && !o.before(last)) {
+				continue
+			}
+			switch o.state {
+			case delivery.Sent, delivery.Stored, delivery.Delivered:
+				o.state = delivery.Read
+				delete(j.own, ref)
+			}
+		}
+	}
+	j.reads = append(j.reads, readRef{thread, id})
+}
+
+// seedIn records the newest message with an id from the peer of thread
+// among msgs, loaded from the history, as the one to mark read when the
+// user sees the thread (it may have come while nobody looked).
+func (j *journal) seedIn(thread string, msgs []model.Message) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Kind == model.KindText && !m.Mine && m.ID != 0 && m.From != "" {
+			if j.lastIn[thread] == 0 {
+				j.lastIn[thread] = m.ID
+			}
+			return
+		}
+	}
+}
+
 
 // outgoing records our new message text on thread, which the client core
 // took with id, or refused with err.
@@ -448,6 +520,19 @@ func (j *journal) apply(ev client.Event) {
 			}
 			j.chat(key, client.ChatOpen, "", time.Time{})
 		}
+		if ev.ID != 0 {
+			seen := s.seenIn[key]
+			if seen == nil { // index was not given the event: a Close's
+				seen = map[uint64]bool{}
+				s.seenIn[key] = seen
+			}
+			if seen[ev.ID] {
+				s.log.Debug("message seen before dropped", "thread", key, "id", ev.ID)
+				return // it came before (resent after a restart): shown once
+			}
+			seen[ev.ID] = true
+			j.lastIn[key] = ev.ID
+		}
 		j.add(key, model.Message{From: from, Text: ev.Text, Time: at, ID: ev.ID, Away: away})
 		s.attention(key, nick, ev.Text)
 	case client.EventSent:
@@ -456,6 +541,8 @@ func (j *journal) apply(ev client.Event) {
 		j.progressOrLookup(j.peer(ev.Peer), ev.ID, delivery.Stored, "", "")
 	case client.EventDelivered:
 		j.progressOrLookup(model.Key(ev.Peer), ev.ID, delivery.Delivered, "", "")
+	case client.EventRead:
+		j.read(j.peer(ev.Peer), ev.ID)
 	case client.EventSendFailed:
 		thread := model.Everyone
 		if ev.Peer != "" {

@@ -129,6 +129,17 @@ type ServerKinder interface {
 
 var _ ServerKinder = (*client.Client)(nil)
 
+// Reader is a Conn that sends read receipts; *client.Client implements
+// it. The Service calls MarkRead with the newest message with an id that
+// the peer of the private thread the user looks at sent, once per such
+// message (see the package doc). The client core sends nothing unless
+// both sides turned read receipts on.
+type Reader interface {
+	MarkRead(nick string, id uint64) error
+}
+
+var _ Reader = (*client.Client)(nil)
+
 // Store is where the Service keeps the history; *historystore.Store
 // implements it. Its methods must be safe for concurrent use.
 type Store interface {
@@ -199,6 +210,12 @@ type Config struct {
 	// for long (a small file written without fsync is fine: losing the
 	// last few only shows them again, marked as missed).
 	SaveBroadcast func(bid uint64)
+	// ReadReceipts says that the Conn was dialled with read receipts on
+	// (client.Config.ReadReceipts): our delivered messages are followed
+	// for the rest of the run, so that a read receipt (client.EventRead)
+	// finds them. Off, EventRead is still applied to what the history
+	// holds.
+	ReadReceipts bool
 }
 
 // DefaultListWindow is Config.ListWindow's default: the client core's
@@ -247,6 +264,13 @@ type Service struct {
 
 	savedBID uint64 // the last id given to Config.SaveBroadcast; run's
 
+	// seenIn holds, per private thread, the ids of the peer's messages
+	// it holds (the newest maxLookup of the history, loaded the first
+	// time one arrives, and those of this run): a message that comes
+	// again with the same id (resent by its peer, or by the server's
+	// mailbox, after a restart) is dropped. run's.
+	seenIn map[string]map[uint64]bool
+
 	bg sync.WaitGroup // goroutines calling the Conn for the UI (SendFile)
 }
 
@@ -270,6 +294,7 @@ func New(cfg Config) *Service {
 		cfg: cfg, log: cfg.Logger, conn: cfg.Conn, st: cfg.Store, now: cfg.Now,
 		done: make(chan struct{}), kick: make(chan struct{}, 1),
 		muted: cfg.Muted, mutedT: map[string]bool{},
+		seenIn: map[string]map[uint64]bool{},
 	}
 	for _, t := range cfg.MutedThreads {
 		s.mutedT[t] = true
@@ -305,6 +330,7 @@ func (s *Service) Drain(dst []model.Change) []model.Change {
 func (s *Service) SetFocused(focused bool) {
 	s.mu.Lock()
 	s.focused = focused
+	s.markRead()
 	s.mu.Unlock()
 }
 
@@ -313,7 +339,29 @@ func (s *Service) SetFocused(focused bool) {
 func (s *Service) SetOpen(thread string, shown bool) {
 	s.mu.Lock()
 	s.open, s.openSet = thread, shown
+	s.markRead()
 	s.mu.Unlock()
+}
+
+// markRead tells the peer of the private thread the user sees (the window
+// focused, the thread shown) the newest of its messages with an id, if
+// it has not been told already. s.mu is held.
+func (s *Service) markRead() {
+	if !s.focused || !s.openSet || s.open == model.Everyone {
+		return
+	}
+	id := s.j.lastIn[s.open]
+	if id == 0 || s.j.marked[s.open] == id {
+		return
+	}
+	s.j.marked[s.open] = id
+	r, ok := s.conn.(Reader)
+	if !ok {
+		return
+	}
+	if err := r.MarkRead(s.j.nick(s.open), id); err != nil {
+		s.log.Debug("mark read", "thread", s.open, "err", err)
+	}
 }
 
 // SetMuted turns notifications off (true) or on.
@@ -378,6 +426,7 @@ func (s *Service) run() {
 	kinder, _ := s.conn.(ServerKinder)
 	for {
 		evs = s.conn.Poll(evs[:0])
+		s.index(evs)
 		var kind client.ServerKind
 		if kinder != nil {
 			kind = kinder.ServerKind() // after Poll: it covers what Poll returned
@@ -389,6 +438,7 @@ func (s *Service) run() {
 		if kind == client.ServerBase || kind == client.ServerV2 {
 			s.j.confirm()
 		}
+		s.markRead()
 		switch waiting := !s.j.pres.empty(); {
 		case waiting && due == nil:
 			if announce == nil {
@@ -412,6 +462,7 @@ func (s *Service) run() {
 			// Save what arrived until now; what Close itself causes (our
 			// own chats ending) is not news to the user.
 			evs = s.conn.Poll(evs[:0])
+			s.index(evs)
 			s.mu.Lock()
 			for _, ev := range evs {
 				s.j.apply(ev)
@@ -560,6 +611,7 @@ func (s *Service) seed() {
 		nick := ""
 		if key != model.Everyone {
 			nick = s.j.displayNick(key, msgs)
+			s.j.seedIn(key, msgs)
 		}
 		s.push(model.Change{Op: model.OpSeed, Thread: key, Nick: nick, Msgs: msgs, More: len(msgs) == s.cfg.Page})
 		s.mu.Unlock()
@@ -623,10 +675,10 @@ const maxLookup = 4096
 // the events to them, and flushes. It reads the disk, outside s.mu.
 func (s *Service) resolve() {
 	s.mu.Lock()
-	ls, me := s.j.lookups, s.j.me
-	s.j.lookups = nil
+	ls, rs, me := s.j.lookups, s.j.reads, s.j.me
+	s.j.lookups, s.j.reads = nil, nil
 	s.mu.Unlock()
-	if len(ls) == 0 {
+	if len(ls) == 0 && len(rs) == 0 {
 		return
 	}
 	for _, l := range ls {
@@ -639,6 +691,11 @@ func (s *Service) resolve() {
 		s.mu.Unlock()
 	}
 	s.flush()
+	// After the lookups, whose states (delivered) the receipts follow.
+	for _, r := range rs {
+		s.readHistory(r, me)
+		s.flush()
+	}
 }
 
 // find returns our message id of thread from the history, among its
@@ -664,6 +721,105 @@ func (s *Service) find(thread string, id uint64, me string) *model.Message {
 		before = msgs[0].Seq
 	}
 	return nil
+}
+
+// readHistory stores delivery.Read for our message r.id of r.thread in
+// the history and for every earlier one of ours, by order in the thread,
+// that is Sent, Stored or Delivered, among the newest maxLookup messages
+// (one read before may follow one that was still on its way, so the scan
+// does not stop at it). Those the journal follows are
+// dropped from it (the model has OpRead). It reads the disk outside s.mu.
+func (s *Service) readHistory(r readRef, me string) {
+	if s.st == nil {
+		return
+	}
+	const page = 256
+	meKey := model.Key(me)
+	var before uint64
+	found := false
+	var ws []historystore.Write
+	var ids []uint64
+	for n := 0; n < maxLookup; n += page {
+		msgs, err := s.st.Load(r.thread, before, page)
+		if err != nil {
+			s.log.Warn("history", "thread", r.thread, "err", err)
+			break
+		}
+		for i := len(msgs) - 1; i >= 0; i-- {
+			m := &msgs[i]
+			if m.Kind != model.KindText || m.From == "" || model.Key(m.From) != meKey {
+				continue
+			}
+			if !found {
+				if found = m.ID == r.id; !found {
+					continue
+				}
+			}
+			switch m.State {
+			case delivery.Sent, delivery.Stored, delivery.Delivered:
+				ws = append(ws, historystore.Write{Op: historystore.SetState, Thread: r.thread,
+					Msg: model.Message{Seq: m.Seq, ID: m.ID, State: delivery.Read, Mine: true}})
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(msgs) < page {
+			break
+		}
+		before = msgs[0].Seq
+	}
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.j.own, ownRef{r.thread, id})
+	}
+	s.writes = append(s.writes, ws...)
+	// Again, after what the lookups of the batch changed.
+	s.push(model.Change{Op: model.OpRead, Thread: r.thread, Msg: model.Message{ID: r.id}})
+	s.mu.Unlock()
+}
+
+// index loads, before evs are applied, the ids of the messages the
+// history holds from the peer of each private thread that evs bring a
+// message to, the first time in this run (seenIn). Only run calls it.
+func (s *Service) index(evs []client.Event) {
+	for _, ev := range evs {
+		if ev.Kind != client.EventChatMsg || ev.ID == 0 {
+			continue
+		}
+		nick := ev.Peer
+		if nick == "" {
+			nick = ev.From
+		}
+		key := model.Key(nick)
+		if s.seenIn[key] != nil {
+			continue
+		}
+		seen := map[uint64]bool{}
+		s.seenIn[key] = seen
+		if s.st == nil {
+			continue
+		}
+		s.mu.Lock()
+		meKey := model.Key(s.j.me)
+		s.mu.Unlock()
+		const page = 1024
+		var before uint64
+		for n := 0; n < maxLookup; n += page {
+			msgs, err := s.st.Load(key, before, page)
+			if err != nil {
+				s.log.Warn("history", "thread", key, "err", err)
+				break
+			}
+			for _, m := range msgs {
+				if m.Kind == model.KindText && m.ID != 0 && m.From != "" && model.Key(m.From) != meKey {
+					seen[m.ID] = true
+				}
+			}
+			if len(msgs) < page {
+				break
+			}
+			before = msgs[0].Seq
+		}
+	}
 }
 
 // saveBID gives Config.SaveBroadcast the newest broadcast id seen, if it
