@@ -26,8 +26,13 @@ func newPicker(w *app.Window) *picker { return &picker{ex: explorer.NewExplorer(
 // ChooseFile shows the system's picker; giving up is ui.ErrNoPick.
 func (p *picker) ChooseFile(exts ...string) (io.ReadCloser, error) {
 	rc, err := p.ex.ChooseFile(exts...)
-	if errors.Is(err, explorer.ErrUserDecline) {
+	switch {
+	case errors.Is(err, explorer.ErrUserDecline):
 		return nil, ui.ErrNoPick
+	case err != nil && runtime.GOOS == "linux":
+		// The picker is the desktop portal's, over D-Bus: a desktop
+		// without one (a bare X server, some window managers) has none.
+		return nil, fmt.Errorf("no file picker on this desktop (it needs xdg-desktop-portal on the session D-Bus): %w", err)
 	}
 	return rc, err
 }

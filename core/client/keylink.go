@@ -115,6 +115,12 @@ func (c *Client) serverKeyPinned(sc *srvConn, key identity.PublicIdentity, res i
 	}
 	c.emit(e)
 	sc.keys = false
+	if sc.state == regDone {
+		// Registered already (the WELCOME came after DefaultRegisterGrace):
+		// what needs the proved key starts now.
+		c.registered()
+		return
+	}
 	c.confirm(sc)
 }
 

@@ -380,6 +380,11 @@ func (c *Client) handleServer(sc *srvConn, p []byte) error {
 			c.wake()
 		}
 		sc.keys = slices.Contains(c.srvFeat, wire.FeatureKeys)
+		if sc.state == regDone && !sc.keys {
+			// A late WELCOME (after DefaultRegisterGrace): the link's
+			// features are known only now.
+			c.registered()
+		}
 		c.confirm(sc) // unless the server proves its key first
 		return nil
 	case wire.ServerKey:
