@@ -350,17 +350,30 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 					return D{}
 				}
 				ic, label := b.stateMark()
-				tick := c
-				if msg.State == delivery.Read {
-					tick = th.Pal.Read
-				}
+				read := msg.State == delivery.Read
 				mark := func(gtx C) D {
 					return layout.Inset{Left: 4}.Layout(gtx, func(gtx C) D {
+						if read {
+							// ✓✓ in the bubble's own color on a chip of
+							// Palette.Read: unlike the faded ✓✓ of
+							// Delivered at a glance.
+							sz := image.Pt(gtx.Dp(20), gtx.Dp(14))
+							gtx.Constraints = layout.Exact(sz)
+							defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
+							semantic.LabelOp(label).Add(gtx.Ops)
+							r := sz.Y / 2
+							th.fillRRect(gtx.Ops, th.Pal.Read, clip.RRect{Rect: image.Rectangle{Max: sz}, NE: r, NW: r, SE: r, SW: r})
+							in := gtx.Dp(1)
+							gtx.Constraints = layout.Exact(image.Pt(sz.Y-2*in, sz.Y-2*in))
+							defer op.Offset(image.Pt((sz.X-sz.Y)/2+in, in)).Push(gtx.Ops).Pop()
+							ic.Layout(gtx, th.Pal.Mine)
+							return D{Size: sz}
+						}
 						sz := image.Pt(gtx.Dp(14), gtx.Dp(14))
 						gtx.Constraints = layout.Exact(sz)
 						defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
 						semantic.LabelOp(label).Add(gtx.Ops)
-						return ic.Layout(gtx, tick)
+						return ic.Layout(gtx, c)
 					})
 				}
 				if b.state == nil {
@@ -378,8 +391,8 @@ func (b bubbleStyle) meta(gtx C, c colorT) D {
 
 // stateMark returns the icon of the delivery state of our message and
 // what it means, for its tooltip and screen readers: pending (a clock),
-// sent (✓), on the server (a server), delivered (✓✓), read (✓✓ in
-// Palette.Read, drawn by meta), failed.
+// sent (✓), on the server (a server), delivered (✓✓), read (✓✓ on a
+// chip of Palette.Read, drawn by meta), failed.
 func (b bubbleStyle) stateMark() (*widget.Icon, string) {
 	switch b.msg.State {
 	case delivery.Sent:

@@ -181,7 +181,7 @@ func (g chatGateStyle) parts() (msg string, action layout.Widget) {
 		if !g.online {
 			msg = name + " is offline."
 		} else {
-			msg = "Private messages go straight to " + name + "."
+			msg = "Private messages go to " + name + " only, directly or through the server."
 			switch t.Closed {
 			case client.ReasonLost:
 				msg = "The connection to " + name + " was lost."

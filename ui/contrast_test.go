@@ -60,7 +60,7 @@ func textPairs(p Palette) []struct {
 	add("Success", p.Success, "Panel", p.Panel)                                                                   // "private chat · connected"
 	add("OnAccent", p.OnAccent, "Accent", p.Accent)                                                               // buttons, badges
 	add("OnMine", p.OnMine, "Mine", p.Mine)                                                                       // own bubbles
-	add("Read", p.Read, "Mine", p.Mine)                                                                           // ✓✓ of a read message
+	add("Mine", p.Mine, "Read", p.Read)                                                                           // ✓✓ of a read message, on its chip
 	add("OnWarn", p.OnWarn, "Warn", p.Warn)                                                                       // reconnecting banner
 	add("OnDanger", p.OnDanger, "Danger", p.Danger)                                                               // "The server is gone", danger buttons
 	failed := over(withAlpha(p.Danger, 0x30), p.Bg)

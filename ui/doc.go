@@ -29,8 +29,12 @@
 // chat says its route, direct or through the server (model.Thread.Route);
 // each of our messages shows its state: waiting on this device (a clock),
 // sent ✓, on the server (a server, until the peer is back), delivered ✓✓,
-// or not delivered with why (session.FailureText, the one place that puts
-// the client core's errors into words). A private thread whose peer is away
+// read (✓✓ on a chip of Palette.Read, when both peers turned on "Send
+// read receipts" in the settings panel, Settings.ReadReceipts, which
+// applies from the next connection), or not delivered with why
+// (session.FailureText, the one place that puts the client core's errors
+// into words). A message that comes again with the same id after a
+// restart is shown once (the session drops it). A private thread whose peer is away
 // keeps its composer: the messages wait in the server's mailbox. Each
 // session keeps the newest broadcast id it saw per server (feedmarks.go);
 // the next connection to that server asks for the broadcasts after it

@@ -90,7 +90,8 @@ func (h *harness) clickOn(desc string) {
 }
 
 // TestSettingsPanelPersists changes the theme, the text size, connecting
-// at start and refusing unencrypted chats in the settings panel, and finds
+// at start, refusing unencrypted chats and read receipts in the settings
+// panel, and finds
 // them applied, told to the program (Config.SettingsChanged) and kept by
 // the next App.
 func TestSettingsPanelPersists(t *testing.T) {
@@ -121,15 +122,19 @@ func TestSettingsPanelPersists(t *testing.T) {
 		t.Errorf("Refuse unencrypted chats: %+v, want a switch, off", n.Desc)
 	}
 	h.clickOn("Refuse unencrypted chats")
+	if n := h.find("Send read receipts"); n.Desc.Class != semantic.Switch || n.Desc.Selected {
+		t.Errorf("Send read receipts: %+v, want a switch, off", n.Desc)
+	}
+	h.clickOn("Send read receipts")
 	saved, err := LoadSettings(h.plat.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.Theme != ThemeDark || saved.TextSize != TextLarge || !saved.AutoConnect || !saved.RequireEncryption {
-		t.Fatalf("saved %+v, want dark, large text, connect at start, encryption required", saved)
+	if saved.Theme != ThemeDark || saved.TextSize != TextLarge || !saved.AutoConnect || !saved.RequireEncryption || !saved.ReadReceipts {
+		t.Fatalf("saved %+v, want dark, large text, connect at start, encryption required, read receipts", saved)
 	}
-	if last := told[len(told)-1]; !last.RequireEncryption {
-		t.Fatalf("the program was last told %+v, want encryption required", last)
+	if last := told[len(told)-1]; !last.RequireEncryption || !last.ReadReceipts {
+		t.Fatalf("the program was last told %+v, want encryption required and read receipts", last)
 	}
 	h.env.Dark = true
 	h.clickOn("Theme: Light")

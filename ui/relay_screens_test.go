@@ -10,7 +10,8 @@ import (
 
 // relayScenarios are the screens of relay, mailbox and replay (issue 11):
 // a private chat through the server, messages waiting on the server for
-// a peer who is away, and the broadcasts missed while away.
+// a peer who is away, messages read, delivered and stored, and the
+// broadcasts missed while away.
 func relayScenarios() []scenario {
 	return []scenario{
 		{"route-relay", func(h *harness) {
@@ -47,6 +48,33 @@ func relayScenarios() []scenario {
 				client.Event{Kind: client.EventStored, Peer: "bruno", ID: 2},
 				client.Event{Kind: client.EventStored, Peer: "bruno", ID: 3},
 				client.Event{Kind: client.EventSendFailed, Peer: "bruno", ID: 4, Err: &client.MailboxError{Peer: "bruno", Reason: wire.MboxFull}})
+		}},
+		{"read-receipts", func(h *harness) {
+			// Read receipts on both sides: our first two were read (✓✓ in
+			// Palette.Read), the third delivered (✓✓), the last waits on
+			// the server for bruno, who left.
+			h.a.settings.ReadReceipts = true
+			h.be.keys = true
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s,
+				client.Event{Kind: client.EventChatOpen, Peer: "bruno", Encrypted: true, Route: client.RouteDirect, Time: at(13, 50)},
+				client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", ID: 11, Text: "Did you see the release notes?", Time: at(13, 51)})
+			c := h.chat()
+			openRead(h, "bruno")
+			c.sendText("bruno", "Yes, reading them now")
+			c.sendText("bruno", "Looks good to me 👍")
+			h.push(s,
+				client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1},
+				client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 2},
+				client.Event{Kind: client.EventRead, Peer: "bruno", ID: 2},
+				client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", ID: 12, Text: "Great, shipping after lunch", Time: at(13, 55)})
+			c.sendText("bruno", "One more thing: the changelog link is broken")
+			h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 3},
+				client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLeft, Time: at(13, 58)},
+				client.Event{Kind: client.EventPeerLeft, Peer: "bruno", Time: at(13, 58)})
+			c.sendText("bruno", "Fixed it, the wiki has the right one now")
+			h.push(s, client.Event{Kind: client.EventStored, Peer: "bruno", ID: 4, Time: at(14, 5)})
 		}},
 		{"missed-broadcasts", func(h *harness) {
 			h.be.peers = crowd[:5]

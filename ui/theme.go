@@ -35,12 +35,11 @@ type Palette struct {
 	Warn     color.NRGBA // reconnecting banner
 	OnWarn   color.NRGBA
 	Success  color.NRGBA // online dot, delivered ticks
-	// Read is the ✓✓ of our message that its recipient read (read
-	// receipts), drawn on Mine: brighter than the time beside it, which
-	// is OnMine faded.
-	Read color.NRGBA
 	Scrim    color.NRGBA
 	Focus    color.NRGBA // the ring around the element with the keyboard focus
+	// Read is the chip under the ✓✓ (drawn in Mine) of our message that
+	// its recipient read (read receipts), on a bubble of Mine.
+	Read color.NRGBA
 }
 
 func rgb(v uint32) color.NRGBA {

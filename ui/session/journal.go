@@ -269,7 +269,6 @@ func (j *journal) seedIn(thread string, msgs []model.Message) {
 	}
 }
 
-
 // outgoing records our new message text on thread, which the client core
 // took with id, or refused with err.
 func (j *journal) outgoing(thread, text string, id uint64, err error) {

@@ -1,14 +1,18 @@
 package session
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"peerchat/core/client"
 	"peerchat/core/delivery"
 	"peerchat/core/history"
+	"peerchat/server"
+	"peerchat/server/servertest"
 	"peerchat/ui/historystore"
 	"peerchat/ui/model"
 )
@@ -233,5 +237,92 @@ func TestDuplicateAcrossRuns(t *testing.T) {
 	}
 	if th := r.m.Thread("bruno"); th.Unread != 1 {
 		t.Fatalf("unread %d, want 1 (the new one)", th.Unread)
+	}
+}
+
+// TestReadReceiptsNet runs read receipts between a session and a real
+// peer on loopback, both with them on: the message the user sees is
+// marked read to its sender, and the peer's receipt makes ours Read in
+// the history.
+func TestReadReceiptsNet(t *testing.T) {
+	ts := servertest.NewServer(t, server.Config{Name: "receipts"})
+	st := openHistory(t, filepath.Join(t.TempDir(), "history.db"))
+	defer st.Close()
+	dialR := func(nick string, notify func()) *client.Client {
+		cfg := client.DefaultConfig(ts.Addr, nick)
+		cfg.ListenAddr, cfg.Notify, cfg.ReadReceipts = "127.0.0.1", notify, true
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		c, err := client.Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	sig := NewSignal()
+	ana := dialR("ana", sig.Notify)
+	wake := make(chan struct{}, 1)
+	svc := New(Config{Conn: ana, Signal: sig, Store: historystore.New(st), ReadReceipts: true,
+		Invalidate: func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}})
+	defer svc.Close()
+	bruno := dialR("bruno", nil)
+	defer bruno.Close()
+
+	if err := bruno.Invite("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitInvite := time.After(waitTimeout)
+	for !slices.ContainsFunc(svc.Drain(nil), func(c model.Change) bool { return c.Op == model.OpInvite }) {
+		select {
+		case <-wake:
+		case <-waitInvite:
+			t.Fatal("no chat request")
+		}
+	}
+	svc.Accept("bruno")
+	waitEvent(t, bruno, client.EventChatOpen, "ana")
+	id, err := bruno.Send("ana", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHello := time.After(waitTimeout)
+	for !slices.ContainsFunc(svc.Drain(nil), func(c model.Change) bool { return c.Op == model.OpAdd && c.Msg.Text == "hello" }) {
+		select {
+		case <-wake:
+		case <-waitHello:
+			t.Fatal("the message did not arrive")
+		}
+	}
+	svc.SetFocused(true)
+	svc.SetOpen("bruno", true) // the user looks at it
+	if ev := waitEvent(t, bruno, client.EventRead, "ana"); ev.ID != id {
+		t.Fatalf("bruno's read receipt names %d, want %d", ev.ID, id)
+	}
+
+	svc.Send("bruno", "hi back")
+	ev := waitEvent(t, bruno, client.EventChatMsg, "ana")
+	if err := bruno.MarkRead("ana", ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(waitTimeout)
+	for {
+		hs, err := st.Load("bruno", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(hs, func(h history.Message) bool { return h.Text == "hi back" }); i >= 0 && hs[i].State == delivery.Read {
+			return
+		}
+		select {
+		case <-wake:
+			svc.Drain(nil)
+		case <-deadline:
+			t.Fatalf("our message is not read in the history: %+v", hs)
+		}
 	}
 }

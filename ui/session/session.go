@@ -52,6 +52,25 @@
 // seen goes to Config.SaveBroadcast, and replayed broadcasts up to
 // Config.LastBroadcast are dropped.
 //
+// # Read receipts and messages that come twice
+//
+// With a Conn that sends read receipts (Reader), the newest message with
+// an id from the peer of the private thread the user sees (the window
+// focused, the thread shown: SetFocused, SetOpen) is marked read with
+// MarkRead, once per such message; the newest one of each thread's page
+// loaded at start counts too (it may have come while nobody looked). A
+// read receipt (client.EventRead) makes our message and every earlier one
+// of ours, by order in the thread, that is sent, stored or delivered
+// delivery.Read: in the model (model.OpRead) and in the history (the
+// newest maxLookup messages, after the batch, earlier runs' included).
+// With Config.ReadReceipts, our delivered messages stay followed for it.
+//
+// The client core reports each (peer, id) once per run; after a restart a
+// message whose ack was lost, resent by its peer or by the server's
+// mailbox, comes again. A private message whose id the thread already
+// holds from its peer (the newest maxLookup of the history, and this
+// run's) is dropped: shown and stored once.
+//
 // # Files
 //
 // With a Conn that transfers files (Files), the file events of the client
