@@ -11,8 +11,9 @@ import (
 // Files in the terminal client (issue 12): /send NICK PATH, /picture PATH,
 // /accept-file NICK ID, /decline-file NICK ID, /cancel-file NICK ID; files
 // received go to -downloads; with -json, file_offer, file_progress (at most
-// a few a second: the core paces them), file_done (with the saved path and
-// the SHA-256) and file_failed.
+// a few a second: the core paces them; "wire" is the chunk bytes this run
+// sent or took for the transfer, transfer.Progress.Wire), file_done (with
+// the saved path and the SHA-256) and file_failed.
 
 // filesDirs returns the downloads directory (-downloads; "-" refuses
 // files; default: downloads in -data) and the directory where outgoing

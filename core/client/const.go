@@ -135,7 +135,7 @@ const (
 	// second: below the server's default relay rate (128 MiB/s, burst
 	// 8 MiB, server.DefaultRelayRate), which drops what goes faster
 	// (RELAY_FAIL rate).
-	relayPace      = 96 << 20
+	relayPace      = 120 << 20
 	relayPaceBurst = 4 << 20
 
 	// seenIDs is how many received message ids per peer are remembered to

@@ -566,7 +566,7 @@ func (c *Client) accepted(x *xfer, l *link, offset int64) {
 // link, then FILE_END. It holds no lock while it reads the file or waits.
 func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay bool, stop chan struct{}) {
 	defer c.wg.Done()
-	chunk, window := directChunk(x.info.ID, x.info.Size), int64(transfer.Window)
+	chunk, window := transfer.ChunkSize, int64(transfer.Window)
 	if relay {
 		chunk, window = relayChunk, relayWindow
 	}
@@ -637,15 +637,6 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 		send(l, wire.FileEnd{ID: x.info.ID}, 0)
 		x.state = xEnded
 	}
-}
-
-// directChunk is the chunk size of a direct transfer of id and size: at
-// most transfer.ChunkSize, and small enough that FILE_CHUNK's header and
-// data fit one e2e fragment (e2e.MaxFragment), so that each chunk is
-// sealed as one transport message rather than a full one and a tiny one.
-func directChunk(id string, size int64) int {
-	hdr := len(wire.AppendFileChunkHeader(nil, id, size))
-	return min(transfer.ChunkSize, e2e.MaxFragment-hdr)
 }
 
 // outFrame handles a receiver's answer on l about one of our transfers.

@@ -26,10 +26,13 @@ import (
 // file's data is fsynced) every SyncEvery bytes, on Close, and on a full
 // disk; so after a kill the transfer resumes from the last saved offset
 // without reading the partial file again, and never trusts bytes beyond
-// it.
+// it. The checkpoints every SyncEvery bytes run in the background while
+// Write goes on (a Write waits only for a checkpoint still under way when
+// the next one is due), so a kill loses at most 2×SyncEvery.
 //
 // An Incoming is not safe for concurrent use; distinct ones are, in the
-// same directory.
+// same directory. Its background checkpoint never outlives Close, Cancel
+// or Finish.
 type Incoming struct {
 	dir   string
 	from  string
@@ -41,9 +44,11 @@ type Incoming struct {
 	f     *os.File
 	w     writerAt // f, but for tests
 	h     hash.Hash
-	off   int64 // bytes written and hashed
-	saved int64 // off at the last checkpoint
-	done  bool  // closed, cancelled or finished
+	off   int64      // bytes written and hashed
+	saved int64      // off at the last checkpoint completed
+	ckOff int64      // off at the last checkpoint started (saved if none runs)
+	ck    chan error // the background checkpoint under way, or nil
+	done  bool       // closed, cancelled or finished
 }
 
 // writerAt is the seam through which Incoming writes its partial file.
@@ -78,7 +83,7 @@ type stateFile struct {
 }
 
 // Receive starts (or resumes) receiving offer from peer from into
-// directory dir. An offer of more than limit bytes is refused with
+// directory dir, which it creates (0700) if it does not exist. An offer of more than limit bytes is refused with
 // ErrTooLarge before anything is created; an invalid id or negative size
 // gives ErrBadOffer. If dir holds a partial file of the same offer (same
 // peer, id, size and SHA-256), Receive resumes it and Offset tells where
@@ -91,6 +96,9 @@ func Receive(dir, from string, offer Offer, limit int64) (*Incoming, error) {
 	}
 	if offer.Size > limit {
 		return nil, ErrTooLarge
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
 	in := newIncoming(dir, from, offer)
 	st, err := readState(in.state)
@@ -215,7 +223,7 @@ func (in *Incoming) open(st *stateFile) error {
 	if st != nil {
 		fi, err := f.Stat()
 		if err == nil && fi.Size() >= st.Offset {
-			in.off, in.saved = st.Offset, st.Offset
+			in.off, in.saved, in.ckOff = st.Offset, st.Offset, st.Offset
 		} else {
 			in.h.Reset() // lost data the state vouched for: start over
 		}
@@ -256,6 +264,9 @@ func (in *Incoming) Write(offset int64, p []byte) error {
 	if int64(len(p)) > in.offer.Size-in.off {
 		return fmt.Errorf("%w: chunk of %d bytes at %d passes the size %d", ErrSize, len(p), offset, in.offer.Size)
 	}
+	if err := in.reap(false); err != nil {
+		return noSpace(err)
+	}
 	if _, err := in.w.WriteAt(p, in.off); err != nil {
 		if isNoSpace(err) {
 			in.checkpoint() // best effort: the last state stays valid if it fails
@@ -265,20 +276,77 @@ func (in *Incoming) Write(offset int64, p []byte) error {
 	}
 	in.h.Write(p)
 	in.off += int64(len(p))
-	if in.off-in.saved >= syncEvery {
-		if err := in.checkpoint(); err != nil {
-			if isNoSpace(err) {
-				return fmt.Errorf("%w: %w", ErrNoSpace, err)
-			}
+	if in.off-in.ckOff >= syncEvery {
+		// The previous checkpoint must be done before the next starts.
+		if err := in.reap(true); err != nil {
+			return noSpace(err)
+		}
+		if err := in.startCheckpoint(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// noSpace wraps err with ErrNoSpace if the disk is full.
+func noSpace(err error) error {
+	if err != nil && isNoSpace(err) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// startCheckpoint starts a background checkpoint at in.off: the partial
+// file is fsynced (everything written so far), then the state file records
+// in.off and the hash state taken now. reap collects it.
+func (in *Incoming) startCheckpoint() error {
+	hs, err := in.h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	off, f, ck := in.off, in.f, make(chan error, 1)
+	in.ck, in.ckOff = ck, off
+	go func() {
+		err := f.Sync()
+		if err == nil {
+			err = in.writeState(off, hs)
+		}
+		ck <- err
+	}()
+	return nil
+}
+
+// reap collects the background checkpoint, if one runs: it waits for it
+// if wait, else only looks whether it ended. It returns its error (the
+// last saved state then stays the one before it).
+func (in *Incoming) reap(wait bool) error {
+	if in.ck == nil {
+		return nil
+	}
+	var err error
+	if wait {
+		err = <-in.ck
+	} else {
+		select {
+		case err = <-in.ck:
+		default:
+			return nil
+		}
+	}
+	in.ck = nil
+	if err != nil {
+		in.ckOff = in.saved
+		return err
+	}
+	in.saved = in.ckOff
+	return nil
+}
+
 // checkpoint makes the partial file durable up to in.off, then records
-// in.off and the hash state in the state file.
+// in.off and the hash state in the state file, now (after any background
+// checkpoint ended).
 func (in *Incoming) checkpoint() error {
+	in.reap(true) // this checkpoint supersedes it
 	if in.off == in.saved {
 		return nil
 	}
@@ -295,6 +363,17 @@ func (in *Incoming) saveState() error {
 	if err != nil {
 		return err
 	}
+	if err := in.writeState(in.off, hs); err != nil {
+		return err
+	}
+	in.saved, in.ckOff = in.off, in.off
+	return nil
+}
+
+// writeState atomically replaces the state file with offset off and hash
+// state hs. It reads only what never changes after Receive, so a
+// background checkpoint may call it.
+func (in *Incoming) writeState(off int64, hs []byte) error {
 	st := stateFile{
 		Version: stateVersion,
 		From:    in.from,
@@ -303,7 +382,7 @@ func (in *Incoming) saveState() error {
 		SHA256:  hex.EncodeToString(in.offer.SHA256[:]),
 		MIME:    in.offer.MIME,
 		Name:    in.offer.Name,
-		Offset:  in.off,
+		Offset:  off,
 		Hash:    hs,
 	}
 	b, err := json.Marshal(st)
@@ -320,7 +399,6 @@ func (in *Incoming) saveState() error {
 		return err
 	}
 	syncDir(in.dir)
-	in.saved = in.off
 	return nil
 }
 
@@ -391,6 +469,7 @@ func (in *Incoming) Close() error {
 // Cancel gives the transfer up: it removes the partial file and its
 // state. It may follow Close.
 func (in *Incoming) Cancel() error {
+	in.reap(true)
 	if !in.done {
 		in.f.Close()
 	}
@@ -421,6 +500,7 @@ func (in *Incoming) Finish() (path string, err error) {
 	if in.done {
 		return "", ErrClosed
 	}
+	in.reap(true) // the final fsync below makes everything durable anyway
 	if in.off != in.offer.Size {
 		return "", fmt.Errorf("%w: have %d of %d bytes", ErrSize, in.off, in.offer.Size)
 	}

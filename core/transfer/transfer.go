@@ -30,9 +30,10 @@ const (
 	// last FILE_ACK.
 	Window = 4 << 20
 	// SyncEvery is how much an Incoming writes between two durable
-	// checkpoints (data fsynced, then the state file): after a kill, at
-	// most this much is received again.
-	SyncEvery = 64 << 20
+	// checkpoints (data fsynced, then the state file), which run in the
+	// background while it goes on writing: after a kill, at most twice
+	// this much is received again.
+	SyncEvery = 16 << 20
 )
 
 // Errors of the package; test with errors.Is.
