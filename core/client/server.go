@@ -463,6 +463,9 @@ func (c *Client) serverMsg(sc *srvConn, msg wire.Message) {
 			if ch := c.chats[key]; ch != nil && ch.state == ChatOpen && slices.Contains(feats, wire.FeatureAck) {
 				ch.ack = true
 			}
+			if ch := c.chats[key]; ch != nil {
+				c.sendRead(ch) // a receipt that waited for the peer's features
+			}
 		} else if key != c.selfKey && len(c.caps) < 1024 {
 			c.caps[key] = feats
 		}
