@@ -66,6 +66,7 @@ type chat struct {
 	next      int
 	inflight  int    // bytes of text in outbox[:next]
 	readID    uint64 // a read receipt to send when the chat is open (MarkRead)
+	readSent  uint64 // the last one sent, said again when the chat opens or moves
 	l         *link
 	ack       bool   // both sides announced "ack": CHAT_MSG2 and CHAT_ACK
 	gen       uint64 // incremented whenever a socket is attached or dropped
@@ -647,6 +648,11 @@ func (c *Client) openChat(ch *chat, conn net.Conn, r *wire.Reader, first wire.Me
 		c.emit(e)
 	}
 	c.pump(ch)
+	if ch.readID == 0 {
+		// The last receipt may have been lost with the path the chat
+		// left: say it again (the peer takes a repeat as it is).
+		ch.readID = ch.readSent
+	}
 	c.sendRead(ch)
 	c.filesOpen(ch, l)
 	r.IdleTimeout = 0

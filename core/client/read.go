@@ -53,7 +53,7 @@ func (c *Client) sendRead(ch *chat) {
 		return
 	}
 	if send(ch.l, wire.ChatRead{ID: ch.readID}, 0) {
-		ch.readID = 0
+		ch.readSent, ch.readID = ch.readID, 0
 	}
 }
 
