@@ -38,6 +38,22 @@ func (p *proc) expectMatch(typ string, match func(map[string]any) bool) map[stri
 	}
 }
 
+// next returns the next output object, whatever its type; what names what
+// is awaited, for the failure message.
+func (p *proc) next(what string) map[string]any {
+	p.t.Helper()
+	select {
+	case m, ok := <-p.lines:
+		if !ok {
+			p.t.Fatalf("output ended before %q", what)
+		}
+		return m
+	case <-time.After(waitTimeout):
+		p.t.Fatalf("no %q within %v", what, waitTimeout)
+	}
+	return nil
+}
+
 func idIs(id any) func(map[string]any) bool {
 	return func(m map[string]any) bool { return m["id"] == id }
 }
@@ -145,7 +161,6 @@ func TestCLIMsgNoKey(t *testing.T) {
 // (route mailbox), once each and in order, and are then delivered, with the
 // ids queued gave.
 func TestCLIMailbox(t *testing.T) {
-	t.Skip("flaky: about one run in eight ana's first message to the absent bob is never reported stored (seen in CI, cause not found yet); the mailbox is covered by client.TestMailboxOffline and lantest.TestLANMailbox")
 	checkGoroutines(t)
 	addr := startServer(t)
 	bobDir := t.TempDir()
@@ -154,15 +169,39 @@ func TestCLIMailbox(t *testing.T) {
 	ana.expect("peer_joined")
 	bob.quit()
 	ana.expect("peer_left")
+	// A message's stored may come before the next one is queued: every
+	// line is looked at, none skipped (expect would drop it).
 	var ids []any
-	for i := range 3 {
-		ana.send(fmt.Sprintf("/msg bob away %d", i))
-		ids = append(ids, ana.expect("queued")["id"])
-	}
-	for _, id := range ids {
-		if m := ana.expectMatch("stored", idIs(id)); m["peer"] != "bob" {
-			t.Fatalf("stored %v", m)
+	stored := make(map[any]bool)
+	isStored := func(m map[string]any) {
+		switch m["type"] {
+		case "stored":
+			if m["peer"] != "bob" || !slices.Contains(ids, m["id"]) || stored[m["id"]] {
+				t.Fatalf("stored %v; queued %v, stored before %v", m, ids, stored)
+			}
+			stored[m["id"]] = true
+		case "send_failed":
+			t.Fatalf("send_failed %v", m)
 		}
+	}
+	for i := range 3 {
+		text := fmt.Sprintf("away %d", i)
+		ana.send("/msg bob " + text)
+		for {
+			m := ana.next("queued")
+			if m["type"] != "queued" {
+				isStored(m)
+				continue
+			}
+			if m["peer"] != "bob" || m["text"] != text || m["id"] == nil {
+				t.Fatalf("queued %v, want %q to bob", m, text)
+			}
+			ids = append(ids, m["id"])
+			break
+		}
+	}
+	for len(stored) < len(ids) {
+		isStored(ana.next("stored"))
 	}
 	bob = cliPeer(t, addr, "bob", bobDir)
 	for i := range 3 {
@@ -171,10 +210,17 @@ func TestCLIMailbox(t *testing.T) {
 			t.Fatalf("chat_msg %v, want %q from ana by mailbox", m, want)
 		}
 	}
-	for _, id := range ids {
-		if m := ana.expectMatch("delivered", idIs(id)); m["peer"] != "bob" {
-			t.Fatalf("delivered %v", m)
+	// Delivered once each, in whatever order the receipts come.
+	delivered := make(map[any]bool)
+	for len(delivered) < len(ids) {
+		m := ana.next("delivered")
+		if m["type"] != "delivered" {
+			continue
 		}
+		if m["peer"] != "bob" || !slices.Contains(ids, m["id"]) || delivered[m["id"]] {
+			t.Fatalf("delivered %v; queued %v, delivered before %v", m, ids, delivered)
+		}
+		delivered[m["id"]] = true
 	}
 	// Nothing came twice: the next message bob gets is a new one.
 	ana.send("/msg bob back")
