@@ -176,12 +176,30 @@ func (s *chatScreen) answer(thread string, act inviteAction) {
 	}
 }
 
+// canSend reports whether the thread with peer takes messages now: the
+// feed; a private thread whose chat is open, whose peer is away with a
+// mailbox to keep them (awayMail), or whose peer is online with no chat
+// open (invitesOnSend). Never while a changed key of the peer waits.
 func (s *chatScreen) canSend(peer string) bool {
 	if peer == model.Everyone {
 		return true
 	}
 	t := s.m.Lookup(peer)
-	return t != nil && (t.Chat == client.ChatOpen && !t.Sec.KeyChanged || s.awayMail(t))
+	if t == nil || t.Sec.KeyChanged {
+		return false
+	}
+	return t.Chat == client.ChatOpen || s.awayMail(t) || s.invitesOnSend(t)
+}
+
+// invitesOnSend reports whether sending on the private thread t asks its
+// peer for a chat, like the command line's /msg: the peer is online, no
+// chat is open and the peer has not asked for one (that request is
+// answered first). The client core's Send invites the peer (or waits for
+// the request already sent) and sends the messages once the chat opens;
+// a declined or expired request fails them, each with its Retry.
+func (s *chatScreen) invitesOnSend(t *model.Thread) bool {
+	return t.Peer != model.Everyone && (t.Chat == client.ChatNone || t.Chat == client.ChatInviting) &&
+		!t.Sec.KeyChanged && s.m.Online(t.Peer)
 }
 
 // awayMail reports whether the private thread t takes messages for the
@@ -243,9 +261,6 @@ func (s *chatScreen) update(gtx C) {
 	}
 	if s.updateLeave(gtx) || s.updateSec(gtx) { // verify.go
 		return
-	}
-	if s.pane.request.Clicked(gtx) && s.current != model.Everyone {
-		s.sess.Invite(s.current)
 	}
 	if (s.pane.leave.Clicked(gtx) || s.pane.head.leaveIcon.Clicked(gtx)) && s.current != model.Everyone {
 		s.sess.Leave(s.current)
@@ -389,19 +404,25 @@ func (s *chatScreen) thread(gtx C, narrow bool) D {
 		s.m.MarkRead(peer)
 	}
 	comp := newComposer(th, ic, &ts.composer, t)
-	if s.awayMail(t) {
+	switch {
+	case peer == model.Everyone || t.Chat == client.ChatOpen && !t.Sec.KeyChanged:
+	case t.Sec.KeyChanged:
+		comp.Gate = keyChangeGate{th: th, thread: t, sec: &s.sec}.Layout // keychange.go
+	case s.awayMail(t):
 		comp.Note = t.Name() + " is away — messages wait on the server"
-	} else if peer != model.Everyone && t.Chat != client.ChatOpen {
-		g := chatGateStyle{th: th, thread: t, online: s.m.Online(peer), request: &s.pane.request}
+	case s.invitesOnSend(t):
+		comp.Note, comp.NoteIcon = inviteNote(t), ic.invite
+		if t.Chat == client.ChatInviting {
+			comp.NoteIcon = ic.clock
+		}
+	default:
+		g := chatGateStyle{th: th, thread: t}
 		if t.Chat == client.ChatInvited {
 			g.invite = s.cards.invite(peer)
 		}
 		comp.Gate = g.Layout
 	}
 	comp.Attach = s.a.cfg.Picker != nil && s.canSend(peer)
-	if t.Sec.KeyChanged && peer != model.Everyone {
-		comp.Gate = keyChangeGate{th: th, thread: t, sec: &s.sec}.Layout // keychange.go
-	}
 	s.pane.head.muted = s.a.settings.Muted(peer)
 	p := threadPaneStyle{
 		th: th, ic: ic, m: s.m, pane: &s.pane, thread: t, state: ts,

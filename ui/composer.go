@@ -46,9 +46,12 @@ type composerStyle struct {
 	state  *composerState
 	thread *model.Thread
 	Gate   layout.Widget // nil: the field
-	// Note, if not "", is a line over the field that says where the
-	// messages go (the peer is away: they wait on the server).
-	Note string
+	// Note, if not "", is a quiet line over the field that says what
+	// sending does: the peer is away (the messages wait on the server), or
+	// no chat is open (sending asks the peer for one). NoteIcon goes
+	// before it; nil: the server's.
+	Note     string
+	NoteIcon *widget.Icon
 	// Attach shows the attach button before the field.
 	Attach bool
 }
@@ -100,7 +103,11 @@ func (c composerStyle) bar(gtx C) D {
 										return layout.Inset{Right: 6}.Layout(gtx, func(gtx C) D {
 											sz := gtx.Sp(sizeSmall)
 											gtx.Constraints = layout.Exact(image.Pt(sz, sz))
-											return c.ic.stored.Layout(gtx, th.Pal.Muted)
+											ic := c.NoteIcon
+											if ic == nil {
+												ic = c.ic.stored
+											}
+											return ic.Layout(gtx, th.Pal.Muted)
 										})
 									}),
 									layout.Flexed(1, th.label(sizeSmall, th.Pal.Muted, c.Note).Layout),
@@ -144,14 +151,15 @@ func (c composerStyle) field(gtx C, ed *widget.Editor, hint string) D {
 	)
 }
 
-// chatGateStyle explains why a private thread cannot take messages and
-// offers the way forward: request a chat, or answer the peer's request.
+// chatGateStyle stands for the composer of a private thread that cannot
+// take messages: the peer is offline (and the server's mailbox cannot keep
+// them), or the peer asked for a chat, which Accept or Decline answers.
+// A thread whose peer is online takes messages at once: sending asks for
+// the chat (see chatScreen.invitesOnSend).
 type chatGateStyle struct {
-	th      *Theme
-	thread  *model.Thread
-	online  bool
-	request *widget.Clickable // Start private chat, Chat again
-	invite  *inviteState      // the peer's pending request, if any
+	th     *Theme
+	thread *model.Thread
+	invite *inviteState // the peer's pending request, if any
 }
 
 func (g chatGateStyle) Layout(gtx C) D {
@@ -178,24 +186,25 @@ func (g chatGateStyle) parts() (msg string, action layout.Widget) {
 			)
 		}
 	default:
-		if !g.online {
-			msg = name + " is offline."
-		} else {
-			msg = "Private messages go to " + name + " only, directly or through the server."
-			switch t.Closed {
-			case client.ReasonLost:
-				msg = "The connection to " + name + " was lost."
-			case client.ReasonExpired:
-				msg = "The chat request expired."
-			}
-			label := "Start private chat"
-			if t.Closed != "" {
-				label = "Chat again"
-			}
-			action = func(gtx C) D { return button(gtx, th, g.request, primary, label) }
-		}
+		msg = name + " is offline."
 	}
 	return msg, action
+}
+
+// inviteNote is the line over the composer of private thread t, whose
+// online peer has no open chat with us: what sending does. The client
+// core's Send asks the peer for a chat (or waits for the one asked for) and
+// sends the messages once it opens. Why an earlier chat ended, the thread
+// says above (a system line).
+func inviteNote(t *model.Thread) string {
+	name := t.Name()
+	switch {
+	case t.Chat == client.ChatInviting:
+		return "Your messages go out once " + name + " accepts"
+	case t.Closed != "":
+		return "Sending asks " + name + " for a new chat"
+	}
+	return "Sending asks " + name + " for a private chat"
 }
 
 // layout draws msg beside action, or above it when a word of msg would not

@@ -35,7 +35,11 @@
 // (session.FailureText, the one place that puts the client core's errors
 // into words). A message that comes again with the same id after a
 // restart is shown once (the session drops it). A private thread whose peer is away
-// keeps its composer: the messages wait in the server's mailbox. Each
+// keeps its composer: the messages wait in the server's mailbox. One whose
+// peer is online takes messages at once, chat open or not: sending asks the
+// peer for a chat, as the command line's /msg does (the client core's Send
+// invites), which a quiet line over the field says; only the peer's own
+// request (Accept, Decline) or an offline peer stands for the field. Each
 // session keeps the newest broadcast id it saw per server (feedmarks.go);
 // the next connection to that server asks for the broadcasts after it
 // (ReplayBackend), which the feed shows under "While you were away".

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"peerchat/core/client"
+	"peerchat/ui/model"
 )
 
 // fakeBackend is a Backend without a network. Safe for concurrent use.
@@ -25,6 +26,9 @@ type fakeBackend struct {
 	onPoll   func()   // given to the sessions, see fakeSession.onPoll
 	keys     bool     // sessions have device identities (fakeKeySession)
 	lasts    []uint64 // the last broadcast ids ConnectSince was given, in order
+	// invites makes the sessions' Send invite a peer with no open chat,
+	// as client.Client.Send does (EventInviting).
+	invites bool
 }
 
 var _ ReplayBackend = (*fakeBackend)(nil)
@@ -50,7 +54,7 @@ func (b *fakeBackend) Connect(ctx context.Context, server, nick string, notify f
 		b.connErr = nil
 		return nil, err
 	}
-	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers, onPoll: b.onPoll}
+	s := &fakeSession{nick: nick, server: server, notify: notify, peers: b.peers, onPoll: b.onPoll, invites: b.invites}
 	b.sessions = append(b.sessions, s)
 	if b.keys {
 		return &fakeKeySession{fakeSession: s}, nil
@@ -83,6 +87,10 @@ type fakeSession struct {
 	calls  []string
 	nextID uint64
 	closed bool
+	// invites: Send invites a peer whose chat is not open or being set
+	// up (chats), queueing EventInviting, as client.Client.Send does.
+	invites bool
+	chats   map[string]client.ChatState // by folded nick, from the events pushed and Send
 	// idlePolls counts the Polls that found nothing queued: the session
 	// service polls sequentially, so one that began after events were
 	// taken means those are applied and flushed (see harness.settle).
@@ -91,6 +99,16 @@ type fakeSession struct {
 
 func (s *fakeSession) push(evs ...client.Event) {
 	s.mu.Lock()
+	for _, ev := range evs {
+		switch ev.Kind {
+		case client.EventChatOpen:
+			s.setChat(ev.Peer, client.ChatOpen)
+		case client.EventInviting:
+			s.setChat(ev.Peer, client.ChatInviting)
+		case client.EventChatClosed:
+			s.setChat(ev.Peer, client.ChatNone)
+		}
+	}
 	s.queue = append(s.queue, evs...)
 	s.mu.Unlock()
 	if s.notify != nil {
@@ -155,9 +173,26 @@ func (s *fakeSession) Decline(nick string) error { s.call("decline %s", nick); r
 func (s *fakeSession) Send(nick, text string) (uint64, error) {
 	s.call("send %s %s", nick, text)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.nextID++
-	return s.nextID, nil
+	id := s.nextID
+	invite := s.invites && s.chats[model.Key(nick)] == client.ChatNone
+	if invite {
+		s.setChat(nick, client.ChatInviting)
+		s.queue = append(s.queue, client.Event{Kind: client.EventInviting, Peer: nick, Expires: fixedNow.Add(30 * time.Second)})
+	}
+	s.mu.Unlock()
+	if invite && s.notify != nil {
+		s.notify()
+	}
+	return id, nil
+}
+
+// setChat notes the state of the chat with nick. The caller holds s.mu.
+func (s *fakeSession) setChat(nick string, st client.ChatState) {
+	if s.chats == nil {
+		s.chats = map[string]client.ChatState{}
+	}
+	s.chats[model.Key(nick)] = st
 }
 func (s *fakeSession) LeaveChat(nick string) error { s.call("leave %s", nick); return nil }
 func (s *fakeSession) ReconnectNow()               { s.call("reconnect") }

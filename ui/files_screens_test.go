@@ -183,6 +183,26 @@ func fileScenarios() []scenario {
 				client.Event{Kind: client.EventChatMsg, From: "bruno", Peer: "bruno", Text: "Notes are in there", Time: at(13, 57)},
 				client.Event{Kind: client.EventFileDone, Peer: "bruno", File: out, Time: at(14, 1)})
 		}},
+		{"files-in-a-row", func(h *harness) {
+			// Two cards, then two pictures, of one sender in a row: as far
+			// apart as two bubbles in a row, never touching.
+			s := fileChat(h)
+			dir := h.t.TempDir()
+			a := fileInfo("b1", "deploy-notes.pdf", 2_340_000, false)
+			a.MIME, a.Path = "application/pdf", filepath.Join(dir, a.Name)
+			b := fileInfo("b2", "peerchat-logs-2026-11-25.tar.gz", 18_700_000, false)
+			b.Path = filepath.Join(dir, b.Name)
+			p1 := fileInfo("f3", "panorama.png", 48_000, true)
+			p1.MIME, p1.Path = "image/png", writeTestPNG(h.t, dir, p1.Name, testPicture(640, 240))
+			p2 := fileInfo("f4", "hills.png", 31_000, true)
+			p2.MIME, p2.Path = "image/png", writeTestPNG(h.t, dir, p2.Name, testPicture(600, 300))
+			h.push(s,
+				client.Event{Kind: client.EventFileDone, Peer: "bruno", File: a, Time: at(13, 57)},
+				client.Event{Kind: client.EventFileDone, Peer: "bruno", File: b, Time: at(13, 57)},
+				client.Event{Kind: client.EventFileDone, Peer: "bruno", File: p1, Time: at(14, 1)},
+				client.Event{Kind: client.EventFileDone, Peer: "bruno", File: p2, Time: at(14, 1)})
+			waitThumbs(h)
+		}},
 		{"file-offer", func(h *harness) {
 			s := fileChat(h)
 			h.push(s, client.Event{Kind: client.EventFileOffer, Peer: "bruno", File: fileInfo("b9", "team-photos-offsite.zip", 48_300_000, false), Time: at(14, 5)})

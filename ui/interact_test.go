@@ -109,10 +109,13 @@ func TestNickValidation(t *testing.T) {
 	}
 }
 
-// TestOpenThreadAndSend clicks a person, requests a chat, then sends with
-// Enter once it is open; Shift+Enter makes a newline.
+// TestOpenThreadAndSend clicks a person with no chat open and types at
+// once: Enter sends, and the send itself asks for the chat (the client
+// core's Send invites, as the fake does), with no button to click first.
+// The composer stays while the request waits; once the chat opens, Enter
+// sends, Shift+Enter makes a newline.
 func TestOpenThreadAndSend(t *testing.T) {
-	be := &fakeBackend{peers: []string{"bruno", "chen"}}
+	be := &fakeBackend{peers: []string{"bruno", "chen"}, invites: true}
 	h := newHarness(t, be, 1280, 800)
 	s := h.connect("ana")
 	// Desktop: header 65, Everyone row 64, "PEOPLE" label, then 64 dp rows.
@@ -121,13 +124,40 @@ func TestOpenThreadAndSend(t *testing.T) {
 	if c.current != "bruno" {
 		t.Fatalf("current thread %q after clicking the first person, want bruno", c.current)
 	}
-	// "Start private chat" sits right in the composer bar.
-	h.click(image.Pt(1190, 768))
-	if !hasCall(s, "invite bruno") {
-		t.Fatalf("no invite after clicking Start private chat; calls %q", s.Calls())
+	ed := &c.view("bruno").composer.editor
+	if !h.focused(ed) {
+		t.Fatal("the composer of a peer with no chat does not take the focus")
+	}
+	if txt := h.screenText(); !strings.Contains(txt, "Sending asks bruno for a private chat") {
+		t.Fatalf("no hint of what sending does: %q", txt)
+	}
+	h.typeText(ed, "hi, got a minute?")
+	h.key(key.NameReturn, 0)
+	if !hasCall(s, "send bruno hi, got a minute?") {
+		t.Fatalf("Enter on a thread with no chat: calls %q, want the send", s.Calls())
+	}
+	if hasCall(s, "invite bruno") {
+		t.Fatalf("the UI invited beside the send: calls %q", s.Calls())
+	}
+	h.settle(s)
+	th := c.m.Thread("bruno")
+	if th.Chat != client.ChatInviting {
+		t.Fatalf("chat %v after the send, want the request the send made", th.Chat)
+	}
+	if i := slices.IndexFunc(th.Messages, func(m model.Message) bool { return m.Mine }); i < 0 ||
+		th.Messages[i].State != delivery.Pending || th.Messages[i].Text != "hi, got a minute?" {
+		t.Fatalf("messages %+v, want ours, pending", th.Messages)
+	}
+	// While the request waits, the composer says so and takes more.
+	if txt := h.screenText(); !strings.Contains(txt, "Your messages go out once bruno accepts") {
+		t.Fatalf("no word of the request: %q", txt)
+	}
+	h.typeText(ed, "it's about the deploy")
+	h.key(key.NameReturn, 0)
+	if !hasCall(s, "send bruno it's about the deploy") || ed.Text() != "" {
+		t.Fatalf("second message while the request waits: calls %q, composer %q", s.Calls(), ed.Text())
 	}
 	h.push(s, client.Event{Kind: client.EventChatOpen, Peer: "bruno"})
-	ed := &c.view("bruno").composer.editor
 	h.click(image.Pt(700, 768)) // the composer
 	h.typeText(ed, "one")
 	h.key(key.NameReturn, key.ModShift)
@@ -136,16 +166,15 @@ func TestOpenThreadAndSend(t *testing.T) {
 	if !hasCall(s, "send bruno one\ntwo") {
 		t.Fatalf("calls %q, want a send of two lines", s.Calls())
 	}
-	th := c.m.Thread("bruno")
 	last := th.Messages[len(th.Messages)-1]
-	if !last.Mine || last.State != delivery.Pending || last.ID != 1 {
+	if !last.Mine || last.State != delivery.Pending || last.ID != 3 {
 		t.Fatalf("last message %+v", last)
 	}
-	h.push(s, client.Event{Kind: client.EventSent, Peer: "bruno", ID: 1})
+	h.push(s, client.Event{Kind: client.EventSent, Peer: "bruno", ID: 3})
 	if got := th.Messages[len(th.Messages)-1].State; got != delivery.Sent {
 		t.Fatalf("state %v once written, want Sent", got)
 	}
-	h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 1})
+	h.push(s, client.Event{Kind: client.EventDelivered, Peer: "bruno", ID: 3})
 	if got := th.Messages[len(th.Messages)-1].State; got != delivery.Delivered {
 		t.Fatalf("state %v after the ack, want Delivered", got)
 	}

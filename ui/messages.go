@@ -20,6 +20,15 @@ import (
 // be to share one header.
 const groupWindow = 5 * time.Minute
 
+// Gaps between the messages of one group (one sender, close in time).
+const (
+	groupGap unit.Dp = 2 // between bubbles of text
+	// cardGap is above and below a file card or picture: bubbles that
+	// large, often as wide as each other, would read as one block 2 dp
+	// apart (their outline takes one of them in the light theme).
+	cardGap unit.Dp = 6
+)
+
 // messageStates holds the widget state of the messages on screen, by
 // model.Message.Key. State is made when a message is laid out and dropped
 // (prune) when it was not in the last frame, so that it does not grow with
@@ -180,9 +189,12 @@ func (l messageListStyle) list_(gtx C, ml material.ListStyle) D {
 		}
 		newDay := prev == nil || !sameDate(prev.Time, msg.Time)
 		first := newDay || !prev.Said() || prev.From != msg.From || msg.Time.Sub(prev.Time) > groupWindow
-		top := unit.Dp(2)
-		if first {
+		top := groupGap
+		switch {
+		case first:
 			top = 10
+		case msg.Kind == model.KindFile || prev.Kind == model.KindFile:
+			top = cardGap
 		}
 		if i == 0 {
 			top = 12

@@ -147,6 +147,24 @@ func scenarios() []scenario {
 			h.push(s, client.Event{Kind: client.EventChatClosed, Peer: "bruno", Reason: client.ReasonLost},
 				client.Event{Kind: client.EventError, Err: errors.New("chat with bruno: connection reset by peer")})
 		}},
+		{"no-chat", func(h *harness) {
+			// An online peer with no chat open: the composer takes text at
+			// once, and says that sending asks for the chat.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			h.push(s, feedEvents()[:5]...)
+			h.chat().open("chen")
+		}},
+		{"no-chat-sent", func(h *harness) {
+			// The first message sent: it waits for the request it made.
+			h.be.peers, h.be.invites = crowd[:5], true
+			s := h.connect("ana")
+			c := h.chat()
+			c.open("chen")
+			c.sendText("chen", "Hi! Do you have a minute for the demo?")
+			h.settle(s)
+			c.view("chen").composer.editor.SetText("It's about the slides")
+		}},
 		{"invite", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")

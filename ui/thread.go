@@ -65,7 +65,6 @@ func newThreadState(touch bool) *threadState {
 // the jump to the newest messages.
 type threadPane struct {
 	back       iconButtonState
-	request    widget.Clickable // Start private chat, in the composer bar
 	leave      widget.Clickable
 	head       threadHeader // the rest of the header (threadheader.go)
 	jump       iconButtonState

@@ -108,6 +108,8 @@ type iconSet struct {
 	// stored is "on the server" (delivery.Stored, the route through the
 	// server): a server.
 	stored *widget.Icon
+	// invite is "sending asks for a chat": a speech bubble.
+	invite *widget.Icon
 	// Files (files.go): attach, and the types of the file cards.
 	attach, file, image, movie, music, archive, doc *widget.Icon
 }
@@ -129,6 +131,7 @@ func newIcons() iconSet {
 		failed:  mustIcon(icons.AlertErrorOutline),
 		clock:   mustIcon(icons.ActionSchedule),
 		stored:  mustIcon(icons.ActionDNS),
+		invite:  mustIcon(icons.CommunicationChatBubbleOutline),
 		close:   mustIcon(icons.NavigationClose),
 		people:  mustIcon(icons.SocialPeople),
 		wifi:    mustIcon(icons.DeviceWiFiTethering),

@@ -8,7 +8,6 @@ import (
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/unit"
-	"gioui.org/widget"
 
 	"peerchat/core/client"
 	"peerchat/core/wire"
@@ -64,8 +63,7 @@ func TestGateKeepsWords(t *testing.T) {
 	tight := 0 // cases where the message would not fit beside the action
 	for _, nick := range []string{"bruno", "Konstantinopoulos", "Wolfeschlegelstein", strings.Repeat("w", wire.MaxNickLen)} {
 		for _, chat := range []client.ChatState{client.ChatNone, client.ChatInvited, client.ChatInviting} {
-			g := chatGateStyle{th: th, thread: &model.Thread{Peer: model.Key(nick), Nick: nick, Chat: chat}, online: true,
-				request: new(widget.Clickable), invite: new(inviteState)}
+			g := chatGateStyle{th: th, thread: &model.Thread{Peer: model.Key(nick), Nick: nick, Chat: chat}, invite: new(inviteState)}
 			msg, action := g.parts()
 			_, textW := g.layout(gtx, msg, action)
 			longest := longestWord(gtx, th.label(sizeSmall, th.Pal.Muted, msg))
