@@ -88,7 +88,9 @@ func fileObj(typ, peer string, f *client.FileInfo) map[string]any {
 	if f != nil {
 		obj["id"], obj["name"], obj["size"], obj["mime"] = f.ID, f.Name, f.Size, f.MIME
 		obj["outgoing"], obj["parked"] = f.Outgoing, f.Parked
-		obj["sha256"] = hex.EncodeToString(f.SHA256[:])
+		if f.SHA256 != ([32]byte{}) { // known once read or named by FILE_END
+			obj["sha256"] = hex.EncodeToString(f.SHA256[:])
+		}
 		if f.Path != "" {
 			obj["path"] = f.Path
 		}

@@ -185,6 +185,10 @@ func (c *Client) postImage(o *outImage) {
 		return
 	}
 	defer f.Close()
+	if _, err := f.Sum(); err != nil { // IMG_POST names the SHA-256
+		c.imageFailed(o, err)
+		return
+	}
 	offer := f.Offer(o.fid)
 	head := make([]byte, 512)
 	n, err := f.ReadChunk(0, head)

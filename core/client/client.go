@@ -108,6 +108,9 @@ type Config struct {
 
 	// hooks are test seams.
 	hooks *hooks
+	// noEndSum leaves wire.FeatureFilesEndSum out of HELLO (tests: a peer
+	// of an earlier version).
+	noEndSum bool
 }
 
 // hooks lets the package's tests intercept the network.

@@ -57,7 +57,7 @@ func (c *Client) fileFrame(ch *chat, gen uint64, l *link, p []byte) bool {
 		}
 		c.fx.mu.Unlock()
 		if q != nil {
-			c.enqueue(q, quit, wItem{l: l, end: true})
+			c.enqueue(q, quit, wItem{l: l, end: true, endMsg: m})
 		}
 	case wire.FileCancel:
 		c.fx.mu.Lock()
@@ -88,7 +88,7 @@ func (c *Client) fileOffer(key, nick string, l *link, m wire.FileOffer) {
 	}
 	x := c.fx.xs[k]
 	if x != nil {
-		if x.info.Size != m.Size || x.info.SHA256 != m.SHA256 {
+		if !x.offer.SameFile(m) {
 			send(l, wire.FileDecline{ID: m.ID, Reason: wire.DeclineBusy}, 0)
 			c.fx.mu.Unlock()
 			return
@@ -101,10 +101,10 @@ func (c *Client) fileOffer(key, nick string, l *link, m wire.FileOffer) {
 		q, quit := x.wq, x.wquit
 		c.fx.mu.Unlock()
 		if q != nil { // after the chunks queued before it
-			c.enqueue(q, quit, wItem{l: l, offer: true})
+			c.enqueue(q, quit, wItem{l: l, offer: true, offerMsg: m})
 			return
 		}
-		c.resumeAccept(x, l)
+		c.resumeAccept(x, l, m)
 		return
 	}
 	info := FileInfo{ID: m.ID, Peer: nick, From: nick, Name: transfer.SanitizeName(m.Name), Size: m.Size, MIME: m.MIME, SHA256: m.SHA256}
@@ -133,7 +133,7 @@ func (c *Client) fileOffer(key, nick string, l *link, m wire.FileOffer) {
 	if !auto {
 		ps, _ := transfer.Pending(c.cfg.Downloads)
 		for _, p := range ps {
-			if p.From == key && p.Offer.ID == m.ID && p.Offer.Size == m.Size && p.Offer.SHA256 == m.SHA256 {
+			if p.From == key && p.Offer.SameFile(m) {
 				auto = true // accepted before a restart: it resumes
 			}
 		}
@@ -256,6 +256,8 @@ type wItem struct {
 	chunk      wire.FileChunk
 	buf        *[]byte
 	end, offer bool
+	endMsg     wire.FileEnd
+	offerMsg   wire.FileOffer
 }
 
 // writerQueue is how many items wait for a transfer's writer at most
@@ -291,9 +293,9 @@ func (c *Client) writeLoop(x *xfer, q chan wItem, quit chan struct{}) {
 		case it := <-q:
 			switch {
 			case it.offer:
-				c.resumeAccept(x, it.l)
+				c.resumeAccept(x, it.l, it.offerMsg)
 			case it.end:
-				c.fileEnd(x, it.l)
+				c.fileEnd(x, it.l, it.endMsg)
 			default:
 				c.writeChunk(it.ch, it.l, x, it.chunk)
 				chunkPool.Put(it.buf)
@@ -306,11 +308,15 @@ func (c *Client) writeLoop(x *xfer, q chan wItem, quit chan struct{}) {
 	}
 }
 
-// resumeAccept answers the sender's new FILE_OFFER of x on l with our
-// verified offset.
-func (c *Client) resumeAccept(x *xfer, l *link) {
+// resumeAccept answers the sender's new FILE_OFFER m of x on l with our
+// verified offset, keeping the SHA-256 m names if the first offer did
+// not.
+func (c *Client) resumeAccept(x *xfer, l *link, m wire.FileOffer) {
 	x.iomu.Lock()
 	defer x.iomu.Unlock()
+	if x.in != nil && !m.SumLater {
+		x.in.SetSum(m.SHA256) // SameFile: it names no other sum than ours
+	}
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
 	if c.fx.xs[x.xkey()] != x || x.in == nil {
@@ -372,11 +378,10 @@ func (c *Client) writeChunk(ch *chat, l *link, x *xfer, m wire.FileChunk) {
 	}
 }
 
-// fileEnd checks and places a file whose last chunk came (FILE_END):
+// fileEnd checks and places a file whose last chunk came (FILE_END m):
 // FILE_DONE and EventFileDone, or FILE_FAIL and EventFileFailed.
-func (c *Client) fileEnd(x *xfer, l *link) {
+func (c *Client) fileEnd(x *xfer, l *link, m wire.FileEnd) {
 	k := x.xkey()
-	m := wire.FileEnd{ID: x.info.ID}
 	x.iomu.Lock()
 	c.fx.mu.Lock()
 	live := c.fx.xs[k] == x && x.inLink == l && x.state == xReceiving
@@ -385,7 +390,8 @@ func (c *Client) fileEnd(x *xfer, l *link) {
 		x.iomu.Unlock()
 		return
 	}
-	path, err := x.in.Finish()
+	path, err := finishIn(x, m)
+	sum := x.in.Offer().SHA256
 	x.iomu.Unlock()
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
@@ -405,14 +411,27 @@ func (c *Client) fileEnd(x *xfer, l *link) {
 		return
 	}
 	send(l, wire.FileDone{ID: m.ID}, 0)
-	c.finished(x, path)
+	c.finished(x, path, sum)
 }
 
-// finished reports x received and placed at path. The caller holds c.fx.mu.
-func (c *Client) finished(x *xfer, path string) {
+// finishIn checks x's file against the SHA-256 that FILE_END m or the
+// offer named, and places it (transfer.Incoming.Finish). The caller
+// holds x.iomu.
+func finishIn(x *xfer, m wire.FileEnd) (string, error) {
+	if m.HasSum {
+		if err := x.in.SetSum(m.SHA256); err != nil {
+			return "", err
+		}
+	}
+	return x.in.Finish()
+}
+
+// finished reports x received and placed at path, checked against sum.
+// The caller holds c.fx.mu.
+func (c *Client) finished(x *xfer, path string, sum [32]byte) {
 	c.removeX(x)
 	c.fx.ended[x.xkey()] = wire.FileDone{ID: x.info.ID}
-	x.info.Path = path
+	x.info.Path, x.info.SHA256 = path, sum
 	c.progress(x, x.info.Size)
 	info := x.info
 	c.emit(Event{Kind: EventFileDone, Peer: info.Peer, File: &info})
@@ -422,27 +441,45 @@ func (c *Client) finished(x *xfer, path string) {
 // is received into Config.Downloads, resuming a partial file of the same
 // offer.
 func (c *Client) AcceptFile(nick, id string) error {
-	c.mu.Lock()
-	defer c.unlock()
-	if c.closed {
-		return ErrClosed
-	}
-	c.fx.mu.Lock()
-	defer c.fx.mu.Unlock()
-	x := c.fx.xs[xkey(false, foldKey(nick), id)]
-	if x == nil || x.state != xAsk {
-		return fmt.Errorf("accept file %s from %q: %w", id, nick, ErrNoTransfer)
-	}
-	x.state = xAccepting
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.receive(x) }()
-	return nil
+	return c.onFile("accept file", nick, id, c.asked(id), func(x *xfer) {
+		x.state = xAccepting
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.receive(x) }()
+	})
 }
 
 // DeclineFile declines the file id that nick offered: the peer is told
 // (FILE_DECLINE declined) and EventFileFailed reports it with
 // ErrFileDeclined.
 func (c *Client) DeclineFile(nick, id string) error {
+	return c.onFile("decline file", nick, id, c.asked(id), func(x *xfer) {
+		dec := wire.FileDecline{ID: id, Reason: wire.DeclineDeclined}
+		if ch := c.chats[x.key]; ch != nil && ch.state == ChatOpen && ch.l != nil && ch.l.sess != nil {
+			send(ch.l, dec, 0)
+		} else if x.inLink != nil {
+			send(x.inLink, dec, 0)
+		}
+		c.fx.ended[x.xkey()] = dec // and to the offer the sender may repeat meanwhile
+		c.failX(x, fmt.Errorf("%s from %q: %w", x.info.Name, x.info.Peer, ErrFileDeclined), false)
+	})
+}
+
+// asked returns a pick for onFile: the incoming transfer id of the peer
+// with folded nick key that waits for AcceptFile or DeclineFile.
+func (c *Client) asked(id string) func(key string) *xfer {
+	return func(key string) *xfer {
+		if x := c.fx.xs[xkey(false, key, id)]; x != nil && x.state == xAsk {
+			return x
+		}
+		return nil
+	}
+}
+
+// onFile runs do, with c.mu and c.fx.mu held, on the transfer with nick
+// that pick (given the folded nick, called with the same locks) finds:
+// op (as "accept file") and id name it in the ErrNoTransfer it gives if
+// there is none; ErrClosed once the Client is closed.
+func (c *Client) onFile(op, nick, id string, pick func(key string) *xfer, do func(*xfer)) error {
 	c.mu.Lock()
 	defer c.unlock()
 	if c.closed {
@@ -450,18 +487,11 @@ func (c *Client) DeclineFile(nick, id string) error {
 	}
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
-	x := c.fx.xs[xkey(false, foldKey(nick), id)]
-	if x == nil || x.state != xAsk {
-		return fmt.Errorf("decline file %s from %q: %w", id, nick, ErrNoTransfer)
+	x := pick(foldKey(nick))
+	if x == nil {
+		return fmt.Errorf("%s %s with %q: %w", op, id, nick, ErrNoTransfer)
 	}
-	dec := wire.FileDecline{ID: id, Reason: wire.DeclineDeclined}
-	if ch := c.chats[x.key]; ch != nil && ch.state == ChatOpen && ch.l != nil && ch.l.sess != nil {
-		send(ch.l, dec, 0)
-	} else if x.inLink != nil {
-		send(x.inLink, dec, 0)
-	}
-	c.fx.ended[x.xkey()] = dec // and to the offer the sender may repeat meanwhile
-	c.failX(x, fmt.Errorf("%s from %q: %w", x.info.Name, x.info.Peer, ErrFileDeclined), false)
+	do(x)
 	return nil
 }
 
@@ -613,14 +643,15 @@ func (c *Client) parkItem(k, fold, nick string, msg wire.Message) {
 			x.iomu.Unlock()
 			return
 		}
-		path, err := x.in.Finish()
+		path, err := finishIn(x, m)
+		sum := x.in.Offer().SHA256
 		x.iomu.Unlock()
 		c.fx.mu.Lock()
 		if c.fx.xs[k] == x {
 			if err != nil {
 				c.failX(x, fmt.Errorf("receive %s from %q: %w", x.info.Name, x.info.Peer, err), false)
 			} else {
-				c.finished(x, path)
+				c.finished(x, path, sum)
 			}
 		}
 		c.fx.mu.Unlock()

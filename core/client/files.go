@@ -23,9 +23,14 @@ type FileInfo struct {
 	From string
 	// Name is the file's name: the base name we send, or the sanitised
 	// name offered to us (transfer.SanitizeName).
-	Name   string
-	Size   int64
-	MIME   string
+	Name string
+	Size int64
+	MIME string
+	// SHA256 is the whole file's SHA-256 once known: zero for a file we
+	// send until it was read to the end (a peer that lists
+	// wire.FeatureFilesEndSum is offered it before we hash it), and for
+	// a file offered to us until FILE_END named it; always set in
+	// EventFileDone.
 	SHA256 [32]byte
 	// Outgoing is true for a file we send.
 	Outgoing bool

@@ -80,9 +80,12 @@ func (c *tc) acceptOffer(from, id string) {
 func checkReceived(t *testing.T, a, b *tc, id string, sum [32]byte) {
 	t.Helper()
 	e := b.waitLong(EventFileDone, fileIs(id))
-	a.waitLong(EventFileDone, fileIs(id))
+	ae := a.waitLong(EventFileDone, fileIs(id))
 	if got := fileSum(t, e.File.Path); got != sum {
 		t.Fatalf("received %s: SHA-256 mismatch", e.File.Path)
+	}
+	if e.File.SHA256 != sum || ae.File.SHA256 != sum {
+		t.Fatalf("done with SHA-256 %x (receiver), %x (sender); want %x", e.File.SHA256, ae.File.SHA256, sum)
 	}
 	if filepath.Dir(e.File.Path) != b.cfg.Downloads {
 		t.Fatalf("saved at %s, not in %s", e.File.Path, b.cfg.Downloads)
@@ -141,8 +144,86 @@ func TestFileDirect(t *testing.T) {
 	if n := a.count(EventFileProgress); n == 0 {
 		t.Fatal("no progress reported")
 	}
+
 	if len(a.Files()) != 0 || len(b.Files()) != 0 {
 		t.Fatalf("transfers left: %v / %v", a.Files(), b.Files())
+	}
+}
+
+// TestFileEarlierPeer: a peer that does not list files-endsum (an
+// earlier version) is offered the file with its SHA-256, hashed first, and
+// gets a bare FILE_END; the transfer completes the same.
+func TestFileEarlierPeer(t *testing.T) {
+	checkGoroutines(t)
+	a, b := keyedPair(t,
+		func(addr string) Config { return fileCfg(t, addr, "alice") },
+		func(addr string) Config {
+			cfg := fileCfg(t, addr, "bob")
+			cfg.noEndSum = true
+			return cfg
+		})
+	path, sum := makeFile(t, t.TempDir(), 2<<20+5)
+	id, err := a.SendFile("bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	if e := b.wait(EventFileOffer, fileIs(id)); e.File.SHA256 != sum {
+		t.Fatalf("offer without the SHA-256: %x", e.File.SHA256)
+	}
+	if err := b.AcceptFile("alice", id); err != nil {
+		t.Fatal(err)
+	}
+	checkReceived(t, a, b, id, sum)
+}
+
+// TestFileChangedWhileAway: the sender restarts mid-transfer and the file
+// was changed meanwhile (same size): the SHA-256 that FILE_END names is
+// not what the receiver has, so the file is never shown as received —
+// both sides fail it, and the partial file is gone.
+func TestFileChangedWhileAway(t *testing.T) {
+	checkGoroutines(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	ts := startServer(t)
+	acfg := slowed(fileCfg(t, ts.Addr, "alice"), &slow)
+	acfg.FileState = t.TempDir()
+	a := dial(t, acfg)
+	b := dial(t, fileCfg(t, ts.Addr, "bob"))
+	a.waitKey("bob")
+	b.waitKey("alice")
+	a.waitCaps("bob")
+	const size = 16 << 20
+	path, _ := makeFile(t, t.TempDir(), size)
+	id, _ := a.SendFile("bob", path)
+	b.wait(EventInvite, peerIs("alice"))
+	b.Accept("alice")
+	b.wait(EventChatOpen, peerIs("alice"))
+	b.acceptOffer("alice", id)
+	b.midway(id, 2<<20)
+	a.Close()
+	b.wait(EventPeerLeft, peerIs("alice"))
+	// A byte the receiver has already is changed.
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{'!'}, 1000)
+	f.Close()
+	slow.Store(false)
+	a2 := dial(t, acfg)
+	b.reopened("alice")
+	if e := b.waitLong(EventFileFailed, fileIs(id)); !errors.Is(e.Err, transfer.ErrHash) {
+		t.Fatalf("receiver: %v, want ErrHash", e.Err)
+	}
+	a2.waitLong(EventFileFailed, fileIs(id))
+	if b.count(EventFileDone) != 0 {
+		t.Fatal("a file that changed was shown as received")
+	}
+	b.Close()
+	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
+		t.Fatalf("left in downloads: %v", ents)
 	}
 }
 
@@ -464,6 +545,7 @@ func TestFileHostile(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.wait(EventChatMsg, func(e Event) bool { return e.Text == "still here" })
+	b.Close() // its goroutines are done with the partial files
 	if ents, _ := os.ReadDir(b.cfg.Downloads); len(ents) != 0 {
 		t.Fatalf("left in downloads: %v", ents)
 	}

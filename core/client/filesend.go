@@ -3,27 +3,24 @@ package client
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"peerchat/core/e2e"
 	"peerchat/core/transfer"
 	"peerchat/core/wire"
 )
 
 // This file is the sending side of file transfers (docs/PROTOCOL.md §3.7)
-// and what both sides share: the table of transfers, FileState, the
-// streaming of chunks on an open encrypted chat, and parked files (sealed
-// mailbox items for a peer who is away). filerecv.go is the receiving side.
+// and what both sides share: the table of transfers and the streaming of
+// chunks on an open encrypted chat. filerecv.go is the receiving side,
+// filepark.go the files parked in the mailbox for a peer who is away, and
+// filestate.go the records that outlive a restart.
 
 // Sizes of the transfer's flow, by path.
 const (
@@ -51,7 +48,7 @@ const (
 type xstate int
 
 const (
-	xHashing   xstate = iota // outgoing: hashing the file (or checking it after a restart)
+	xHashing   xstate = iota // outgoing: opening the file, or hashing it before an offer that names its SHA-256
 	xWaiting                 // outgoing: ready, waiting for an open encrypted chat
 	xOffered                 // outgoing: FILE_OFFER sent on l
 	xSending                 // outgoing: streaming on l
@@ -72,8 +69,9 @@ type xfer struct {
 	wire  int64 // Progress.Wire: chunk bytes sent, or taken by the writer
 
 	// Outgoing.
-	out   *transfer.Outgoing // nil while hashing
+	out   *transfer.Outgoing // nil while opening
 	l     *link              // the chat link it was offered or streams on
+	late  bool               // the peer on l lists files-endsum: FILE_END names the SHA-256
 	acked int64              // the receiver's last FILE_ACK (or FILE_ACCEPT)
 	stop  chan struct{}      // closed to end the current streamer
 	ackc  chan struct{}      // 1-buffered: acked moved, or the stream must look again
@@ -90,17 +88,6 @@ type xfer struct {
 	lastAck int64
 	wq      chan wItem    // to its writer (receiving live); nil otherwise
 	wquit   chan struct{} // closed to end the writer
-}
-
-// parked is the mailbox side of a parked outgoing transfer: item 0 is
-// FILE_OFFER, items 1..n-2 the chunks, item n-1 FILE_END.
-type parked struct {
-	n    int
-	ids  []uint64 // the item ids given so far (c.newID), by index
-	conf []bool   // MBOX_OK seen, by index
-	ok   int      // the first index not confirmed
-	put  int      // the next index to put
-	done bool
 }
 
 // files is the Client's table of transfers.
@@ -127,125 +114,6 @@ func xkey(out bool, peer, id string) string {
 
 func (x *xfer) xkey() string { return xkey(x.info.Outgoing, x.key, x.info.ID) }
 
-// initFiles sets the table up and resumes the transfers recorded in
-// Config.FileState. Called once by newClient.
-func (c *Client) initFiles() {
-	c.fx.xs = make(map[string]*xfer)
-	c.fx.mail = make(map[uint64]*xfer)
-	c.fx.inq = make(map[string]*inPark)
-	c.fx.ended = make(map[string]wire.Message)
-	c.wg.Add(1)
-	go c.filesWatch()
-	if c.cfg.FileState == "" {
-		return
-	}
-	ents, err := os.ReadDir(c.cfg.FileState)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(c.cfg.FileState, e.Name()))
-		var r fileRecord
-		if err != nil || json.Unmarshal(b, &r) != nil || !wire.ValidFileID(r.ID) || r.ID+".json" != e.Name() || r.Peer == "" {
-			continue
-		}
-		var sum [32]byte
-		if h, err := hex.DecodeString(r.SHA256); err != nil || len(h) != 32 {
-			continue
-		} else {
-			copy(sum[:], h)
-		}
-		x := &xfer{
-			info: FileInfo{ID: r.ID, Peer: r.Peer, From: c.nick, Name: r.Name, Size: r.Size, MIME: r.MIME, SHA256: sum, Outgoing: true, Path: r.Path},
-			key:  foldKey(r.Peer), state: xHashing, ackc: make(chan struct{}, 1),
-			started: true, // it may have: it waits for the peer, never parked
-		}
-		c.fx.xs[x.xkey()] = x
-		c.wg.Add(1)
-		go c.hashFile(x, true)
-	}
-}
-
-// filesWatch offers again, every filesRetry and whenever a peer joins,
-// the outgoing transfers that wait for a peer who is listed (with its
-// features) and whose chat is not open or being set up: a peer that
-// came back, a sender that restarted.
-func (c *Client) filesWatch() {
-	defer c.wg.Done()
-	t := time.NewTicker(filesRetry)
-	defer t.Stop()
-	for {
-		c.mu.Lock()
-		joined := c.joined
-		c.mu.Unlock()
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-joined:
-		case <-t.C:
-		}
-		c.mu.Lock()
-		c.fx.mu.Lock()
-		for _, x := range c.fx.xs {
-			if !x.info.Outgoing || x.state != xWaiting || x.out == nil {
-				continue
-			}
-			if ch := c.chats[x.key]; ch != nil && ch.state != ChatNone {
-				continue
-			}
-			if p := c.peers[x.key]; p != nil && p.Features != nil && !c.closed {
-				c.fileReady(x)
-			}
-		}
-		c.fx.mu.Unlock()
-		c.unlock()
-	}
-}
-
-// filesRetry is how often filesWatch looks.
-const filesRetry = 250 * time.Millisecond
-
-// fileRecord is what FileState keeps of an outgoing transfer.
-type fileRecord struct {
-	ID     string `json:"id"`
-	Peer   string `json:"peer"`
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	MIME   string `json:"mime"`
-	Name   string `json:"name"`
-}
-
-// saveRecord writes x's record into FileState (no lock held).
-func (c *Client) saveRecord(info FileInfo) {
-	if c.cfg.FileState == "" {
-		return
-	}
-	b, _ := json.Marshal(fileRecord{ID: info.ID, Peer: info.Peer, Path: info.Path, Size: info.Size,
-		SHA256: hex.EncodeToString(info.SHA256[:]), MIME: info.MIME, Name: info.Name})
-	if err := os.MkdirAll(c.cfg.FileState, 0o700); err != nil {
-		c.log.Info("file state", "err", err)
-		return
-	}
-	p := filepath.Join(c.cfg.FileState, info.ID+".json")
-	if err := os.WriteFile(p+".tmp", b, 0o600); err == nil {
-		err = os.Rename(p+".tmp", p)
-		if err != nil {
-			c.log.Info("file state", "err", err)
-		}
-	}
-}
-
-// dropRecord removes a finished transfer's record (no lock held).
-func (c *Client) dropRecord(id string) {
-	if c.cfg.FileState != "" {
-		os.Remove(filepath.Join(c.cfg.FileState, id+".json"))
-	}
-}
-
 // newFileID returns a random transfer id.
 func newFileID() string {
 	var b [12]byte
@@ -260,8 +128,9 @@ func (c *Client) canFiles(p *Peer) bool {
 }
 
 // SendFile offers the file at path to nick and returns the transfer's id.
-// It returns at once: the file is hashed on another goroutine, then
-// offered on the encrypted chat with nick, which is opened (invited) as
+// It returns at once: the file is opened on another goroutine, then
+// offered on the encrypted chat with nick (and hashed as it is sent, or
+// first for a peer without wire.FeatureFilesEndSum), which is opened (invited) as
 // Send does when it is not open; the transfer resumes by itself after a
 // broken chat, and, with Config.FileState, after a restart. A peer who is
 // away (or does not answer the invite before it expires) gets the file
@@ -305,26 +174,29 @@ func (c *Client) SendFile(nick, path string) (string, error) {
 	c.fx.xs[x.xkey()] = x
 	c.fx.mu.Unlock()
 	c.wg.Add(1)
-	go c.hashFile(x, false)
+	go c.openFile(x, false)
 	return x.info.ID, nil
 }
 
-// hashFile opens and hashes x's file, off every lock, then hands x to
-// fileReady. again: a transfer recorded before a restart, whose file must
-// still be the one offered.
-func (c *Client) hashFile(x *xfer, again bool) {
+// errChanged: a file we send is not the one we offered any more.
+var errChanged = errors.New("changed since it was offered")
+
+// openFile opens x's file, off every lock, then hands x to fileReady.
+// again: a transfer recorded before a restart, whose file must still have
+// the size offered (and, checked once it is read, the SHA-256).
+func (c *Client) openFile(x *xfer, again bool) {
 	defer c.wg.Done()
 	o, err := transfer.Open(x.info.Path)
-	if err == nil && again && (o.Size() != x.info.Size || o.Offer(x.info.ID).SHA256 != x.info.SHA256) {
+	if err == nil && again && o.Size() != x.info.Size {
 		o.Close()
-		o, err = nil, fmt.Errorf("%s changed since it was offered", x.info.Path)
+		o, err = nil, fmt.Errorf("%s %w", x.info.Path, errChanged)
 	}
 	c.fx.mu.Lock()
 	info := x.info
 	c.fx.mu.Unlock()
 	if err == nil && !again {
 		of := o.Offer(info.ID)
-		info.Size, info.SHA256, info.MIME, info.Name = of.Size, of.SHA256, of.MIME, of.Name
+		info.Size, info.MIME, info.Name = of.Size, of.MIME, of.Name
 		c.saveRecord(info)
 	}
 	c.mu.Lock()
@@ -376,11 +248,65 @@ func (c *Client) fileReady(x *xfer) {
 	// Otherwise it waits for the peer's chat.
 }
 
-// offer sends FILE_OFFER for x on l. The caller holds c.fx.mu.
+// offer sends FILE_OFFER for x on l: without the SHA-256 to a peer that
+// lists wire.FeatureFilesEndSum (FILE_END names it), else once the file
+// is hashed (sumFirst). The caller holds c.mu and c.fx.mu.
 func (c *Client) offer(x *xfer, l *link) {
 	c.stopStream(x)
-	x.l, x.state = l, xOffered
-	send(l, x.out.Offer(x.info.ID), 0)
+	of := x.out.Offer(x.info.ID)
+	p := c.peers[x.key]
+	late := p != nil && slices.Contains(p.Features, wire.FeatureFilesEndSum)
+	if of.SumLater && !late {
+		x.l, x.state = nil, xHashing
+		c.wg.Add(1)
+		go c.sumFirst(x, x.out)
+		return
+	}
+	// FILE_END names the SHA-256 to every peer that takes it: this offer
+	// may name it while an earlier one (whose partial file resumes) did not.
+	x.l, x.state, x.late = l, xOffered, late
+	send(l, of, 0)
+}
+
+// sumFirst hashes x's file, off every lock, then offers it again where it
+// can go (fileReady), now with its SHA-256.
+func (c *Client) sumFirst(x *xfer, o *transfer.Outgoing) {
+	defer c.wg.Done()
+	x.iomu.Lock() // removeX closes o under it
+	sum, err := o.Sum()
+	x.iomu.Unlock()
+	c.mu.Lock()
+	defer c.unlock()
+	c.fx.mu.Lock()
+	defer c.fx.mu.Unlock()
+	if c.fx.xs[x.xkey()] != x || x.out != o || x.state != xHashing || c.closed {
+		return
+	}
+	if err == nil {
+		err = c.checkSum(x, sum)
+	}
+	if err != nil {
+		c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), false)
+		return
+	}
+	x.state = xWaiting
+	c.fileReady(x)
+}
+
+// checkSum records sum as x's SHA-256, or gives errChanged if x was
+// offered (before a restart) with another. The caller holds c.fx.mu.
+func (c *Client) checkSum(x *xfer, sum [32]byte) error {
+	if x.info.SHA256 != ([32]byte{}) {
+		if x.info.SHA256 != sum {
+			return fmt.Errorf("%s %w", x.info.Path, errChanged)
+		}
+		return nil
+	}
+	x.info.SHA256 = sum
+	info := x.info
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.saveRecord(info) }()
+	return nil
 }
 
 // stopStream ends x's streamer, if one runs. The caller holds c.fx.mu.
@@ -631,12 +557,23 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 		c.fx.tx.Add(int64(n))
 		off += int64(n)
 	}
+	x.iomu.Lock()
+	sum, err := o.Sum() // hashes what the chunks did not (after a resume)
+	x.iomu.Unlock()
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
-	if x.stop == stop {
-		send(l, wire.FileEnd{ID: x.info.ID}, 0)
-		x.state = xEnded
+	if x.stop != stop {
+		return
 	}
+	if err == nil {
+		err = c.checkSum(x, sum)
+	}
+	if err != nil {
+		c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), true)
+		return
+	}
+	send(l, wire.FileEnd{ID: x.info.ID, SHA256: sum, HasSum: x.late}, 0)
+	x.state = xEnded
 }
 
 // outFrame handles a receiver's answer on l about one of our transfers.
@@ -688,200 +625,6 @@ func (c *Client) outFrame(key string, l *link, msg wire.Message) {
 	}
 }
 
-// parkX sends x through the server's mailbox. The caller holds c.mu and
-// c.fx.mu.
-func (c *Client) parkX(x *xfer) {
-	c.stopStream(x)
-	n := int((x.info.Size+relayChunk-1)/relayChunk) + 2
-	x.state, x.l = xParked, nil
-	x.info.Parked = true
-	x.park = &parked{n: n, conf: make([]bool, n)}
-	x.stop = make(chan struct{})
-	c.wg.Add(1)
-	go c.parkLoop(x, x.out, x.stop)
-}
-
-// parkFiles parks the transfers to ch's peer that wait for a chat: its
-// invite expired, or it left. The caller holds c.mu.
-func (c *Client) parkFiles(ch *chat) {
-	if !c.mailUsable() || c.mailKey(ch.key).IsZero() {
-		return
-	}
-	c.fx.mu.Lock()
-	defer c.fx.mu.Unlock()
-	for _, x := range c.fx.xs {
-		if x.key == ch.key && x.info.Outgoing && x.out != nil && !x.started && (x.state == xWaiting || x.state == xOffered) {
-			c.parkX(x)
-		}
-	}
-}
-
-// parkLoop seals and puts x's items in order, at most parkAhead beyond
-// the last confirmed; it starts again from the first unconfirmed one when
-// the server link comes back (putFileMail).
-func (c *Client) parkLoop(x *xfer, o *transfer.Outgoing, stop chan struct{}) {
-	defer c.wg.Done()
-	buf := make([]byte, relayChunk)
-	for {
-		c.fx.mu.Lock()
-		pk := x.park
-		i, live := pk.put, x.stop == stop && !pk.done
-		wait := i >= pk.n || i-pk.ok >= parkAhead
-		c.fx.mu.Unlock()
-		if !live {
-			return
-		}
-		if wait {
-			select {
-			case <-x.ackc:
-			case <-stop:
-				return
-			case <-c.ctx.Done():
-				return
-			}
-			continue
-		}
-		var payload []byte
-		switch {
-		case i == 0:
-			payload = o.Offer(x.info.ID).AppendPayload(nil)
-		case i == pk.n-1:
-			payload = wire.FileEnd{ID: x.info.ID}.AppendPayload(nil)
-		default:
-			off := int64(i-1) * relayChunk
-			x.iomu.Lock()
-			n, err := o.ReadChunk(off, buf)
-			x.iomu.Unlock()
-			if err != nil && err != io.EOF || n == 0 {
-				if err == nil || err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				c.fx.mu.Lock()
-				if x.stop == stop {
-					c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), false)
-				}
-				c.fx.mu.Unlock()
-				return
-			}
-			payload = wire.FileChunk{ID: x.info.ID, Offset: off, Data: buf[:n]}.AppendPayload(nil)
-		}
-		c.mu.Lock()
-		key := c.mailKey(x.key)
-		c.mu.Unlock()
-		sealed, err := e2e.SealTo(c.cfg.Identity, key, mailContext(c.selfKey, x.key), payload)
-		c.mu.Lock()
-		c.fx.mu.Lock()
-		switch {
-		case x.stop != stop || pk.done:
-		case err != nil:
-			c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), false)
-		case pk.put != i || !c.mailOn():
-			// The link went and came back meanwhile, or is down: try again
-			// once putFileMail says so.
-			if !c.mailOn() {
-				pk.put = pk.n // wait
-			}
-		default:
-			if i >= len(pk.ids) {
-				id := c.newID()
-				pk.ids = append(pk.ids, id)
-				c.fx.mail[id] = x
-			}
-			send(c.srv, wire.MboxPut{To: x.info.Peer, ID: pk.ids[i], Data: sealed}, 0)
-			pk.put = i + 1
-		}
-		c.fx.mu.Unlock()
-		c.unlock()
-		if c.srvBacklogWait() != nil {
-			select {
-			case <-stop:
-				return
-			case <-c.ctx.Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-}
-
-// srvBacklogWait waits while the server link holds more than
-// relayBacklog unwritten.
-func (c *Client) srvBacklogWait() error {
-	c.mu.Lock()
-	srv := c.srv
-	c.mu.Unlock()
-	if srv == nil {
-		return ErrNotConnected
-	}
-	return srv.waitBacklog(relayBacklog, time.Second)
-}
-
-// putFileMail puts again, on a new server link, the parked items the
-// mailbox has not confirmed. The caller holds c.mu.
-func (c *Client) putFileMail() {
-	c.fx.mu.Lock()
-	defer c.fx.mu.Unlock()
-	for _, x := range c.fx.xs {
-		if x.park != nil && !x.park.done {
-			x.park.put = x.park.ok
-			select {
-			case x.ackc <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
-// fileMail handles the mailbox's answers about parked items; it reports
-// false for a frame that is not about one. The caller holds c.mu.
-func (c *Client) fileMail(msg wire.Message) bool {
-	var id uint64
-	switch m := msg.(type) {
-	case wire.MboxOK:
-		id = m.ID
-	case wire.MboxRefused:
-		id = m.ID
-	case wire.MboxDelivered:
-		id = m.ID
-	default:
-		return false
-	}
-	c.fx.mu.Lock()
-	defer c.fx.mu.Unlock()
-	x := c.fx.mail[id]
-	if x == nil || x.park == nil {
-		return false
-	}
-	pk := x.park
-	i := slices.Index(pk.ids, id)
-	switch m := msg.(type) {
-	case wire.MboxOK:
-		if i >= 0 && !pk.conf[i] {
-			pk.conf[i] = true
-			for pk.ok < pk.n && pk.conf[pk.ok] {
-				pk.ok++
-			}
-			select {
-			case x.ackc <- struct{}{}:
-			default:
-			}
-			c.progress(x, min(int64(max(pk.ok-1, 0))*relayChunk, x.info.Size))
-		}
-	case wire.MboxRefused:
-		c.failX(x, fmt.Errorf("send %s to %q: %w; send it when %s is online",
-			x.info.Name, x.info.Peer, &MailboxError{Peer: x.info.Peer, Reason: m.Reason}, x.info.Peer), false)
-	case wire.MboxDelivered:
-		if i == pk.n-1 {
-			c.removeX(x)
-			info := x.info
-			c.emit(Event{Kind: EventFileDone, Peer: info.Peer, File: &info})
-			c.wg.Add(1)
-			go func() { defer c.wg.Done(); c.dropRecord(info.ID) }()
-		}
-	}
-	return true
-}
-
 // Files returns the transfers under way, both ways, in no particular
 // order: for a UI that starts again after a restart.
 func (c *Client) Files() []FileInfo {
@@ -898,23 +641,15 @@ func (c *Client) Files() []FileInfo {
 // told (FILE_CANCEL) when the chat is open, a partial file we received is
 // deleted, and EventFileFailed reports it with ErrFileCancelled.
 func (c *Client) CancelFile(nick, id string) error {
-	c.mu.Lock()
-	defer c.unlock()
-	if c.closed {
-		return ErrClosed
+	pick := func(key string) *xfer {
+		if x := c.fx.xs[xkey(true, key, id)]; x != nil {
+			return x
+		}
+		return c.fx.xs[xkey(false, key, id)]
 	}
-	c.fx.mu.Lock()
-	defer c.fx.mu.Unlock()
-	key := foldKey(nick)
-	x := c.fx.xs[xkey(true, key, id)]
-	if x == nil {
-		x = c.fx.xs[xkey(false, key, id)]
-	}
-	if x == nil {
-		return fmt.Errorf("cancel %s with %q: %w", id, nick, ErrNoTransfer)
-	}
-	c.failX(x, fmt.Errorf("%s with %q: %w", x.info.Name, x.info.Peer, ErrFileCancelled), true)
-	return nil
+	return c.onFile("cancel", nick, id, pick, func(x *xfer) {
+		c.failX(x, fmt.Errorf("%s with %q: %w", x.info.Name, x.info.Peer, ErrFileCancelled), true)
+	})
 }
 
 // closeFiles closes what the transfers hold open, once every goroutine

@@ -20,7 +20,8 @@ const identNonceLen = 16
 // helloFeatures returns the features we list in HELLO: the base v2 ones,
 // and "keys" and "e2e" with an Identity, and "e2e-aesgcm" too with
 // hardware AES;
-// "images" with Config.Downloads (bimage.go); "read" with
+// "files" and "files-endsum" with an Identity too; "images" with
+// Config.Downloads (bimage.go); "read" with
 // Config.ReadReceipts.
 func (c *Client) helloFeatures() []string {
 	base := features
@@ -31,6 +32,9 @@ func (c *Client) helloFeatures() []string {
 		return c.imageFeature(base) // bimage.go
 	}
 	f := append(slices.Clip(base), wire.FeatureKeys, wire.FeatureE2E, wire.FeatureFiles)
+	if !c.cfg.noEndSum {
+		f = append(f, wire.FeatureFilesEndSum)
+	}
 	if c.hardwareAES() {
 		f = append(f, wire.FeatureE2EAES)
 	}

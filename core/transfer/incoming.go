@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,11 +27,15 @@ import (
 // partial file is durable and verified, with the SHA-256 state at that
 // offset. The state file is rewritten (atomically, after the partial
 // file's data is fsynced) every SyncEvery bytes, on Close, and on a full
-// disk; so after a kill the transfer resumes from the last saved offset
-// without reading the partial file again, and never trusts bytes beyond
-// it. The checkpoints every SyncEvery bytes run in the background while
+// disk. The checkpoints every SyncEvery bytes run in the background while
 // Write goes on (a Write waits only for a checkpoint still under way when
-// the next one is due), so a kill loses at most 2×SyncEvery.
+// the next one is due). Besides, every Write records its offset and hash
+// state in a mark file `.<name>.<fid>.mark`, without fsync: after the app
+// was killed (the system's page cache survives it) the transfer resumes
+// from the last chunk written, once the bytes between the checkpoint and
+// the mark hash to the mark's state; after a system crash that lost them,
+// it resumes from the checkpoint. Bytes past what was verified so are
+// never trusted.
 //
 // An Incoming is not safe for concurrent use; distinct ones are, in the
 // same directory. Its background checkpoint never outlives Close, Cancel
@@ -40,15 +47,21 @@ type Incoming struct {
 	name  string // sanitised
 	part  string // path of the partial file
 	state string // path of the state file
+	mark  string // path of the mark file
 
-	f     *os.File
-	w     writerAt // f, but for tests
-	h     hash.Hash
-	off   int64      // bytes written and hashed
-	saved int64      // off at the last checkpoint completed
-	ckOff int64      // off at the last checkpoint started (saved if none runs)
-	ck    chan error // the background checkpoint under way, or nil
-	done  bool       // closed, cancelled or finished
+	mf      *os.File // the mark file, open while receiving (nil if it could not be)
+	markBuf []byte
+
+	wdone    chan error // writeHash's write
+	hashSnap []byte     // writeHash's hash state before the chunk
+	f        *os.File
+	w        writerAt // f, but for tests
+	h        hash.Hash
+	off      int64      // bytes written and hashed
+	saved    int64      // off at the last checkpoint completed
+	ckOff    int64      // off at the last checkpoint started (saved if none runs)
+	ck       chan error // the background checkpoint under way, or nil
+	done     bool       // closed, cancelled or finished
 }
 
 // writerAt is the seam through which Incoming writes its partial file.
@@ -60,11 +73,11 @@ type writerAt interface {
 type Partial struct {
 	From   string // the peer it came from, as given to Receive
 	Offer  Offer  // what that peer offered
-	Offset int64  // the last saved offset (Resume may find less)
+	Offset int64  // the last checkpoint (Resume may find less, or more from the mark)
 }
 
 // syncEvery is SyncEvery, but for tests.
-var syncEvery int64 = SyncEvery
+var syncEvery int64 = 64 << 20
 
 // stateVersion is the version of the state file's format.
 const stateVersion = 1
@@ -75,7 +88,7 @@ type stateFile struct {
 	From    string `json:"from"`
 	ID      string `json:"id"`
 	Size    int64  `json:"size"`
-	SHA256  string `json:"sha256"`
+	SHA256  string `json:"sha256"` // "" until known (an offer with SumLater)
 	MIME    string `json:"mime"`
 	Name    string `json:"name"`
 	Offset  int64  `json:"offset"`
@@ -83,13 +96,14 @@ type stateFile struct {
 }
 
 // Receive starts (or resumes) receiving offer from peer from into
-// directory dir, which it creates (0700) if it does not exist. An offer of more than limit bytes is refused with
-// ErrTooLarge before anything is created; an invalid id or negative size
-// gives ErrBadOffer. If dir holds a partial file of the same offer (same
-// peer, id, size and SHA-256), Receive resumes it and Offset tells where
-// (the FILE_ACCEPT offset); a partial of the same peer and id but of
-// another file is discarded; one of another peer under the same id and
-// name gives ErrBusy.
+// directory dir, which it creates (0700) if it does not exist. An offer
+// of more than limit bytes is refused with ErrTooLarge before anything is
+// created; an invalid id or negative size gives ErrBadOffer. If dir holds
+// a partial file of the same offer (same peer, and wire.FileOffer.SameFile:
+// same id and size, same SHA-256 where both name one), Receive resumes it
+// and Offset tells where (the FILE_ACCEPT offset); a partial of the same
+// peer and id but of another file is discarded; one of another peer under
+// the same id and name gives ErrBusy.
 func Receive(dir, from string, offer Offer, limit int64) (*Incoming, error) {
 	if !wire.ValidFileID(offer.ID) || offer.Size < 0 {
 		return nil, ErrBadOffer
@@ -102,10 +116,18 @@ func Receive(dir, from string, offer Offer, limit int64) (*Incoming, error) {
 	}
 	in := newIncoming(dir, from, offer)
 	st, err := readState(in.state)
+	var old Offer
+	ok := err == nil
+	if ok {
+		old, ok = st.offer()
+	}
 	switch {
 	case err == nil && st.From != from:
 		return nil, ErrBusy
-	case err == nil && st.ID == offer.ID && st.Size == offer.Size && st.SHA256 == hex.EncodeToString(offer.SHA256[:]):
+	case ok && old.SameFile(offer):
+		if offer.SumLater { // the sum an earlier offer named still holds
+			in.offer.SHA256, in.offer.SumLater = old.SHA256, old.SumLater
+		}
 		if err := in.open(st); err != nil {
 			return nil, err
 		}
@@ -195,6 +217,7 @@ func newIncoming(dir, from string, offer Offer) *Incoming {
 		name:  name,
 		part:  filepath.Join(dir, base+".part"),
 		state: filepath.Join(dir, base+".state"),
+		mark:  filepath.Join(dir, base+".mark"),
 	}
 }
 
@@ -224,6 +247,7 @@ func (in *Incoming) open(st *stateFile) error {
 		fi, err := f.Stat()
 		if err == nil && fi.Size() >= st.Offset {
 			in.off, in.saved, in.ckOff = st.Offset, st.Offset, st.Offset
+			in.fromMark(fi.Size())
 		} else {
 			in.h.Reset() // lost data the state vouched for: start over
 		}
@@ -232,10 +256,75 @@ func (in *Incoming) open(st *stateFile) error {
 		f.Close()
 		return err
 	}
-	if st != nil && in.off == 0 {
+	// The mark is rewritten by every Write; one that cannot be opened
+	// only costs a resume from the checkpoint.
+	if mf, err := os.OpenFile(in.mark, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+		in.mf = mf
+	}
+	switch {
+	case st != nil && in.off == 0:
 		return in.saveState()
+	case st != nil && st.SHA256 != offerSum(in.offer):
+		// This offer names the SHA-256 the saved one did not: keep it.
+		return in.writeState(in.saved, st.Hash)
 	}
 	return nil
+}
+
+// markMagic starts a mark file's record: magic, offset (8 bytes, big
+// endian), the marshaled SHA-256 state, CRC-32 (IEEE) of all before it.
+const markMagic = "PCM1"
+
+// writeMark records in.off and the hash state in the mark file. It is
+// not fsynced: it is for a resume after the app (not the system) died,
+// and fromMark checks it against the data anyway.
+func (in *Incoming) writeMark() {
+	if in.mf == nil {
+		return
+	}
+	b := append(in.markBuf[:0], markMagic...)
+	b = binary.BigEndian.AppendUint64(b, uint64(in.off))
+	b, err := in.h.(encoding.BinaryAppender).AppendBinary(b)
+	if err != nil {
+		return
+	}
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	in.markBuf = b
+	in.mf.WriteAt(b, 0)
+}
+
+// fromMark moves the offset from the checkpoint (in.off, in.h) to the
+// mark's, if the mark is newer, within size (the partial file's size)
+// and the bytes between hash from the checkpoint's state to the mark's.
+func (in *Incoming) fromMark(size int64) {
+	b, err := os.ReadFile(in.mark)
+	if err != nil || len(b) < len(markMagic)+8+4 || string(b[:len(markMagic)]) != markMagic {
+		return
+	}
+	body, crc := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.ChecksumIEEE(body) != crc {
+		return
+	}
+	off := int64(binary.BigEndian.Uint64(body[len(markMagic):]))
+	state := body[len(markMagic)+8:]
+	if off <= in.off || off > size || off > in.offer.Size {
+		return
+	}
+	hs, err := in.h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return
+	}
+	h := sha256.New()
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(hs) != nil {
+		return
+	}
+	if _, err := io.Copy(h, io.NewSectionReader(in.f, in.off, off-in.off)); err != nil {
+		return
+	}
+	if got, err := h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil || !bytes.Equal(got, state) {
+		return
+	}
+	in.h, in.off = h, off
 }
 
 // Offer is the offer being received.
@@ -267,15 +356,15 @@ func (in *Incoming) Write(offset int64, p []byte) error {
 	if err := in.reap(false); err != nil {
 		return noSpace(err)
 	}
-	if _, err := in.w.WriteAt(p, in.off); err != nil {
+	if err := in.writeHash(p); err != nil {
 		if isNoSpace(err) {
 			in.checkpoint() // best effort: the last state stays valid if it fails
 			return fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 		return err
 	}
-	in.h.Write(p)
 	in.off += int64(len(p))
+	in.writeMark()
 	if in.off-in.ckOff >= syncEvery {
 		// The previous checkpoint must be done before the next starts.
 		if err := in.reap(true); err != nil {
@@ -284,6 +373,47 @@ func (in *Incoming) Write(offset int64, p []byte) error {
 		if err := in.startCheckpoint(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// parallelWrite is the chunk size from which writeHash writes and hashes
+// at once.
+const parallelWrite = 16 << 10
+
+// writeHash writes p at in.off and adds it to the hash. A large chunk is
+// written by another goroutine while this one hashes it (on a receiver
+// the two are the costliest work per byte, and the rest of the pipeline
+// runs on other goroutines). If the write fails, the hash is left as it
+// was.
+func (in *Incoming) writeHash(p []byte) error {
+	if len(p) < parallelWrite {
+		if _, err := in.w.WriteAt(p, in.off); err != nil {
+			return err
+		}
+		in.h.Write(p)
+		return nil
+	}
+	if in.wdone == nil {
+		in.wdone = make(chan error, 1)
+	}
+	w, off := in.w, in.off
+	go func() {
+		_, err := w.WriteAt(p, off)
+		in.wdone <- err
+	}()
+	var err error
+	in.hashSnap, err = in.h.(encoding.BinaryAppender).AppendBinary(in.hashSnap[:0])
+	if err == nil {
+		in.h.Write(p)
+	}
+	werr := <-in.wdone
+	switch {
+	case err != nil:
+		return err
+	case werr != nil:
+		in.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(in.hashSnap)
+		return werr
 	}
 	return nil
 }
@@ -371,15 +501,16 @@ func (in *Incoming) saveState() error {
 }
 
 // writeState atomically replaces the state file with offset off and hash
-// state hs. It reads only what never changes after Receive, so a
-// background checkpoint may call it.
+// state hs. It reads only what never changes after Receive (but for
+// SetSum, which waits for the background checkpoint), so a background
+// checkpoint may call it.
 func (in *Incoming) writeState(off int64, hs []byte) error {
 	st := stateFile{
 		Version: stateVersion,
 		From:    in.from,
 		ID:      in.offer.ID,
 		Size:    in.offer.Size,
-		SHA256:  hex.EncodeToString(in.offer.SHA256[:]),
+		SHA256:  offerSum(in.offer),
 		MIME:    in.offer.MIME,
 		Name:    in.offer.Name,
 		Offset:  off,
@@ -440,15 +571,28 @@ func readState(path string) (*stateFile, error) {
 	return &st, nil
 }
 
+// offerSum is the state file's SHA256 field of offer o.
+func offerSum(o Offer) string {
+	if o.SumLater {
+		return ""
+	}
+	return hex.EncodeToString(o.SHA256[:])
+}
+
 // offer rebuilds the offer a state file records.
 func (st *stateFile) offer() (Offer, bool) {
 	var o Offer
-	sum, err := hex.DecodeString(st.SHA256)
-	if err != nil || len(sum) != len(o.SHA256) || !wire.ValidFileID(st.ID) || st.Size < 0 {
+	if !wire.ValidFileID(st.ID) || st.Size < 0 {
 		return o, false
 	}
-	o = Offer{ID: st.ID, Size: st.Size, MIME: st.MIME, Name: st.Name}
-	copy(o.SHA256[:], sum)
+	o = Offer{ID: st.ID, Size: st.Size, MIME: st.MIME, Name: st.Name, SumLater: st.SHA256 == ""}
+	if !o.SumLater {
+		sum, err := hex.DecodeString(st.SHA256)
+		if err != nil || len(sum) != len(o.SHA256) {
+			return o, false
+		}
+		copy(o.SHA256[:], sum)
+	}
 	return o, true
 }
 
@@ -463,7 +607,16 @@ func (in *Incoming) Close() error {
 	if cerr := in.f.Close(); err == nil {
 		err = cerr
 	}
+	in.closeMark()
 	return err
+}
+
+// closeMark closes the mark file (it stays on disk for a resume).
+func (in *Incoming) closeMark() {
+	if in.mf != nil {
+		in.mf.Close()
+		in.mf = nil
+	}
 }
 
 // Cancel gives the transfer up: it removes the partial file and its
@@ -473,6 +626,7 @@ func (in *Incoming) Cancel() error {
 	if !in.done {
 		in.f.Close()
 	}
+	in.closeMark()
 	in.done = true
 	return in.remove()
 }
@@ -486,12 +640,25 @@ func (in *Incoming) remove() error {
 		err = serr
 	}
 	os.Remove(in.state + ".tmp") // left by a kill during saveState
+	os.Remove(in.mark)
 	return err
 }
 
+// SetSum records the SHA-256 that FILE_END named, for Finish. It gives
+// ErrHash (and changes nothing) if the offer named another.
+func (in *Incoming) SetSum(sum [32]byte) error {
+	if !in.offer.SumLater && in.offer.SHA256 != sum {
+		return ErrHash
+	}
+	in.reap(true) // a background checkpoint reads in.offer
+	in.offer.SHA256, in.offer.SumLater = sum, false
+	return nil
+}
+
 // Finish completes the transfer once every byte arrived: it checks the
-// size (ErrSize, the partial file kept) and the SHA-256 (ErrHash, the
-// partial file removed), then moves the file into the directory under its
+// size (ErrSize, the partial file kept) and the SHA-256 that the offer or
+// SetSum named (ErrHash, the partial file removed; also when neither
+// named one), then moves the file into the directory under its
 // sanitised name without ever replacing a file: if the name is taken, it
 // uses "name (1).ext", "name (2).ext" and so on (each name is claimed
 // atomically, so concurrent Finishes cannot pick the same one). It returns
@@ -505,9 +672,10 @@ func (in *Incoming) Finish() (path string, err error) {
 		return "", fmt.Errorf("%w: have %d of %d bytes", ErrSize, in.off, in.offer.Size)
 	}
 	var sum [sha256.Size]byte
-	if !bytes.Equal(in.h.Sum(sum[:0]), in.offer.SHA256[:]) {
+	if in.offer.SumLater || !bytes.Equal(in.h.Sum(sum[:0]), in.offer.SHA256[:]) {
 		in.done = true
 		in.f.Close()
+		in.closeMark()
 		in.remove()
 		return "", ErrHash
 	}
@@ -515,6 +683,7 @@ func (in *Incoming) Finish() (path string, err error) {
 		return "", err
 	}
 	in.done = true
+	in.closeMark()
 	if err := in.f.Close(); err != nil {
 		return "", err
 	}
@@ -523,6 +692,7 @@ func (in *Incoming) Finish() (path string, err error) {
 		return "", err // the partial and its state stay: Resume, then Finish
 	}
 	os.Remove(in.state)
+	os.Remove(in.mark)
 	syncDir(in.dir)
 	return path, nil
 }

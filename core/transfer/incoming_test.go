@@ -218,6 +218,7 @@ func kill(t *testing.T, in *Incoming) {
 	t.Helper()
 	in.reap(true) // a checkpoint under way ends, or the kill comes before it
 	in.f.Close()
+	in.closeMark()
 	in.done = true
 	f, err := os.OpenFile(in.part, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -227,6 +228,10 @@ func kill(t *testing.T, in *Incoming) {
 	f.Close()
 }
 
+// TestResumeAfterKill: after the app dies (its writes are in the
+// system's page cache), a transfer resumes from the last chunk written,
+// not from the last checkpoint: what is received again is only what was
+// lost.
 func TestResumeAfterKill(t *testing.T) {
 	setSyncEvery(t, 64<<10)
 	dir := t.TempDir()
@@ -251,11 +256,11 @@ func TestResumeAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Offset() != p.Offset {
-		t.Fatalf("resumed at %d, saved %d", in.Offset(), p.Offset)
+	if in.Offset() != 300_000 {
+		t.Fatalf("resumed at %d, want 300000 (checkpoint %d)", in.Offset(), p.Offset)
 	}
-	if fi, _ := os.Stat(in.part); fi.Size() != p.Offset {
-		t.Fatalf("partial file %d bytes, resumed at %d", fi.Size(), p.Offset)
+	if fi, _ := os.Stat(in.part); fi.Size() != 300_000 {
+		t.Fatalf("partial file %d bytes, resumed at %d", fi.Size(), in.Offset())
 	}
 	send(t, in, data, int(in.Offset()), 700_000, 30_000)
 	kill(t, in)
@@ -265,8 +270,8 @@ func TestResumeAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Offset() < 700_000-syncEvery || in.Offset() > 700_000 {
-		t.Fatalf("Receive resumed at %d", in.Offset())
+	if in.Offset() != 700_000 {
+		t.Fatalf("Receive resumed at %d, want 700000", in.Offset())
 	}
 	send(t, in, data, int(in.Offset()), len(data), ChunkSize)
 	path, err := in.Finish()
@@ -283,6 +288,126 @@ func TestResumeAfterKill(t *testing.T) {
 	if _, err := Resume(dir, "bob", "r1"); !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Resume after Finish: %v", err)
 	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("left in the directory: %v", ents)
+	}
+}
+
+// TestResumeAfterCrash: when the bytes after the last checkpoint did not
+// survive (a system crash: the mark says more than the data holds), the
+// mark is not trusted and the transfer resumes from the checkpoint.
+func TestResumeAfterCrash(t *testing.T) {
+	setSyncEvery(t, 64<<10)
+	dir := t.TempDir()
+	data := randomData(1<<20, 6)
+	offer := offerOf("c1", "c.bin", data)
+	in, err := Receive(dir, "bob", offer, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, in, data, 0, 300_000, 10_000)
+	kill(t, in)
+	ps, _ := Pending(dir)
+	if len(ps) != 1 || ps[0].Offset >= 300_000 {
+		t.Fatalf("Pending = %+v", ps)
+	}
+	ck := ps[0].Offset
+	// What was written after the checkpoint is zeros now.
+	f, err := os.OpenFile(in.part, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(make([]byte, 300_000-ck), ck)
+	f.Close()
+	in, err = Resume(dir, "bob", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Offset() != ck {
+		t.Fatalf("resumed at %d, want the checkpoint %d", in.Offset(), ck)
+	}
+	send(t, in, data, int(ck), len(data), ChunkSize)
+	path, err := in.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); sha256.Sum256(got) != offer.SHA256 {
+		t.Fatal("SHA-256 differs")
+	}
+}
+
+// TestSumLater: an offer without a SHA-256 (FILE_OFFER … - …) is checked
+// against the one FILE_END names (SetSum); without one it fails; a
+// partial file of it resumes under an offer that names the sum, and the
+// other way round.
+func TestSumLater(t *testing.T) {
+	dir := t.TempDir()
+	data := randomData(200_000, 7)
+	named := offerOf("s1", "s.bin", data)
+	later := named
+	later.SHA256, later.SumLater = [32]byte{}, true
+
+	in, err := Receive(dir, "bob", later, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, in, data, 0, 100_000, 10_000)
+	in.Close()
+	// Resumed under the offer that names the sum (a sender that restarted).
+	in, err = Receive(dir, "bob", named, 1<<20)
+	if err != nil || in.Offset() != 100_000 {
+		t.Fatalf("Receive named: %v at %d", err, in.Offset())
+	}
+	in.Close()
+	// And under a SumLater offer again: the named sum is kept.
+	in, err = Receive(dir, "bob", later, 1<<20)
+	if err != nil || in.Offset() != 100_000 {
+		t.Fatalf("Receive later: %v at %d", err, in.Offset())
+	}
+	wrong := named.SHA256
+	wrong[0] ^= 1
+	if err := in.SetSum(wrong); !errors.Is(err, ErrHash) {
+		t.Fatalf("SetSum of another sum than the offer's: %v", err)
+	}
+	send(t, in, data, 100_000, len(data), 10_000)
+	if err := in.SetSum(named.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	path, err := in.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+
+	// No sum at all: the file is never shown as received.
+	in, err = Receive(dir, "bob", offerLater("s2", data), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, in, data, 0, len(data), 50_000)
+	if _, err := in.Finish(); !errors.Is(err, ErrHash) {
+		t.Fatalf("Finish without a sum: %v", err)
+	}
+	// A wrong sum named at the end: removed.
+	in, err = Receive(dir, "bob", offerLater("s3", data), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, in, data, 0, len(data), 50_000)
+	in.SetSum(wrong)
+	if _, err := in.Finish(); !errors.Is(err, ErrHash) {
+		t.Fatalf("Finish with a wrong sum: %v", err)
+	}
+	if ps, _ := Pending(dir); len(ps) != 0 {
+		t.Fatalf("left: %+v", ps)
+	}
+}
+
+// offerLater is an offer of data under id with SumLater.
+func offerLater(id string, data []byte) Offer {
+	return Offer{ID: id, Size: int64(len(data)), SumLater: true, MIME: "application/octet-stream", Name: id + ".bin"}
 }
 
 func TestResumeLostData(t *testing.T) {
@@ -488,4 +613,56 @@ func BenchmarkIncoming(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzMark: whatever a mark file holds, resuming never panics and never
+// goes past what hashes to the mark's state: the file it finishes is the
+// offered one.
+func FuzzMark(f *testing.F) {
+	data := randomData(100_000, 8)
+	offer := offerOf("m1", "m.bin", data)
+	// A valid mark at 60,000, as a receiver writes it.
+	dir := f.TempDir()
+	in, err := Receive(dir, "bob", offer, 1<<20)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := in.Write(0, data[:60_000]); err != nil {
+		f.Fatal(err)
+	}
+	valid, err := os.ReadFile(in.mark)
+	if err != nil {
+		f.Fatal(err)
+	}
+	in.Cancel()
+	f.Add(valid)
+	f.Add([]byte(markMagic))
+	f.Add(append([]byte(markMagic), make([]byte, 200)...))
+	f.Fuzz(func(t *testing.T, mark []byte) {
+		dir := t.TempDir()
+		in, err := Receive(dir, "bob", offer, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Write(0, data[:80_000]); err != nil {
+			t.Fatal(err)
+		}
+		in.Close() // checkpoint at 80,000
+		if err := os.WriteFile(in.mark, mark, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		in, err = Resume(dir, "bob", "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Offset() != 80_000 {
+			t.Fatalf("resumed at %d from a mark behind the checkpoint or invalid", in.Offset())
+		}
+		if err := in.Write(in.Offset(), data[in.Offset():]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Finish(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

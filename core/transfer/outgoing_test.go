@@ -32,19 +32,26 @@ func TestOutgoing(t *testing.T) {
 	}
 	defer o.Close()
 	offer := o.Offer("t1")
-	want := Offer{ID: "t1", Size: int64(len(data)), SHA256: sha256.Sum256(data), MIME: "application/octet-stream", Name: "big data.bin"}
+	want := Offer{ID: "t1", Size: int64(len(data)), SumLater: true, MIME: "application/octet-stream", Name: "big data.bin"}
 	if offer != want {
 		t.Fatalf("Offer = %+v, want %+v", offer, want)
 	}
 	if _, err := wire.ParseFile(offer.AppendPayload(nil)); err != nil {
 		t.Fatalf("offer does not parse: %v", err)
 	}
-	// Read it back from an odd offset, as a resume does.
+	// Read it back from an odd offset, as a resume does, going back once
+	// (a stream that starts again from the receiver's last offset).
 	var got bytes.Buffer
 	got.Write(data[:1000])
 	buf := make([]byte, ChunkSize)
+	back := true
 	for off := int64(1000); ; {
 		n, err := o.ReadChunk(off, buf)
+		if back && off > 300_000 {
+			back, off = false, 1000
+			got.Truncate(1000)
+			continue
+		}
 		got.Write(buf[:n])
 		off += int64(n)
 		if err == io.EOF {
@@ -57,11 +64,74 @@ func TestOutgoing(t *testing.T) {
 	if !bytes.Equal(got.Bytes(), data) {
 		t.Fatal("ReadChunk read other bytes")
 	}
+	sum, err := o.Sum()
+	if err != nil || sum != sha256.Sum256(data) {
+		t.Fatalf("Sum = %x, %v; want %x", sum, err, sha256.Sum256(data))
+	}
+	want.SHA256, want.SumLater = sum, false
+	if offer := o.Offer("t1"); offer != want {
+		t.Fatalf("Offer after Sum = %+v, want %+v", offer, want)
+	}
 	if n, err := o.ReadChunk(o.Size()+10, buf); n != 0 || err != io.EOF {
 		t.Fatalf("past the end: %d, %v", n, err)
 	}
 	if _, err := o.ReadChunk(-1, buf); err == nil {
 		t.Fatal("negative offset accepted")
+	}
+}
+
+// TestOutgoingSumFirst: Sum before any ReadChunk hashes the whole file
+// (the offer to a peer without FeatureFilesEndSum), and reading after it
+// changes nothing.
+func TestOutgoingSumFirst(t *testing.T) {
+	data := randomData(3<<20+7, 25)
+	o, err := Open(writeFile(t, t.TempDir(), "f", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	sum, err := o.Sum()
+	if err != nil || sum != sha256.Sum256(data) {
+		t.Fatalf("Sum = %x, %v", sum, err)
+	}
+	if of := o.Offer("x"); of.SumLater || of.SHA256 != sum {
+		t.Fatalf("offer %+v", of)
+	}
+	buf := make([]byte, ChunkSize)
+	if _, err := o.ReadChunk(ChunkSize, buf); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := o.Sum(); again != sum {
+		t.Fatal("Sum changed")
+	}
+}
+
+// TestOutgoingChanged: Sum hashes the bytes on disk when it reads them,
+// so a file changed after the offer gives the new content's SHA-256, not
+// the one the receiver got (whose check then fails).
+func TestOutgoingChanged(t *testing.T) {
+	data := randomData(1<<20, 26)
+	p := writeFile(t, t.TempDir(), "f", data)
+	o, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	buf := make([]byte, ChunkSize)
+	if _, err := o.ReadChunk(0, buf); err != nil {
+		t.Fatal(err)
+	}
+	changed := bytes.Clone(data)
+	changed[len(changed)-1]++
+	if err := os.WriteFile(p, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := o.Sum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != sha256.Sum256(changed) {
+		t.Fatalf("sum %x is not the new content's", sum)
 	}
 }
 
@@ -129,8 +199,8 @@ func BenchmarkReadChunk(b *testing.B) {
 	}
 }
 
-// BenchmarkOpen measures hashing a file to offer it.
-func BenchmarkOpen(b *testing.B) {
+// BenchmarkSum measures hashing a whole file (Open, then Sum).
+func BenchmarkSum(b *testing.B) {
 	dir := b.TempDir()
 	const size = 64 << 20
 	p := writeFile(b, dir, "h.bin", randomData(size, 23))
@@ -138,6 +208,9 @@ func BenchmarkOpen(b *testing.B) {
 	for b.Loop() {
 		o, err := Open(p)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := o.Sum(); err != nil {
 			b.Fatal(err)
 		}
 		o.Close()

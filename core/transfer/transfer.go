@@ -1,6 +1,6 @@
 // Package transfer holds the file side of PeerChat's file transfers
-// (docs/PROTOCOL.md §3.7): hashing and reading a file to send
-// (Outgoing), receiving one into a hidden partial file that survives a
+// (docs/PROTOCOL.md §3.7): reading a file to send and hashing it on the
+// way (Outgoing), receiving one into a hidden partial file that survives a
 // kill and resumes from its last verified byte (Incoming), sanitising the
 // names peers offer (SanitizeName), and measuring progress (Meter).
 //
@@ -31,8 +31,9 @@ const (
 	Window = 4 << 20
 	// SyncEvery is how much an Incoming writes between two durable
 	// checkpoints (data fsynced, then the state file), which run in the
-	// background while it goes on writing: after a kill, at most twice
-	// this much is received again.
+	// background while it goes on writing: after a system crash, at most
+	// twice this much is received again (after the app was killed,
+	// nothing it wrote: see Incoming's mark).
 	SyncEvery = 16 << 20
 )
 

@@ -14,6 +14,13 @@ import (
 // FILE_DONE, FILE_FAIL and FILE_CANCEL inside it (docs/PROTOCOL.md §3.7).
 const FeatureFiles = "files"
 
+// FeatureFilesEndSum (peer to peer, relayed in CAPS, only beside "files"):
+// the peer takes a FILE_OFFER whose SHA-256 is "-" and a FILE_END that
+// names it, so a sender may hash the file while it sends it instead of
+// before (docs/PROTOCOL.md §3.7). A peer without it is only ever offered
+// a file with its SHA-256, and sent a bare FILE_END.
+const FeatureFilesEndSum = "files-endsum"
+
 // Verbs of the files feature. They are only ever sent sealed inside an
 // end-to-end session (core/e2e), never as a frame of their own: FILE_CHUNK
 // carries raw bytes that need not be UTF-8.
@@ -72,13 +79,24 @@ const (
 // sender proposes transfer ID (see ValidFileID) of a file of Size bytes
 // whose SHA-256 is SHA256, of media type MIME (see ValidMIME) and named
 // Name (the rest of the payload: 1 to MaxFileName bytes of UTF-8, spaces
-// allowed; the receiver never uses it unsanitised).
+// allowed; the receiver never uses it unsanitised). With SumLater, the
+// field is "-" and SHA256 is zero: the SHA-256 comes with FILE_END (only
+// to a peer that lists FeatureFilesEndSum).
 type FileOffer struct {
-	ID     string
-	Size   int64
-	SHA256 [32]byte
-	MIME   string
-	Name   string
+	ID       string
+	Size     int64
+	SHA256   [32]byte
+	SumLater bool
+	MIME     string
+	Name     string
+}
+
+// SameFile reports whether m and o offer the same transfer: the same id
+// and size, and the same SHA-256 where both name one. A partial file of
+// one resumes under the other; the final check against the SHA-256 that
+// FILE_END or the offer names catches a file that changed.
+func (m FileOffer) SameFile(o FileOffer) bool {
+	return m.ID == o.ID && m.Size == o.Size && (m.SumLater || o.SumLater || m.SHA256 == o.SHA256)
 }
 
 // FileAccept is `FILE_ACCEPT <fid> <offset>`: the receiver wants the bytes
@@ -112,8 +130,15 @@ type FileAck struct {
 	Offset int64
 }
 
-// FileEnd is `FILE_END <fid>`: the sender sent the last chunk.
-type FileEnd struct{ ID string }
+// FileEnd is `FILE_END <fid>` or `FILE_END <fid> <sha256hex>`: the sender
+// sent the last chunk. With HasSum, SHA256 is the whole file's SHA-256
+// (the second form, only to a peer that lists FeatureFilesEndSum; it
+// must follow an offer with SumLater or name the offer's SHA-256).
+type FileEnd struct {
+	ID     string
+	SHA256 [32]byte
+	HasSum bool
+}
 
 // FileDone is `FILE_DONE <fid>`: the SHA-256 matched and the file is in
 // place.
@@ -142,7 +167,11 @@ func (FileCancel) Verb() string  { return VerbFileCancel }
 
 func (m FileOffer) AppendPayload(b []byte) []byte {
 	b = spi(sp(append(b, VerbFileOffer...), m.ID), m.Size)
-	b = hex.AppendEncode(append(b, ' '), m.SHA256[:])
+	if m.SumLater {
+		b = append(b, " -"...)
+	} else {
+		b = hex.AppendEncode(append(b, ' '), m.SHA256[:])
+	}
 	return sp(sp(b, m.MIME), m.Name)
 }
 func (m FileAccept) AppendPayload(b []byte) []byte {
@@ -157,7 +186,13 @@ func (m FileChunk) AppendPayload(b []byte) []byte {
 func (m FileAck) AppendPayload(b []byte) []byte {
 	return spi(sp(append(b, VerbFileAck...), m.ID), m.Offset)
 }
-func (m FileEnd) AppendPayload(b []byte) []byte  { return sp(append(b, VerbFileEnd...), m.ID) }
+func (m FileEnd) AppendPayload(b []byte) []byte {
+	b = sp(append(b, VerbFileEnd...), m.ID)
+	if m.HasSum {
+		b = hex.AppendEncode(append(b, ' '), m.SHA256[:])
+	}
+	return b
+}
 func (m FileDone) AppendPayload(b []byte) []byte { return sp(append(b, VerbFileDone...), m.ID) }
 func (m FileFail) AppendPayload(b []byte) []byte {
 	return sp(sp(append(b, VerbFileFail...), m.ID), m.Reason)
@@ -250,14 +285,20 @@ func parseFile(verb string, rest []byte) (Message, error) {
 	}
 	id := string(idb)
 	switch verb {
-	case VerbFileEnd, VerbFileDone, VerbFileCancel:
+	case VerbFileEnd:
+		if !more {
+			return FileEnd{ID: id}, nil
+		}
+		sum, ok := sha256Hex(rest)
+		if !ok {
+			return nil, errors.New("bad sha256")
+		}
+		return FileEnd{ID: id, SHA256: sum, HasSum: true}, nil
+	case VerbFileDone, VerbFileCancel:
 		if more {
 			return nil, errors.New("unexpected text after id")
 		}
-		switch verb {
-		case VerbFileEnd:
-			return FileEnd{id}, nil
-		case VerbFileDone:
+		if verb == VerbFileDone {
 			return FileDone{id}, nil
 		}
 		return FileCancel{id}, nil
@@ -302,11 +343,11 @@ func parseFile(verb string, rest []byte) (Message, error) {
 		return nil, errors.New("bad size")
 	}
 	hb, rest, _ := bytes.Cut(rest, []byte{' '})
-	var sum [32]byte
-	if len(hb) != 64 || !lowerHex(hb) {
+	later := string(hb) == "-"
+	sum, ok := sha256Hex(hb)
+	if !ok && !later {
 		return nil, errors.New("bad sha256")
 	}
-	hex.Decode(sum[:], hb)
 	mb, name, _ := bytes.Cut(rest, []byte{' '})
 	if !ValidMIME(string(mb)) {
 		return nil, errors.New("bad mime type")
@@ -314,7 +355,16 @@ func parseFile(verb string, rest []byte) (Message, error) {
 	if len(name) == 0 || len(name) > MaxFileName || !utf8.Valid(name) {
 		return nil, errors.New("bad name")
 	}
-	return FileOffer{id, size, sum, string(mb), string(name)}, nil
+	return FileOffer{id, size, sum, later, string(mb), string(name)}, nil
+}
+
+// sha256Hex decodes a SHA-256 written as 64 lowercase hex digits.
+func sha256Hex(b []byte) (sum [32]byte, ok bool) {
+	if len(b) != 64 || !lowerHex(b) {
+		return sum, false
+	}
+	hex.Decode(sum[:], b)
+	return sum, true
 }
 
 func lowerHex(b []byte) bool {

@@ -16,14 +16,16 @@ var fileVocabulary = []struct {
 	payload string
 	msg     Message
 }{
-	{"FILE_OFFER a1 1234 " + sumHex + " image/png My photo (1).png", FileOffer{"a1", 1234, sum, "image/png", "My photo (1).png"}},
-	{"FILE_OFFER x_-Z 0 " + sumHex + " application/octet-stream  lead space", FileOffer{"x_-Z", 0, sum, "application/octet-stream", " lead space"}},
+	{"FILE_OFFER a1 1234 " + sumHex + " image/png My photo (1).png", FileOffer{"a1", 1234, sum, false, "image/png", "My photo (1).png"}},
+	{"FILE_OFFER a1 1234 - image/png IMG 1.png", FileOffer{"a1", 1234, [32]byte{}, true, "image/png", "IMG 1.png"}},
+	{"FILE_OFFER x_-Z 0 " + sumHex + " application/octet-stream  lead space", FileOffer{"x_-Z", 0, sum, false, "application/octet-stream", " lead space"}},
 	{"FILE_ACCEPT a1 0", FileAccept{"a1", 0}},
 	{"FILE_ACCEPT a1 9223372036854775807", FileAccept{"a1", 1<<63 - 1}},
 	{"FILE_DECLINE a1 too_large", FileDecline{"a1", DeclineTooLarge}},
 	{"FILE_CHUNK a1 65536 \x00\xff \n", FileChunk{"a1", 65536, []byte("\x00\xff \n")}},
 	{"FILE_ACK a1 4194304", FileAck{"a1", 4 << 20}},
-	{"FILE_END a1", FileEnd{"a1"}},
+	{"FILE_END a1", FileEnd{ID: "a1"}},
+	{"FILE_END a1 " + sumHex, FileEnd{ID: "a1", SHA256: sum, HasSum: true}},
 	{"FILE_DONE a1", FileDone{"a1"}},
 	{"FILE_FAIL a1 hash", FileFail{"a1", FailHash}},
 	{"FILE_CANCEL a1", FileCancel{"a1"}},
@@ -75,6 +77,10 @@ func TestParseFileMalformed(t *testing.T) {
 		"FILE_END ",
 		"FILE_END a1 ",
 		"FILE_END a1 x",
+		"FILE_END a1 -",
+		"FILE_END a1 " + strings.ToUpper(sumHex),
+		"FILE_END a1 " + sumHex + " ",
+		"FILE_END a1 " + sumHex[2:],
 		"FILE_END a/b",
 		"FILE_END " + strings.Repeat("a", MaxFileID+1),
 		"FILE_ACCEPT a1",
@@ -96,6 +102,8 @@ func TestParseFileMalformed(t *testing.T) {
 		"FILE_OFFER a1 1 " + sumHex + " image/png ",
 		"FILE_OFFER a1 1 " + strings.ToUpper(sumHex) + " image/png n",
 		"FILE_OFFER a1 1 " + sumHex[:63] + " image/png n",
+		"FILE_OFFER a1 1 -- image/png n",
+		"FILE_OFFER a1 1  image/png n",
 		"FILE_OFFER a1 -1 " + sumHex + " image/png n",
 		"FILE_OFFER a1 1 " + sumHex + " image n",
 		"FILE_OFFER a1 1 " + sumHex + " image/ n",
@@ -108,6 +116,26 @@ func TestParseFileMalformed(t *testing.T) {
 		m, err := ParseFile([]byte(p))
 		if err == nil || m != nil || !errors.Is(err, ErrMalformed) {
 			t.Errorf("ParseFile(%.80q) = %#v, %v; want ErrMalformed", p, m, err)
+		}
+	}
+}
+
+func TestFileOfferSameFile(t *testing.T) {
+	a := FileOffer{ID: "a1", Size: 5, SHA256: sum}
+	later := FileOffer{ID: "a1", Size: 5, SumLater: true}
+	other := a
+	other.SHA256[0]++
+	for _, c := range []struct {
+		x, y FileOffer
+		want bool
+	}{
+		{a, a, true}, {a, later, true}, {later, a, true}, {later, later, true},
+		{a, other, false},
+		{a, FileOffer{ID: "a1", Size: 6, SHA256: sum}, false},
+		{later, FileOffer{ID: "a2", Size: 5, SumLater: true}, false},
+	} {
+		if got := c.x.SameFile(c.y); got != c.want {
+			t.Errorf("%+v.SameFile(%+v) = %v", c.x, c.y, got)
 		}
 	}
 }
