@@ -2,7 +2,6 @@ package client
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -85,18 +84,14 @@ func (c *Client) parkLoop(x *xfer, o *transfer.Outgoing, stop chan struct{}) {
 		case i == 0:
 			// The offer names the SHA-256: parked items may reach a
 			// device of the peer without wire.FeatureFilesEndSum.
-			x.iomu.Lock()
-			sum, err := o.Sum()
-			x.iomu.Unlock()
+			sum, err := sumOf(x, o)
 			c.fx.mu.Lock()
 			if err == nil && x.stop == stop {
 				err = c.checkSum(x, sum)
 			}
-			if err != nil && x.stop == stop {
-				c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), false)
-			}
 			c.fx.mu.Unlock()
 			if err != nil {
+				c.failStream(x, stop, err, false)
 				return
 			}
 			payload = o.Offer(x.info.ID).AppendPayload(nil)
@@ -104,18 +99,9 @@ func (c *Client) parkLoop(x *xfer, o *transfer.Outgoing, stop chan struct{}) {
 			payload = wire.FileEnd{ID: x.info.ID}.AppendPayload(nil)
 		default:
 			off := int64(i-1) * relayChunk
-			x.iomu.Lock()
-			n, err := o.ReadChunk(off, buf)
-			x.iomu.Unlock()
-			if err != nil && err != io.EOF || n == 0 {
-				if err == nil || err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				c.fx.mu.Lock()
-				if x.stop == stop {
-					c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), false)
-				}
-				c.fx.mu.Unlock()
+			n, err := readChunk(x, o, off, buf)
+			if err != nil {
+				c.failStream(x, stop, err, false)
 				return
 			}
 			payload = wire.FileChunk{ID: x.info.ID, Offset: off, Data: buf[:n]}.AppendPayload(nil)

@@ -272,9 +272,7 @@ func (c *Client) offer(x *xfer, l *link) {
 // can go (fileReady), now with its SHA-256.
 func (c *Client) sumFirst(x *xfer, o *transfer.Outgoing) {
 	defer c.wg.Done()
-	x.iomu.Lock() // removeX closes o under it
-	sum, err := o.Sum()
-	x.iomu.Unlock()
+	sum, err := sumOf(x, o)
 	c.mu.Lock()
 	defer c.unlock()
 	c.fx.mu.Lock()
@@ -529,18 +527,9 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 			return
 		default:
 		}
-		x.iomu.Lock()
-		n, err := o.ReadChunk(off, buf)
-		x.iomu.Unlock()
-		if err != nil && err != io.EOF || n == 0 {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			c.fx.mu.Lock()
-			if x.stop == stop {
-				c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), true)
-			}
-			c.fx.mu.Unlock()
+		n, err := readChunk(x, o, off, buf)
+		if err != nil {
+			c.failStream(x, stop, err, true)
 			return
 		}
 		// Queued under c.fx.mu, checked against stop: once offer has put
@@ -557,9 +546,7 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 		c.fx.tx.Add(int64(n))
 		off += int64(n)
 	}
-	x.iomu.Lock()
-	sum, err := o.Sum() // hashes what the chunks did not (after a resume)
-	x.iomu.Unlock()
+	sum, err := sumOf(x, o) // hashes what the chunks did not (after a resume)
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
 	if x.stop != stop {
@@ -574,6 +561,38 @@ func (c *Client) stream(x *xfer, l *link, o *transfer.Outgoing, off int64, relay
 	}
 	send(l, wire.FileEnd{ID: x.info.ID, SHA256: sum, HasSum: x.late}, 0)
 	x.state = xEnded
+}
+
+// readChunk reads the chunk of x at off into buf, holding x.iomu (removeX
+// closes o under it). A file shorter than offered gives
+// io.ErrUnexpectedEOF.
+func readChunk(x *xfer, o *transfer.Outgoing, off int64, buf []byte) (int, error) {
+	x.iomu.Lock()
+	n, err := o.ReadChunk(off, buf)
+	x.iomu.Unlock()
+	if err == io.EOF || err == nil && n == 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// sumOf returns the SHA-256 of x's file o, holding x.iomu (removeX
+// closes o under it).
+func sumOf(x *xfer, o *transfer.Outgoing) ([32]byte, error) {
+	x.iomu.Lock()
+	defer x.iomu.Unlock()
+	return o.Sum()
+}
+
+// failStream fails x with err (telling the peer when tell) if stop is
+// still its streamer's: a streamer replaced meanwhile leaves x to the new
+// one.
+func (c *Client) failStream(x *xfer, stop chan struct{}, err error, tell bool) {
+	c.fx.mu.Lock()
+	defer c.fx.mu.Unlock()
+	if x.stop == stop {
+		c.failX(x, fmt.Errorf("send %s to %q: %w", x.info.Name, x.info.Peer, err), tell)
+	}
 }
 
 // outFrame handles a receiver's answer on l about one of our transfers.
