@@ -186,23 +186,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 	waitEvent(t, bruno, "the broadcast echo", func(ev client.Event) bool { return ev.Kind == client.EventBroadcast && ev.From == "bruno" })
 
-	// The app's user opens bruno and asks for a private chat (window at 0,0, 1040×720 dp at scale 1).
+	// The app's user opens bruno and types: the first message asks for
+	// the private chat (window at 0,0, 1040×720 dp at scale 1).
+	const first = "hi bruno, a word in private?"
 	shot("broadcast")
 	invited := false
 	for try := 0; try < 3 && !invited; try++ {
 		x("mousemove", "150", "195", "click", "1")
 		shot("thread")
-		x("mousemove", "950", "688", "click", "1")
+		x("mousemove", "500", "688", "click", "1")
+		x("type", "--delay", "20", first)
+		x("key", "Return")
 		shot("requested")
 		_, invited = pollEvent(bruno, 8*time.Second, func(ev client.Event) bool { return ev.Kind == client.EventInvite && ev.From == "ana" })
 	}
 	if !invited {
-		t.Fatal("no chat request from the app after clicking bruno, then Start private chat")
+		t.Fatal("no chat request from the app after clicking bruno and sending a first message")
 	}
 	if err := bruno.Accept("ana"); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, bruno, "the chat to open", func(ev client.Event) bool { return ev.Kind == client.EventChatOpen && ev.Peer == "ana" })
+	// (Poll drains: one wait, for the message, which follows the chat's
+	// opening.)
+	waitEvent(t, bruno, "the message that asked for the chat", func(ev client.Event) bool {
+		return ev.Kind == client.EventChatMsg && ev.From == "ana" && ev.Text == first
+	})
 	if _, err := bruno.Send("ana", "hi ana, this one is private"); err != nil {
 		t.Fatal(err)
 	}
@@ -213,10 +221,9 @@ func TestEndToEnd(t *testing.T) {
 	x("mousemove", "500", "688", "click", "1")
 	x("type", "--delay", "20", "hello bruno, got it")
 	x("key", "Return")
-	got := waitEvent(t, bruno, "the app's answer", func(ev client.Event) bool { return ev.Kind == client.EventChatMsg && ev.From == "ana" })
-	if got.Text != "hello bruno, got it" {
-		t.Fatalf("bruno got %q", got.Text)
-	}
+	waitEvent(t, bruno, "the app's answer", func(ev client.Event) bool {
+		return ev.Kind == client.EventChatMsg && ev.From == "ana" && ev.Text == "hello bruno, got it"
+	})
 	shot("answered")
 	fmt.Fprintln(os.Stderr, "e2e screenshots in", out)
 }
