@@ -1,20 +1,23 @@
 package client
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"peerchat/core/e2e"
 	"peerchat/core/identity"
 	"peerchat/core/wire"
 )
+
+// This file is the private chat with one peer: its state (chat), Send and
+// LeaveChat, the chat socket opened, read and ended, and the chat's timed
+// work (tickChat). The invites are in invite.go, the outbox in pump.go and
+// the keepalive in keepalive.go.
 
 // chat is everything the Client knows about the private chat with one peer:
 // the invites in both directions, the socket when open, the messages not yet
@@ -90,22 +93,6 @@ type chat struct {
 	handled map[string]nonceState // invite nonces already handled
 }
 
-type nonceState struct {
-	expires  time.Time
-	declined bool
-	accepted bool // we accepted it: its resends are answered again if the set-up failed
-}
-
-// outMsg is a message not yet delivered.
-type outMsg struct {
-	id       uint64
-	text     string
-	at       time.Time
-	deadline time.Time
-	sent     bool // EventSent was reported
-	acked    bool // last written as CHAT_MSG2: it stays until its CHAT_ACK
-}
-
 // chat returns the chat with the peer, creating it. The caller holds c.mu.
 func (c *Client) chat(key, nick string) *chat {
 	ch := c.chats[key]
@@ -114,154 +101,6 @@ func (c *Client) chat(key, nick string) *chat {
 		c.chats[key] = ch
 	}
 	return ch
-}
-
-// Invite starts a private chat with nick: a UDP invite, resent until the peer
-// answers, and the base CHAT_REQUEST flow for peers that do not speak v2.
-// EventInviting reports the start, with the invite's expiry; the outcome
-// arrives as EventChatOpen or EventChatClosed (declined, expired, lost).
-// Inviting a peer who invited us accepts their invite.
-func (c *Client) Invite(nick string) error {
-	c.mu.Lock()
-	defer c.unlock()
-	if c.closed {
-		return ErrClosed
-	}
-	key := foldKey(nick)
-	if key == c.selfKey {
-		return fmt.Errorf("invite %q: %w", nick, ErrSelf)
-	}
-	p := c.peers[key]
-	if p == nil {
-		return fmt.Errorf("invite %q: %w", nick, ErrUnknownPeer)
-	}
-	ch := c.chat(key, p.Nick)
-	switch ch.state {
-	case ChatInvited:
-		c.accept(ch)
-	case ChatNone:
-		if err := c.mayInvite(ch, p); err != nil {
-			return fmt.Errorf("invite %q: %w", nick, err)
-		}
-		c.startInvite(ch, p)
-	}
-	return nil
-}
-
-// mayInvite returns why we may not invite p now: a changed key waits for
-// the user (ErrKeyChanged, ErrServerKeyChanged), or the chat would not be
-// encrypted and it must be (mustEncrypt). The caller holds c.mu.
-func (c *Client) mayInvite(ch *chat, p *Peer) error {
-	switch {
-	case !c.srvNewKey.IsZero():
-		return ErrServerKeyChanged
-	case !ch.newKey.IsZero():
-		return ErrKeyChanged
-	case !c.e2eWith(p) && c.mustEncrypt(p.Nick):
-		return ErrNotEncrypted
-	}
-	return nil
-}
-
-// startInvite puts ch in ChatInviting and reports it (EventInviting). The
-// caller holds c.mu.
-func (c *Client) startInvite(ch *chat, p *Peer) {
-	now := c.now()
-	ch.state = ChatInviting
-	ch.nonce = newNonce()
-	ch.expires = now.Add(c.cfg.InviteTTL)
-	c.emit(Event{Kind: EventInviting, Peer: ch.nick, Expires: ch.expires})
-	ch.dialing, ch.tries = false, 0
-	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
-	switch {
-	case !c.srvV2 || (c.serverCaps() && p.Features == nil):
-		// A base server, or a peer without CAPS: the base flow at once.
-		ch.fallbackAt = now
-	case p.Features != nil:
-		ch.nextResend = now
-	default:
-		ch.nextResend = now
-		ch.fallbackAt = now.Add(c.cfg.FallbackAfter)
-	}
-	if p.Features != nil {
-		c.relayInvite(ch, p)
-	}
-	c.wake()
-}
-
-// Accept accepts the pending invite from nick. The chat opens asynchronously
-// (EventChatOpen, or EventChatClosed with reason lost).
-func (c *Client) Accept(nick string) error { return c.answer("accept", nick, c.accept) }
-
-// answer applies answer (accept or decline) to the pending invite from nick.
-func (c *Client) answer(op, nick string, answer func(*chat)) error {
-	c.mu.Lock()
-	defer c.unlock()
-	if c.closed {
-		return ErrClosed
-	}
-	ch := c.chats[foldKey(nick)]
-	if ch == nil || ch.state != ChatInvited {
-		return fmt.Errorf("%s %q: %w", op, nick, ErrNoInvite)
-	}
-	answer(ch)
-	return nil
-}
-
-// accept answers their invite. The caller holds c.mu.
-func (c *Client) accept(ch *chat) {
-	if ch.inConn != nil {
-		conn, r := ch.inConn, ch.inReader
-		ch.inConn, ch.inReader = nil, nil
-		c.openChat(ch, conn, r, wire.ChatAccept{Nick: c.nick}, nil, keyCheck{})
-		return
-	}
-	if ch.accepting {
-		return
-	}
-	if s, ok := ch.handled[ch.inNonce]; ok {
-		s.accepted = true
-		ch.handled[ch.inNonce] = s
-	}
-	ch.accepting, ch.tries = true, 0
-	relayed := c.acceptRelay(ch)
-	if !c.acceptDirect(ch) && !relayed {
-		// Their invite came through the server, which is gone meanwhile.
-		err := fmt.Errorf("accept %q: %w", ch.nick, ErrNotConnected)
-		c.clearInvites(ch)
-		ch.state = ChatNone
-		c.emit(Event{Kind: EventChatClosed, Peer: ch.nick, Reason: ReasonLost, Err: err})
-	}
-}
-
-// Decline declines the pending invite from nick.
-func (c *Client) Decline(nick string) error { return c.answer("decline", nick, c.decline) }
-
-// decline answers their invite with CHAT_REJECT. The caller holds c.mu.
-func (c *Client) decline(ch *chat) {
-	if ch.inConn != nil {
-		c.lastWord(ch, wire.ChatReject{Nick: c.nick})
-	} else if ch.inNonce != "" {
-		c.sendDatagram(wire.ChatReject{Nick: c.nick, Nonce: ch.inNonce}, ch.inSrc)
-		ch.handled[ch.inNonce] = nonceState{expires: ch.inExpires, declined: true}
-	}
-	c.clearInvites(ch)
-	ch.state = ChatNone
-	c.failOutbox(ch, ErrLeftChat)
-}
-
-// lastWord detaches the CHAT_REQUEST socket of their invite from ch and
-// queues m as its last frame, written and the socket closed once c.mu is
-// released. The caller holds c.mu.
-func (c *Client) lastWord(ch *chat, m wire.Message) {
-	conn := ch.inConn
-	delete(c.pending, conn)
-	ch.inConn, ch.inReader = nil, nil
-	c.later(func() {
-		conn.SetWriteDeadline(time.Now().Add(closeTimeout))
-		wire.WriteMessage(conn, m)
-		conn.Close()
-	})
 }
 
 // Send queues text for nick and returns the message's local id. The message
@@ -358,31 +197,6 @@ func (c *Client) LeaveChat(nick string) error {
 	return nil
 }
 
-// pump queues the outbox's messages on the open chat's link, in order,
-// while the link holds less than chatBacklog unwritten: what a stuck peer
-// does not take waits in the outbox (the texts the user typed), not in
-// copies of frames. It is called when a message is sent, when the chat
-// opens or moves, and when the link's writer wrote a batch. The caller
-// holds c.mu.
-func (c *Client) pump(ch *chat) {
-	if ch.state != ChatOpen || ch.l == nil {
-		return
-	}
-	held := c.held(ch)
-	for ch.next < len(ch.outbox) && ch.l.backlog() < chatBacklog {
-		if ch.route == RouteRelay && ch.ack && ch.inflight >= relayChatWindow {
-			break // the peer's acknowledgements make room
-		}
-		m := &ch.outbox[ch.next]
-		if held && !m.sent {
-			break // it waits for AcceptKey or AcceptServerKey
-		}
-		ch.next++
-		ch.inflight += len(m.text)
-		c.sendChatMsg(ch, m)
-	}
-}
-
 // chatLost ends the open chat ch, whose socket or relay stream failed with
 // err (or whose peer stopped answering), and invites the peer again when
 // it is online and speaks e2e: the relay answers at once if the direct
@@ -405,145 +219,6 @@ func (c *Client) chatLost(ch *chat, err error) {
 	case !c.closed && c.e2eWith(p) && !c.held(ch) && (len(ch.outbox) > 0 || c.relayWith(p) || c.filesPending(ch.key)):
 		c.startInvite(ch, p)
 	}
-}
-
-// tickOpen does the timed work of an open chat: the keepalive (PING after
-// ChatPingEvery of silence, lost after ChatSilence) and, for a chat
-// through the server that we invited to, our invite's datagram again
-// until it expires (the direct path may answer it). It returns when it
-// next has work. The caller holds c.mu.
-func (c *Client) tickOpen(ch *chat, now time.Time) time.Time {
-	var next time.Time
-	soon := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
-	if ch.keepalive {
-		silent := now.Sub(ch.heard)
-		switch {
-		case silent >= c.cfg.ChatSilence:
-			c.chatLost(ch, fmt.Errorf("chat with %q: %w for %v", ch.nick, ErrPeerSilent, silent.Round(time.Second)))
-			return time.Time{}
-		case silent >= c.cfg.ChatPingEvery && !ch.pinged.After(ch.heard):
-			send(ch.l, wire.Ping{Token: strconv.FormatInt(now.UnixMilli(), 10)}, 0)
-			ch.pinged = now
-		}
-		if !ch.pinged.After(ch.heard) {
-			soon(ch.heard.Add(c.cfg.ChatPingEvery))
-		}
-		soon(ch.heard.Add(c.cfg.ChatSilence))
-	}
-	if ch.route == RouteRelay && !ch.upResend.IsZero() {
-		if !now.Before(ch.upExpires) {
-			ch.upResend = time.Time{}
-		} else {
-			if !now.Before(ch.upResend) {
-				if p := c.peers[ch.key]; p != nil {
-					c.sendDatagram(wire.ChatInvite{Nick: c.nick, TCPPort: c.tcpPort, Nonce: ch.openNonce},
-						netip.AddrPortFrom(p.IP, uint16(p.UDPPort)))
-				}
-				ch.upResend = now.Add(c.cfg.ResendEvery)
-			}
-			soon(ch.upResend)
-		}
-	}
-	return next
-}
-
-// sendChatMsg queues m on the open chat; the link reports it to written
-// once it is on the socket. The caller holds c.mu.
-func (c *Client) sendChatMsg(ch *chat, m *outMsg) {
-	m.acked = ch.ack
-	if ch.ack {
-		send(ch.l, wire.ChatMsg2{ID: m.id, Time: m.at, Nick: c.nick, Text: m.text}, m.id)
-	} else {
-		send(ch.l, wire.ChatMsg{Nick: c.nick, Text: m.text}, m.id)
-	}
-}
-
-// written records that message id was written to ch's socket: EventSent
-// (once per message), and for a base peer, which never acknowledges, the
-// end of its life in the outbox. The caller holds c.mu.
-func (c *Client) written(ch *chat, id uint64) {
-	i := outIndex(ch.outbox, id)
-	if i < 0 {
-		return // acknowledged already (the ack overtook this report), or failed
-	}
-	m := &ch.outbox[i]
-	if !m.sent {
-		m.sent = true
-		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id, Final: !m.acked})
-	}
-	if !m.acked {
-		c.removeOut(ch, i)
-	}
-}
-
-// outIndex returns the index of message id in outbox, or -1. Ids grow
-// with every message (newID) and the outbox is kept in the order messages
-// were sent, so a binary search finds it (thousands may wait for their
-// acknowledgement); a linear search covers an outbox out of that order.
-func outIndex(outbox []outMsg, id uint64) int {
-	if i, ok := slices.BinarySearchFunc(outbox, id, func(m outMsg, id uint64) int {
-		return cmp.Compare(m.id, id)
-	}); ok {
-		return i
-	}
-	return slices.IndexFunc(outbox, func(m outMsg) bool { return m.id == id })
-}
-
-// delivered removes message id from the outbox and reports it delivered
-// (after EventSent, if its write was not reported yet). The caller holds c.mu.
-func (c *Client) delivered(ch *chat, id uint64) {
-	i := outIndex(ch.outbox, id)
-	if i < 0 {
-		return
-	}
-	if !ch.outbox[i].sent {
-		c.emit(Event{Kind: EventSent, Peer: ch.nick, ID: id})
-	}
-	c.removeOut(ch, i)
-	c.emit(Event{Kind: EventDelivered, Peer: ch.nick, ID: id})
-}
-
-// removeOut removes message i from the outbox. The caller holds c.mu.
-func (c *Client) removeOut(ch *chat, i int) {
-	if i < ch.next {
-		ch.next--
-		ch.inflight -= len(ch.outbox[i].text)
-	}
-	if i == 0 { // the usual case: acks and writes come in order
-		ch.outbox[0] = outMsg{}
-		ch.outbox = ch.outbox[1:]
-	} else {
-		ch.outbox = slices.Delete(ch.outbox, i, i+1)
-	}
-}
-
-// failOutbox reports every undelivered message as failed. The caller holds c.mu.
-func (c *Client) failOutbox(ch *chat, err error) {
-	for _, m := range ch.outbox {
-		c.emit(Event{Kind: EventSendFailed, Peer: ch.nick, ID: m.id, Text: m.text, Err: fmt.Errorf("message %d to %q: %w", m.id, ch.nick, err)})
-	}
-	ch.outbox, ch.next, ch.inflight = nil, 0, 0
-}
-
-func (c *Client) clearInvites(ch *chat) {
-	if ch.inConn != nil {
-		delete(c.pending, ch.inConn)
-		ch.inConn.Close()
-	}
-	if ch.reqConn != nil {
-		ch.reqConn.Close()
-	}
-	if ch.relayOut != nil {
-		ch.relayOut.Close()
-	}
-	ch.nonce, ch.dialing, ch.reqConn, ch.relayOut = "", false, nil, nil
-	ch.nextResend, ch.fallbackAt = time.Time{}, time.Time{}
-	ch.inNonce, ch.inConn, ch.inReader, ch.accepting, ch.inRelay = "", nil, nil, false, false
-	ch.tries = 0
 }
 
 // endChat ends whatever ch is doing and reports it; failErr, if not nil,

@@ -6,39 +6,17 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"peerchat/server/internal/testbin"
 )
 
 // bin holds the peerchat-server and peerchat-cli binaries TestMain built.
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lantest")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := func() int {
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "go not found:", err)
-			return 1
-		}
-		for _, cmd := range []string{"peerchat-server", "peerchat-cli"} {
-			b := exec.Command(gobin, "build", "-o", filepath.Join(dir, cmd), "peerchat/cmd/"+cmd)
-			if out, err := b.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", cmd, err, out)
-				return 1
-			}
-		}
-		return m.Run()
-	}()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.Main(m, &bin, "lantest", "peerchat-server", "peerchat-cli")
 }
 
 func server(t *testing.T, h *Host) *Proc {

@@ -20,35 +20,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"peerchat/server/internal/testbin"
 )
 
 // bin holds the peerchat-server and peerchat-cli binaries TestMain built.
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "soaktest")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = dir
-	code := func() int {
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "go not found:", err)
-			return 1
-		}
-		for _, cmd := range []string{"peerchat-server", "peerchat-cli"} {
-			b := exec.Command(gobin, "build", "-o", filepath.Join(dir, cmd), "peerchat/cmd/"+cmd)
-			if out, err := b.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", cmd, err, out)
-				return 1
-			}
-		}
-		return m.Run()
-	}()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.Main(m, &bin, "soaktest", "peerchat-server", "peerchat-cli")
 }
 
 // size is one soak's dimensions.
