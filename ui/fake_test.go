@@ -187,6 +187,14 @@ func (s *fakeSession) Send(nick, text string) (uint64, error) {
 	return id, nil
 }
 
+// Chat returns the state of the chat with nick, as client.Client.Chat
+// does (session.Chats).
+func (s *fakeSession) Chat(nick string) client.ChatState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chats[model.Key(nick)]
+}
+
 // setChat notes the state of the chat with nick. The caller holds s.mu.
 func (s *fakeSession) setChat(nick string, st client.ChatState) {
 	if s.chats == nil {

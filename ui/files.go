@@ -363,15 +363,24 @@ func (c fileCardStyle) card(gtx C) D {
 			return layout.Inset{Top: 8}.Layout(gtx, th.label(sizeSmall, th.Pal.Danger, why+f.Err).Layout)
 		})
 	case model.FileOffered:
-		if !f.Outgoing {
-			who := c.peer
-			if who == "" {
-				who = sender(c.msg)
+		if f.Outgoing {
+			// Ours, offered before a restart: it waits for the peer.
+			wait := "Waiting…"
+			if c.peer != "" {
+				wait = "Waiting for " + c.peer + "…"
 			}
 			add(func(gtx C) D {
-				return layout.Inset{Top: 8}.Layout(gtx, th.label(sizeSmall, c.meta, who+" wants to send you this file.").Layout)
+				return layout.Inset{Top: 8}.Layout(gtx, th.label(sizeSmall, c.meta, wait).Layout)
 			})
+			break
 		}
+		who := c.peer
+		if who == "" {
+			who = sender(c.msg)
+		}
+		add(func(gtx C) D {
+			return layout.Inset{Top: 8}.Layout(gtx, th.label(sizeSmall, c.meta, who+" wants to send you this file.").Layout)
+		})
 	}
 	if c.state != nil {
 		if btns := c.buttons(); len(btns) > 0 {

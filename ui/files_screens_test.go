@@ -220,6 +220,37 @@ func fileScenarios() []scenario {
 				client.Event{Kind: client.EventFileProgress, Peer: "bruno", File: in, Paused: true,
 					Progress: client.Progress{Done: 61_000_000, Total: 96_000_000}})
 		}},
+		{"file-waiting", func(h *harness) {
+			// After a restart: our offer that waits for bruno, and his
+			// that waits for Accept (the session shows what the client
+			// core lists as offered; here through the events that make
+			// the same cards).
+			s := fileChat(h)
+			out := fileInfo("f2", "slides-v3.key", 21_000_000, true)
+			out.Path = "/home/ana/Documents/slides-v3.key"
+			h.push(s,
+				client.Event{Kind: client.EventFileOffer, Peer: "bruno", File: out, Time: at(14, 2)},
+				client.Event{Kind: client.EventFileOffer, Peer: "bruno", File: fileInfo("b9", "team-photos-offsite.zip", 48_300_000, false), Time: at(14, 5)})
+		}},
+		{"picture-away", func(h *harness) {
+			// Replayed after a reconnection (SINCE): a picture and a
+			// broadcast that came while ana was away, under one divider,
+			// then one live.
+			h.be.peers = crowd[:5]
+			s := h.connect("ana")
+			dir := h.t.TempDir()
+			p := writeTestPNG(h.t, dir, "whiteboard.png", testPicture(480, 640))
+			q := writeTestPNG(h.t, dir, "hills.png", testPicture(600, 300))
+			h.push(s, feedEvents()[:4]...)
+			h.push(s,
+				client.Event{Kind: client.EventBroadcast, From: "chen", Time: at(13, 10), BID: 10, Missed: true,
+					File: &client.FileInfo{ID: "p1", From: "chen", Name: "whiteboard.png", MIME: "image/png", Size: 51_000, Path: p}},
+				client.Event{Kind: client.EventBroadcast, From: "chen", Text: "notes from the planning session ↑", Time: at(13, 11), BID: 11, Missed: true},
+				client.Event{Kind: client.EventBroadcast, From: "Dana", Time: at(14, 20), BID: 12,
+					File: &client.FileInfo{ID: "p2", From: "Dana", Name: "hills.png", MIME: "image/png", Size: 31_000, Path: q}})
+			h.chat().open(model.Everyone)
+			waitThumbs(h)
+		}},
 		{"picture-feed", func(h *harness) {
 			h.a.cfg.Picker = &fakePicker{}
 			h.be.peers = crowd[:5]

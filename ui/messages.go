@@ -291,19 +291,19 @@ func newMessagesLine(gtx C, th *Theme) D {
 }
 
 // awayLine is the divider above the messages that came while the user was
-// away (model.Message.Away): broadcasts the server replayed, private
-// messages its mailbox kept.
+// away (model.Message.Away): broadcasts and pictures the server replayed,
+// private messages and files its mailbox kept.
 const awayLine = "While you were away"
 
 // awayStarts reports whether the message i of t is the first of a run of
-// messages that came while the user was away: the message of a person
-// before it (system lines aside), if any, did not.
+// messages (texts or files) that came while the user was away: the
+// message of a person before it (system lines aside), if any, did not.
 func awayStarts(t *model.Thread, i int) bool {
-	if !t.Messages[i].Away || t.Messages[i].Kind != model.KindText {
+	if m := &t.Messages[i]; !m.Away || !m.Said() {
 		return false
 	}
 	for j := i - 1; j >= 0; j-- {
-		if m := &t.Messages[j]; m.Kind == model.KindText {
+		if m := &t.Messages[j]; m.Said() {
 			return !m.Away
 		}
 	}

@@ -165,6 +165,18 @@ func scenarios() []scenario {
 			h.settle(s)
 			c.view("chen").composer.editor.SetText("It's about the slides")
 		}},
+		{"request-cancelled", func(h *harness) {
+			// Cancel request, while the first message waited for it: the
+			// client core fails the message and closes the chat.
+			h.be.peers, h.be.invites = crowd[:5], true
+			s := h.connect("ana")
+			c := h.chat()
+			c.open("chen")
+			c.sendText("chen", "Hi! Do you have a minute for the demo?")
+			h.settle(s)
+			h.push(s, client.Event{Kind: client.EventSendFailed, Peer: "chen", ID: 1, Text: "Hi! Do you have a minute for the demo?", Err: client.ErrLeftChat},
+				client.Event{Kind: client.EventChatClosed, Peer: "chen", Reason: client.ReasonClosed})
+		}},
 		{"invite", func(h *harness) {
 			h.be.peers = crowd[:5]
 			s := h.connect("ana")

@@ -23,7 +23,7 @@ import (
 // whole.
 type threadHeader struct {
 	mute      iconButtonState
-	leaveIcon iconButtonState // Leave chat on a phone, where the text does not fit
+	leaveIcon iconButtonState // Leave chat (Cancel request) on a phone, where the text does not fit
 	titleTip  tipArea
 	routeTip  tipArea // the tooltip of the open chat's route
 	// Verify opens the safety number (verify.go): a text button on the
@@ -44,18 +44,20 @@ type threadHeader struct {
 
 // headerIcons are the icons of the thread header, parsed once.
 var headerIcons = struct {
-	muted, unmuted, leave, relay, direct *widget.Icon
+	muted, unmuted, leave, cancel, relay, direct *widget.Icon
 }{
 	muted:   mustIcon(icons.SocialNotificationsOff),
 	unmuted: mustIcon(icons.SocialNotificationsNone),
 	leave:   mustIcon(icons.ActionExitToApp),
+	cancel:  mustIcon(icons.NavigationCancel),
 	relay:   mustIcon(icons.ActionDNS), // a server, as a message's Stored mark
 	direct:  mustIcon(icons.ActionSwapHoriz),
 }
 
 // header draws the peer, their state and the thread's actions: mute, leave
-// the private chat (a text button on the desktop, an icon with a tooltip on
-// a phone), delete the history.
+// the private chat or cancel our request for one (leaveAction: a text
+// button on the desktop, an icon with a tooltip on a phone), delete the
+// history.
 func (p threadPaneStyle) header(gtx C) D {
 	th, t, hs := p.th, p.thread, &p.pane.head
 	return barHeader(gtx, th, func(gtx C) D {
@@ -124,14 +126,14 @@ func (p threadPaneStyle) header(gtx C) D {
 				return smallButton(gtx, th, &hs.verify, "Verify", th.Pal.Accent)
 			}))
 		}
-		if t.Peer != model.Everyone && t.Chat == client.ChatOpen {
+		if label, ic, ok := leaveAction(t); ok {
 			children = append(children, layout.Rigid(func(gtx C) D {
 				if p.Narrow {
-					b := newIconButton(th, &hs.leaveIcon, headerIcons.leave, th.Pal.Danger, colorT{}, "Leave chat")
+					b := newIconButton(th, &hs.leaveIcon, ic, th.Pal.Danger, colorT{}, label)
 					b.Tip = tipEnd
 					return b.Layout(gtx)
 				}
-				return smallButton(gtx, th, &p.pane.leave, "Leave chat", th.Pal.Danger)
+				return smallButton(gtx, th, &p.pane.leave, label, th.Pal.Danger)
 			}))
 		}
 		if p.Narrow {
@@ -156,6 +158,23 @@ func (p threadPaneStyle) header(gtx C) D {
 		}
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...)
 	})
+}
+
+// leaveAction returns the header's action that ends the private chat of
+// t, if any: "Leave chat" while it is open, "Cancel request" while our
+// request waits for the peer (both session.Service.Leave), with the icon
+// a phone shows in place of the text.
+func leaveAction(t *model.Thread) (label string, ic *widget.Icon, ok bool) {
+	if t.Peer == model.Everyone {
+		return "", nil, false
+	}
+	switch t.Chat {
+	case client.ChatOpen:
+		return "Leave chat", headerIcons.leave, true
+	case client.ChatInviting:
+		return "Cancel request", headerIcons.cancel, true
+	}
+	return "", nil, false
 }
 
 // moreMenu draws ⋮ and, when open, the menu of the actions that do not

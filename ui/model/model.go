@@ -62,8 +62,9 @@ type Message struct {
 	// signature (client.SigNone for everything else).
 	Signature client.SigState
 	// Away marks a message that came while the user was away: a
-	// broadcast the server replayed (client.Event.Missed), or a private
-	// message the server's mailbox kept (client.RouteMailbox). It is not
+	// broadcast or picture the server replayed (client.Event.Missed), or
+	// a private message or file the server's mailbox kept
+	// (client.RouteMailbox, client.FileInfo.Parked). It is not
 	// kept in the history: it matters to the session it arrived in.
 	Away bool
 	// File describes the file of a KindFile message (nil otherwise). It

@@ -174,16 +174,22 @@ var (
 	errCancelledByUs = fmt.Errorf("cancelled by you: %w", client.ErrFileCancelled)
 )
 
-// seedFiles shows the transfers the client core has under way (from an
-// earlier run too). s.mu is held.
+// seedFiles shows the transfers the client core has under way at start
+// (Files.Files: those of an earlier run too), before any of its events.
+// The list says nothing of where each stands, and nothing has moved yet
+// in this run: an offer of ours (one recorded before a restart) waits
+// for its peer to come back or to accept, and one offered to us waits
+// for the user's Accept (an offer the client core takes by itself, to
+// resume a partial file, reports its progress next). So each shows as
+// offered (model.FileOffered), never as moving: its EventFileProgress
+// moves it on. s.mu is held.
 func (j *journal) seedFiles(infos []client.FileInfo) {
 	for _, fi := range infos {
 		thread := j.peer(fi.Peer)
 		if fi.Peer == "" {
 			thread = model.Everyone
 		}
-		st := model.FileMoving
-		j.file(thread, fi, st, client.Progress{}, nil, time.Time{})
+		j.file(thread, fi, model.FileOffered, client.Progress{}, nil, time.Time{})
 	}
 }
 
@@ -231,7 +237,7 @@ func (j *journal) applyFile(ev client.Event) bool {
 		}
 		mine := fi.From != "" && model.Key(fi.From) == model.Key(j.me)
 		fi.Outgoing = fi.Outgoing || mine
-		j.file(model.Everyone, fi, model.FileDone, client.Progress{Done: fi.Size, Total: fi.Size}, nil, ev.Time)
+		j.fileAway(model.Everyone, fi, model.FileDone, client.Progress{Done: fi.Size, Total: fi.Size}, nil, ev.Time, ev.Missed)
 		if !mine && model.Mentions(ev.Text, j.me) {
 			j.s.attention(model.Everyone, fi.From+" mentioned you", ev.Text)
 		}
@@ -244,6 +250,14 @@ func (j *journal) applyFile(ev client.Event) bool {
 // file records what the client core reported of the transfer fi of
 // thread: its status, progress and, for a failure, err.
 func (j *journal) file(thread string, fi client.FileInfo, st model.FileStatus, p client.Progress, err error, at time.Time) {
+	j.fileAway(thread, fi, st, p, err, at, false)
+}
+
+// fileAway is file; a file message it adds is model.Message.Away when
+// missed is set (a picture the server replayed: client.Event.Missed) or
+// fi came to us through the server's mailbox (client.FileInfo.Parked: we
+// were away when it was sent), as a private message the mailbox kept.
+func (j *journal) fileAway(thread string, fi client.FileInfo, st model.FileStatus, p client.Progress, err error, at time.Time, missed bool) {
 	if st == model.FileFailed && err == nil {
 		err = errors.New("failed")
 	}
@@ -279,7 +293,8 @@ func (j *journal) file(thread string, fi client.FileInfo, st model.FileStatus, p
 	if fi.Outgoing {
 		from = j.me
 	}
-	msg := model.Message{Kind: model.KindFile, From: from, Mine: fi.Outgoing, File: f, Text: model.FileText(f), Time: at}
+	msg := model.Message{Kind: model.KindFile, From: from, Mine: fi.Outgoing, File: f, Text: model.FileText(f), Time: at,
+		Away: missed || !fi.Outgoing && fi.Parked}
 	if fi.Outgoing {
 		msg.State = delivery.Pending
 	}

@@ -324,13 +324,33 @@ func TestFileNoSupport(t *testing.T) {
 	}
 }
 
-// TestFileSeed: the transfers the client core has under way at start are
-// shown.
+// TestFileSeed: the transfers the client core lists at start (after a
+// restart: our offer recorded before it, an offer to us) are shown as
+// waiting, for the peer or for the user's Accept, not as moving; their
+// progress, when it comes, moves them on.
 func TestFileSeed(t *testing.T) {
-	r := newFileRig(t, nil, []client.FileInfo{{ID: "f7", Peer: "bruno", From: "ana", Name: "big.bin", Size: 9, Outgoing: true}}, "bruno")
+	out := client.FileInfo{ID: "f7", Peer: "bruno", From: "ana", Name: "big.bin", Size: 9, Outgoing: true}
+	in := client.FileInfo{ID: "g1", Peer: "chen", From: "chen", Name: "notes.pdf", Size: 5}
+	r := newFileRig(t, nil, []client.FileInfo{out, in}, "bruno", "chen")
 	r.sync()
-	if _, f := r.file("bruno"); f.ID != "f7" || f.Status != model.FileMoving {
-		t.Fatalf("%+v", f)
+	if m, f := r.file("bruno"); f.ID != "f7" || f.Status != model.FileOffered || !m.Mine || m.State != delivery.Pending || f.Done != 0 {
+		t.Fatalf("our offer after a restart: %+v %+v", m, f)
+	}
+	if m, f := r.file("chen"); f.ID != "g1" || f.Status != model.FileOffered || m.Mine {
+		t.Fatalf("an offer to us after a restart: %+v %+v", m, f)
+	}
+	r.svc.AcceptFile("chen", "g1")
+	r.sync()
+	if _, f := r.file("chen"); f.Status != model.FileMoving || !slices.Contains(r.calls(), "acceptfile chen g1") {
+		t.Fatalf("accepted: %+v, calls %q", f, r.calls())
+	}
+	r.conn.push(client.Event{Kind: client.EventFileProgress, Peer: "bruno", File: &out, Progress: client.Progress{Done: 3, Total: 9}})
+	r.sync()
+	if _, f := r.file("bruno"); f.Status != model.FileMoving || f.Done != 3 {
+		t.Fatalf("our offer once it moves: %+v", f)
+	}
+	if n := len(r.m.Lookup("bruno").Messages); n != 1 {
+		t.Fatalf("%d messages in bruno's thread, want 1", n)
 	}
 }
 

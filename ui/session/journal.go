@@ -1,7 +1,10 @@
 package session
 
+// This file is the journal: it turns each event of the client core and
+// each action of the user into model Changes, history writes and
+// notifications, and follows our messages until their delivery is final.
+
 import (
-	"fmt"
 	"time"
 
 	"peerchat/core/client"
@@ -21,7 +24,10 @@ type journal struct {
 	nicks   map[string]string           // thread key → nickname as shown
 	chats   map[string]client.ChatState // thread key → chat state, absent: ChatNone
 	invites map[string]model.Invite     // the requests waiting for our answer, by thread key
-	own     map[ownRef]*ownMsg          // our chat messages and broadcasts that are not final
+	// asked holds the threads whose "Chat request sent" line our Send
+	// wrote before its message (sendAsked): their EventInviting adds none.
+	asked map[string]bool
+	own   map[ownRef]*ownMsg // our chat messages and broadcasts that are not final
 
 	// What a snapshot (see Service.compact) needs besides the history.
 	server string
@@ -99,6 +105,7 @@ func (j *journal) init(s *Service, me string) {
 	j.nicks = map[string]string{}
 	j.chats = map[string]client.ChatState{}
 	j.invites = map[string]model.Invite{}
+	j.asked = map[string]bool{}
 	j.online = map[string]bool{}
 	j.shown = map[string]model.Change{}
 	j.unread = map[string]int{}
@@ -349,42 +356,6 @@ func (j *journal) found(l lookup, msg *model.Message) {
 	}
 }
 
-func (j *journal) chat(thread string, st client.ChatState, reason client.CloseReason, expires time.Time) {
-	if st == client.ChatNone {
-		delete(j.chats, thread)
-	} else {
-		j.chats[thread] = st
-	}
-	c := model.Change{Op: model.OpChat, Thread: thread, Nick: j.nick(thread), Chat: st, Reason: reason, Time: expires}
-	if st == client.ChatOpen {
-		c.Route = j.routes[thread]
-	} else {
-		delete(j.routes, thread)
-	}
-	j.shown[thread] = c
-	j.s.push(c)
-}
-
-func (j *journal) dropInvite(thread string) {
-	if _, ok := j.invites[thread]; ok {
-		delete(j.invites, thread)
-		j.s.push(model.Change{Op: model.OpDropInvite, Thread: thread})
-	}
-}
-
-// answered records that the user accepted or declined the request of thread.
-func (j *journal) answered(thread string, accepted bool) {
-	j.dropInvite(thread)
-	nick := j.nick(thread)
-	if accepted {
-		j.chat(thread, client.ChatInviting, "", time.Time{})
-		j.system(thread, "You accepted the chat request from "+nick+".", time.Time{}) // the thread shows the wait
-	} else {
-		j.chat(thread, client.ChatNone, "", time.Time{})
-		j.system(thread, "You declined the chat request from "+nick+".", time.Time{})
-	}
-}
-
 // setMe records our nickname and the server's address ("": unchanged).
 func (j *journal) setMe(nick, server string) {
 	if nick != "" {
@@ -485,7 +456,11 @@ func (j *journal) apply(ev client.Event) {
 	case client.EventInviting:
 		key := j.peer(ev.Peer)
 		j.chat(key, client.ChatInviting, "", ev.Expires)
-		j.system(key, "Chat request sent to "+ev.Peer+".", at) // the thread shows the wait, not this line
+		if j.asked[key] {
+			delete(j.asked, key) // said before the message that asked (sendAsked)
+			break
+		}
+		j.system(key, requestSent(ev.Peer), at) // the thread shows the wait, not this line
 	case client.EventChatOpen:
 		key := j.peer(ev.Peer)
 		j.dropInvite(key)
@@ -561,9 +536,15 @@ func (j *journal) apply(ev client.Event) {
 		}
 	case client.EventChatClosed:
 		key := j.peer(ev.Peer)
+		asking := j.chats[key] == client.ChatInviting
+		delete(j.asked, key)
 		j.dropInvite(key)
 		j.chat(key, client.ChatNone, ev.Reason, time.Time{})
-		j.system(key, closedText(ev.Peer, ev.Reason), at)
+		if asking && ev.Reason == client.ReasonClosed {
+			j.system(key, "You cancelled the chat request to "+ev.Peer+".", at) // Leave while it waited
+		} else {
+			j.system(key, closedText(ev.Peer, ev.Reason), at)
+		}
 		if ev.Reason == client.ReasonLost {
 			s.attention(key, "Chat with "+ev.Peer+" lost", "The connection to "+ev.Peer+" broke.")
 		}
@@ -619,20 +600,4 @@ func (j *journal) confirm() {
 	}
 	j.setConn(model.Conn{State: model.Connected})
 	j.system(model.Everyone, Answered, time.Time{})
-}
-
-func closedText(peer string, r client.CloseReason) string {
-	switch r {
-	case client.ReasonLeft:
-		return peer + " left the chat"
-	case client.ReasonLost:
-		return "Connection to " + peer + " lost"
-	case client.ReasonDeclined:
-		return peer + " declined your chat request"
-	case client.ReasonExpired:
-		return peer + " did not answer your chat request"
-	case client.ReasonClosed:
-		return "You left the chat"
-	}
-	return fmt.Sprintf("Chat with %s ended (%s)", peer, r)
 }

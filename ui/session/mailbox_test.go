@@ -192,6 +192,40 @@ func TestMissedBroadcasts(t *testing.T) {
 	}
 }
 
+// TestAwayFiles: a picture the server replayed (Missed) and a file that
+// came through the mailbox (Parked) are marked as having come while the
+// user was away, as replayed broadcasts and mailbox messages are; the same
+// live are not.
+func TestAwayFiles(t *testing.T) {
+	r := newRig(t, nil, "bruno", "chen")
+	pic := func(id string) *client.FileInfo {
+		return &client.FileInfo{ID: id, From: "bruno", Name: id + ".png", Size: 4, MIME: "image/png", Path: "/dl/" + id + ".png"}
+	}
+	file := func(id string, parked bool) *client.FileInfo {
+		return &client.FileInfo{ID: id, Peer: "chen", From: "chen", Name: id + ".pdf", Size: 4, Path: "/dl/" + id + ".pdf", Parked: parked}
+	}
+	r.conn.push(
+		client.Event{Kind: client.EventBroadcast, From: "bruno", BID: 7, Missed: true, File: pic("old"), Time: t0},
+		client.Event{Kind: client.EventBroadcast, From: "bruno", BID: 8, File: pic("new"), Time: t0},
+		client.Event{Kind: client.EventFileProgress, Peer: "chen", File: file("kept", true), Progress: client.Progress{Done: 2, Total: 4}, Time: t0},
+		client.Event{Kind: client.EventFileDone, Peer: "chen", File: file("kept", true), Time: t0},
+		client.Event{Kind: client.EventFileDone, Peer: "chen", File: file("live", false), Time: t0},
+	)
+	r.sync()
+	var got []string
+	for _, key := range []string{model.Everyone, "chen"} {
+		for _, m := range r.m.Thread(key).Messages {
+			if m.Kind == model.KindFile {
+				got = append(got, fmt.Sprintf("%s/%v/%v", m.File.Name, m.File.Status == model.FileDone, m.Away))
+			}
+		}
+	}
+	want := []string{"old.png/true/true", "new.png/true/false", "kept.pdf/true/true", "live.pdf/true/false"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("files %q, want %q", got, want)
+	}
+}
+
 // TestFailureText names each definite failure in words, by errors.As and
 // errors.Is, through wrapping.
 func TestFailureText(t *testing.T) {
