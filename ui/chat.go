@@ -305,6 +305,9 @@ func (s *chatScreen) update(gtx C) {
 		}
 		gtx.Execute(focusCmd(ed))
 	}
+	if ts.composer.takePaste() && s.canSend(s.current) {
+		s.pasteImage(s.current) // paste.go
+	}
 	if s.pane.jump.Clicked(gtx) {
 		ts.list.Position.BeforeEnd = false
 	}

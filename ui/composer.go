@@ -2,8 +2,13 @@ package ui
 
 import (
 	"image"
+	"io"
 	"strings"
+	"sync/atomic"
 
+	"gioui.org/io/clipboard"
+	"gioui.org/io/key"
+	"gioui.org/io/transfer"
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/widget"
@@ -19,6 +24,12 @@ type composerState struct {
 	send     iconButtonState
 	attach   iconButtonState // the file picker (files.go)
 	complete completeState   // the @-completion
+	// pasted says that the paste shortcut was pressed in the field since
+	// the last takePaste: the clipboard may hold a picture (paste.go).
+	pasted   bool
+	pasteGen uint64 // the number of the last clipboard read (pasteKey)
+	// pasting is set while the clipboard's picture is read (paste.go).
+	pasting atomic.Bool
 }
 
 // update handles the composer's input and reports whether the user asked
@@ -26,6 +37,7 @@ type composerState struct {
 // screens, see Config.Touch).
 func (c *composerState) update(gtx C) (submit bool) {
 	submit = c.send.Clicked(gtx)
+	c.pasteKey(gtx)
 	for {
 		ev, ok := c.editor.Update(gtx)
 		if !ok {
@@ -36,6 +48,58 @@ func (c *composerState) update(gtx C) (submit bool) {
 		}
 	}
 	return submit
+}
+
+// pasteKey notes the paste shortcut (Ctrl+V, Cmd+V on macOS) pressed in
+// the field, for takePaste, and pastes the clipboard's text into the
+// field as the editor would. It takes the key from the editor and reads
+// the text under a tag of its own, new for each paste: Gio keeps a reader
+// whose read found no text (the X11 clipboard holding only a picture)
+// waiting for ever and asks nothing more for it, which would leave the
+// editor's own paste dead after the first paste of a picture.
+func (c *composerState) pasteKey(gtx C) {
+	if c.pasteGen > 0 {
+		for {
+			ev, ok := gtx.Event(transfer.TargetFilter{Target: pasteTag{c, c.pasteGen}, Type: "application/text"})
+			if !ok {
+				break
+			}
+			if e, ok := ev.(transfer.DataEvent); ok {
+				rc := e.Open()
+				b, err := io.ReadAll(rc)
+				rc.Close()
+				if err == nil && !c.editor.ReadOnly {
+					c.editor.Insert(string(b))
+				}
+			}
+		}
+	}
+	for {
+		ev, ok := gtx.Event(key.Filter{Focus: &c.editor, Name: "V", Required: key.ModShortcut})
+		if !ok {
+			return
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			c.pasteGen++
+			gtx.Execute(clipboard.ReadCmd{Tag: pasteTag{c, c.pasteGen}})
+			c.pasted = true
+		}
+	}
+}
+
+// pasteTag is the tag of the n-th clipboard read of composer c.
+type pasteTag struct {
+	c *composerState
+	n uint64
+}
+
+// takePaste reports whether the paste shortcut was pressed in the field
+// since the last call: the chat screen then asks the platform for a
+// picture in the clipboard (chatScreen.pasteImage).
+func (c *composerState) takePaste() bool {
+	p := c.pasted
+	c.pasted = false
+	return p
 }
 
 // composerStyle draws the bar under a thread: the message field and Send, or,

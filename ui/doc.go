@@ -47,7 +47,10 @@
 // Files and pictures (issue 12): the composer of a private chat has an
 // attach button that shows the platform's file picker (Config.Picker; on
 // Android the stream it gives is first copied to the data directory);
-// the feed's posts a picture to everyone (pictures only). A file is a
+// the feed's posts a picture to everyone (pictures only). Ctrl+V (Cmd+V)
+// in the message field also sends a picture the clipboard holds, where
+// the platform has an ImagePaster (paste.go; Linux with xclip or
+// wl-paste), as if it had been attached. A file is a
 // message of kind model.KindFile whose model.File the session service
 // keeps up to date from the client core's events (session.Files): a
 // card with the file's name (shortened in its middle), size, type icon, a
@@ -112,6 +115,7 @@
 //   - toast.go: short messages over the bottom of the window (a link that
 //     did not open).
 //   - files.go: the attach button's picker, the file card, opening files;
+//     paste.go: a picture pasted from the clipboard;
 //     picture.go: decoding pictures (EXIF orientation); thumbs.go: the
 //     cache of decoded pictures; pictureview.go: a picture full size.
 //   - verify.go: the verify dialog (safety number) and the marks of

@@ -10,6 +10,10 @@
 // starts on the connect screen, which remembers the last nickname and server,
 // or, when "Connect at start" is on in the settings, connects to that server
 // at once (ui.Settings.AutoConnect).
+//
+// Ctrl+V in the message field also sends a picture held by the clipboard,
+// on Linux and the BSDs with xclip (X11) or wl-paste of wl-clipboard
+// (Wayland); elsewhere it pastes text only (paste.go).
 package main
 
 import (
@@ -88,6 +92,9 @@ type platform struct {
 	log       *slog.Logger
 	notes     chan [2]string
 	notifyErr error // why notifications cannot be shown, nil if they can
+	// pasteWarned: PasteImage said once that no clipboard command is
+	// installed (paste.go).
+	pasteWarned atomic.Bool
 }
 
 // NotifyErr reports why notifier.New failed, nil if notifications work.
@@ -115,40 +122,13 @@ func (p *platform) Notify(title, text string) {
 
 // OpenURL hands an http or https link to the system's opener, and reports
 // whether it failed: to start, or by exiting with an error within
-// openerWait (xdg-open without any browser). An opener still running then
-// is taken as having opened the link. It blocks up to openerWait; the App
-// calls it off the window's goroutine.
+// openerWait (xdg-open without any browser); see runOpener. It blocks up
+// to openerWait; the App calls it off the window's goroutine.
 func (p *platform) OpenURL(u string) error {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return fmt.Errorf("open %s: %w", u, errNotWebLink)
 	}
-	var cmd *exec.Cmd
-	switch runtime.GOOS {
-	case "linux", "freebsd", "openbsd", "netbsd":
-		cmd = exec.Command("xdg-open", u)
-	case "darwin":
-		cmd = exec.Command("open", u)
-	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
-	default:
-		return fmt.Errorf("open link on %s: %w", runtime.GOOS, errors.ErrUnsupported)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("open link: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }() // reaps it, also after we stop waiting
-	t := time.NewTimer(openerWait)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("open link with %s: %w", cmd.Path, err)
-		}
-		return nil
-	case <-t.C:
-		return nil
-	}
+	return runOpener(u, openLink)
 }
 
 // errNotWebLink: OpenURL opens only http and https links.
