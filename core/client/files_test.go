@@ -178,32 +178,51 @@ func TestFileEarlierPeer(t *testing.T) {
 	checkReceived(t, a, b, id, sum)
 }
 
+// senderRun is a transfer whose sender left midway (senderGone).
+type senderRun struct {
+	slow *atomic.Bool // alice's pacing, on: turn it off before she restarts
+	acfg Config       // alice's config (with a FileState), to dial her again
+	b    *tc          // bob, receiving
+	path string       // the file
+	sum  [32]byte
+	id   string
+}
+
+// senderGone starts alice (paced, with a FileState) sending a file of
+// size bytes to bob, who accepts it; once bob has at least midway bytes,
+// alice's Client is closed and bob has seen her leave.
+func senderGone(t *testing.T, size, midway int64) senderRun {
+	t.Helper()
+	r := senderRun{slow: new(atomic.Bool)}
+	r.slow.Store(true)
+	ts := startServer(t)
+	r.acfg = slowed(fileCfg(t, ts.Addr, "alice"), r.slow)
+	r.acfg.FileState = t.TempDir()
+	a := dial(t, r.acfg)
+	r.b = dial(t, fileCfg(t, ts.Addr, "bob"))
+	a.waitKey("bob")
+	r.b.waitKey("alice")
+	a.waitCaps("bob")
+	r.path, r.sum = makeFile(t, t.TempDir(), size)
+	r.id, _ = a.SendFile("bob", r.path)
+	r.b.wait(EventInvite, peerIs("alice"))
+	r.b.Accept("alice")
+	r.b.wait(EventChatOpen, peerIs("alice"))
+	r.b.acceptOffer("alice", r.id)
+	r.b.midway(r.id, midway)
+	a.Close()
+	r.b.wait(EventPeerLeft, peerIs("alice"))
+	return r
+}
+
 // TestFileChangedWhileAway: the sender restarts mid-transfer and the file
 // was changed meanwhile (same size): the SHA-256 that FILE_END names is
 // not what the receiver has, so the file is never shown as received —
 // both sides fail it, and the partial file is gone.
 func TestFileChangedWhileAway(t *testing.T) {
 	checkGoroutines(t)
-	var slow atomic.Bool
-	slow.Store(true)
-	ts := startServer(t)
-	acfg := slowed(fileCfg(t, ts.Addr, "alice"), &slow)
-	acfg.FileState = t.TempDir()
-	a := dial(t, acfg)
-	b := dial(t, fileCfg(t, ts.Addr, "bob"))
-	a.waitKey("bob")
-	b.waitKey("alice")
-	a.waitCaps("bob")
-	const size = 16 << 20
-	path, _ := makeFile(t, t.TempDir(), size)
-	id, _ := a.SendFile("bob", path)
-	b.wait(EventInvite, peerIs("alice"))
-	b.Accept("alice")
-	b.wait(EventChatOpen, peerIs("alice"))
-	b.acceptOffer("alice", id)
-	b.midway(id, 2<<20)
-	a.Close()
-	b.wait(EventPeerLeft, peerIs("alice"))
+	r := senderGone(t, 16<<20, 2<<20)
+	b, path, id, acfg := r.b, r.path, r.id, r.acfg
 	// A byte the receiver has already is changed.
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -211,7 +230,7 @@ func TestFileChangedWhileAway(t *testing.T) {
 	}
 	f.WriteAt([]byte{'!'}, 1000)
 	f.Close()
-	slow.Store(false)
+	r.slow.Store(false)
 	a2 := dial(t, acfg)
 	b.reopened("alice")
 	if e := b.waitLong(EventFileFailed, fileIs(id)); !errors.Is(e.Err, transfer.ErrHash) {
@@ -356,27 +375,10 @@ func TestFileResumeReceiverRestart(t *testing.T) {
 // started again with the same FileState: the transfer resumes.
 func TestFileResumeSenderRestart(t *testing.T) {
 	checkGoroutines(t)
-	var slow atomic.Bool
-	slow.Store(true)
-	ts := startServer(t)
-	acfg := slowed(fileCfg(t, ts.Addr, "alice"), &slow)
-	acfg.FileState = t.TempDir()
-	a := dial(t, acfg)
-	b := dial(t, fileCfg(t, ts.Addr, "bob"))
-	a.waitKey("bob")
-	b.waitKey("alice")
-	a.waitCaps("bob")
 	const size = 24 << 20
-	path, sum := makeFile(t, t.TempDir(), size)
-	id, _ := a.SendFile("bob", path)
-	b.wait(EventInvite, peerIs("alice"))
-	b.Accept("alice")
-	b.wait(EventChatOpen, peerIs("alice"))
-	b.acceptOffer("alice", id)
-	b.midway(id, 4<<20)
-	a.Close()
-	b.wait(EventPeerLeft, peerIs("alice"))
-	slow.Store(false)
+	r := senderGone(t, size, 4<<20)
+	b, sum, id, acfg := r.b, r.sum, r.id, r.acfg
+	r.slow.Store(false)
 	a2 := dial(t, acfg)
 	if fs := a2.Files(); len(fs) != 1 || fs[0].ID != id {
 		t.Fatalf("after the restart: %+v", fs)
