@@ -57,7 +57,7 @@ func (c *Client) fileFrame(ch *chat, gen uint64, l *link, p []byte) bool {
 		}
 		c.fx.mu.Unlock()
 		if q != nil {
-			c.enqueue(q, quit, wItem{l: l, end: true, endMsg: m})
+			c.enqueue(q, quit, wItem{l: l, ctl: m})
 		}
 	case wire.FileCancel:
 		c.fx.mu.Lock()
@@ -101,7 +101,7 @@ func (c *Client) fileOffer(key, nick string, l *link, m wire.FileOffer) {
 		q, quit := x.wq, x.wquit
 		c.fx.mu.Unlock()
 		if q != nil { // after the chunks queued before it
-			c.enqueue(q, quit, wItem{l: l, offer: true, offerMsg: m})
+			c.enqueue(q, quit, wItem{l: l, ctl: m})
 			return
 		}
 		c.resumeAccept(x, l, m)
@@ -248,16 +248,14 @@ func (c *Client) fileChunk(ch *chat, l *link, m wire.FileChunk) {
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, transfer.ChunkSize); return &b }}
 
 // wItem is what a transfer's writer does next, in the order the chat
-// delivered it: a chunk, FILE_END (end), or FILE_OFFER again (offer: the
+// delivered it: a chunk, or (ctl) FILE_END or FILE_OFFER again (the
 // sender resumes on l).
 type wItem struct {
-	ch         *chat
-	l          *link
-	chunk      wire.FileChunk
-	buf        *[]byte
-	end, offer bool
-	endMsg     wire.FileEnd
-	offerMsg   wire.FileOffer
+	ch    *chat
+	l     *link
+	chunk wire.FileChunk
+	buf   *[]byte
+	ctl   wire.Message // wire.FileEnd or wire.FileOffer; nil for a chunk
 }
 
 // writerQueue is how many items wait for a transfer's writer at most
@@ -291,11 +289,11 @@ func (c *Client) writeLoop(x *xfer, q chan wItem, quit chan struct{}) {
 	for {
 		select {
 		case it := <-q:
-			switch {
-			case it.offer:
-				c.resumeAccept(x, it.l, it.offerMsg)
-			case it.end:
-				c.fileEnd(x, it.l, it.endMsg)
+			switch m := it.ctl.(type) {
+			case wire.FileOffer:
+				c.resumeAccept(x, it.l, m)
+			case wire.FileEnd:
+				c.fileEnd(x, it.l, m)
 			default:
 				c.writeChunk(it.ch, it.l, x, it.chunk)
 				chunkPool.Put(it.buf)
@@ -390,8 +388,7 @@ func (c *Client) fileEnd(x *xfer, l *link, m wire.FileEnd) {
 		x.iomu.Unlock()
 		return
 	}
-	path, err := finishIn(x, m)
-	sum := x.in.Offer().SHA256
+	path, sum, err := finishIn(x, m)
 	x.iomu.Unlock()
 	c.fx.mu.Lock()
 	defer c.fx.mu.Unlock()
@@ -415,15 +412,16 @@ func (c *Client) fileEnd(x *xfer, l *link, m wire.FileEnd) {
 }
 
 // finishIn checks x's file against the SHA-256 that FILE_END m or the
-// offer named, and places it (transfer.Incoming.Finish). The caller
-// holds x.iomu.
-func finishIn(x *xfer, m wire.FileEnd) (string, error) {
+// offer named, and places it (transfer.Incoming.Finish): its path and
+// that SHA-256. The caller holds x.iomu.
+func finishIn(x *xfer, m wire.FileEnd) (path string, sum [32]byte, err error) {
 	if m.HasSum {
 		if err := x.in.SetSum(m.SHA256); err != nil {
-			return "", err
+			return "", sum, err
 		}
 	}
-	return x.in.Finish()
+	path, err = x.in.Finish()
+	return path, x.in.Offer().SHA256, err
 }
 
 // finished reports x received and placed at path, checked against sum.
@@ -643,8 +641,7 @@ func (c *Client) parkItem(k, fold, nick string, msg wire.Message) {
 			x.iomu.Unlock()
 			return
 		}
-		path, err := finishIn(x, m)
-		sum := x.in.Offer().SHA256
+		path, sum, err := finishIn(x, m)
 		x.iomu.Unlock()
 		c.fx.mu.Lock()
 		if c.fx.xs[k] == x {

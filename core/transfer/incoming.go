@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,19 +46,20 @@ type Incoming struct {
 	state string // path of the state file
 	mark  string // path of the mark file
 
+	f     *os.File
+	w     writerAt // f, but for tests
+	h     hash.Hash
+	off   int64      // bytes written and hashed
+	saved int64      // off at the last checkpoint completed
+	ckOff int64      // off at the last checkpoint started (saved if none runs)
+	ck    chan error // the background checkpoint under way, or nil
+	done  bool       // closed, cancelled or finished
+
 	mf      *os.File // the mark file, open while receiving (nil if it could not be)
 	markBuf []byte
 
 	wdone    chan error // writeHash's write
 	hashSnap []byte     // writeHash's hash state before the chunk
-	f        *os.File
-	w        writerAt // f, but for tests
-	h        hash.Hash
-	off      int64      // bytes written and hashed
-	saved    int64      // off at the last checkpoint completed
-	ckOff    int64      // off at the last checkpoint started (saved if none runs)
-	ck       chan error // the background checkpoint under way, or nil
-	done     bool       // closed, cancelled or finished
 }
 
 // writerAt is the seam through which Incoming writes its partial file.
@@ -77,7 +75,7 @@ type Partial struct {
 }
 
 // syncEvery is SyncEvery, but for tests.
-var syncEvery int64 = 64 << 20
+var syncEvery int64 = SyncEvery
 
 // stateVersion is the version of the state file's format.
 const stateVersion = 1
@@ -269,62 +267,6 @@ func (in *Incoming) open(st *stateFile) error {
 		return in.writeState(in.saved, st.Hash)
 	}
 	return nil
-}
-
-// markMagic starts a mark file's record: magic, offset (8 bytes, big
-// endian), the marshaled SHA-256 state, CRC-32 (IEEE) of all before it.
-const markMagic = "PCM1"
-
-// writeMark records in.off and the hash state in the mark file. It is
-// not fsynced: it is for a resume after the app (not the system) died,
-// and fromMark checks it against the data anyway.
-func (in *Incoming) writeMark() {
-	if in.mf == nil {
-		return
-	}
-	b := append(in.markBuf[:0], markMagic...)
-	b = binary.BigEndian.AppendUint64(b, uint64(in.off))
-	b, err := in.h.(encoding.BinaryAppender).AppendBinary(b)
-	if err != nil {
-		return
-	}
-	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
-	in.markBuf = b
-	in.mf.WriteAt(b, 0)
-}
-
-// fromMark moves the offset from the checkpoint (in.off, in.h) to the
-// mark's, if the mark is newer, within size (the partial file's size)
-// and the bytes between hash from the checkpoint's state to the mark's.
-func (in *Incoming) fromMark(size int64) {
-	b, err := os.ReadFile(in.mark)
-	if err != nil || len(b) < len(markMagic)+8+4 || string(b[:len(markMagic)]) != markMagic {
-		return
-	}
-	body, crc := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
-	if crc32.ChecksumIEEE(body) != crc {
-		return
-	}
-	off := int64(binary.BigEndian.Uint64(body[len(markMagic):]))
-	state := body[len(markMagic)+8:]
-	if off <= in.off || off > size || off > in.offer.Size {
-		return
-	}
-	hs, err := in.h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		return
-	}
-	h := sha256.New()
-	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(hs) != nil {
-		return
-	}
-	if _, err := io.Copy(h, io.NewSectionReader(in.f, in.off, off-in.off)); err != nil {
-		return
-	}
-	if got, err := h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil || !bytes.Equal(got, state) {
-		return
-	}
-	in.h, in.off = h, off
 }
 
 // Offer is the offer being received.
@@ -609,14 +551,6 @@ func (in *Incoming) Close() error {
 	}
 	in.closeMark()
 	return err
-}
-
-// closeMark closes the mark file (it stays on disk for a resume).
-func (in *Incoming) closeMark() {
-	if in.mf != nil {
-		in.mf.Close()
-		in.mf = nil
-	}
 }
 
 // Cancel gives the transfer up: it removes the partial file and its

@@ -34,7 +34,7 @@ const (
 	// background while it goes on writing: after a system crash, at most
 	// twice this much is received again (after the app was killed,
 	// nothing it wrote: see Incoming's mark).
-	SyncEvery = 16 << 20
+	SyncEvery = 64 << 20
 )
 
 // Errors of the package; test with errors.Is.
