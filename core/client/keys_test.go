@@ -137,14 +137,7 @@ func TestEncryptedChatOpenEvent(t *testing.T) {
 		t.Fatalf("first open %+v", open)
 	}
 	a.SetVerified("bob", true)
-	// Leave once the chat settled on its path: a LEFT_CHAT written on the
-	// relay while the peer is already moving to the direct socket is lost
-	// (a known window of a few milliseconds after the chat opens).
-	for _, x := range []*tc{a, b} {
-		for x.Route(x.peerOf(a, b)) != RouteDirect {
-			x.wait(EventRoute, nil)
-		}
-	}
+	settledDirect(a, b)
 	a.LeaveChat("bob")
 	b.wait(EventChatClosed, nil)
 	a.wait(EventChatClosed, nil)
@@ -350,6 +343,7 @@ func TestNoPlaintextOnTheWire(t *testing.T) {
 		id, _ = b.Send("alice", two)
 		a.wait(EventChatMsg, func(e Event) bool { return e.Text == two })
 		b.wait(EventDelivered, func(e Event) bool { return e.ID == id })
+		settledDirect(a, b)
 		a.LeaveChat("bob")
 		b.wait(EventChatClosed, func(e Event) bool { return e.Reason == ReasonLeft })
 		seen := p.seen()
@@ -366,6 +360,19 @@ func TestNoPlaintextOnTheWire(t *testing.T) {
 		}
 		a.Close()
 		b.Close()
+	}
+}
+
+// settledDirect waits until both a and b have their chat with each other
+// on the direct socket. A test that leaves the chat does so after it: a
+// LEFT_CHAT written on the relay while the peer is already moving to the
+// direct socket is lost (a known window of a few milliseconds after an
+// encrypted chat opens through both paths).
+func settledDirect(a, b *tc) {
+	for _, x := range []*tc{a, b} {
+		for x.Route(x.peerOf(a, b)) != RouteDirect {
+			x.wait(EventRoute, nil)
+		}
 	}
 }
 
