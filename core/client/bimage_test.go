@@ -193,6 +193,24 @@ func TestImageIncomingFails(t *testing.T) {
 	cfg := testConfig(srv.Addr, "bob")
 	cfg.Downloads = t.TempDir()
 	bob := dial(t, cfg)
+	// The server takes bob for an images client once it read his HELLO,
+	// which its BIMG_LIMIT answers; before, it would send him the text
+	// line that stands for a picture.
+	for deadline := time.Now().Add(waitTimeout); ; {
+		bob.mu.Lock()
+		lim := bob.img.limit
+		bob.mu.Unlock()
+		if lim > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob got no BIMG_LIMIT")
+		}
+		select {
+		case <-bob.Events():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	nc, err := net.Dial("tcp", srv.Addr)
 	if err != nil {
 		t.Fatal(err)
