@@ -221,7 +221,9 @@ func senderGone(t *testing.T, size, midway int64) senderRun {
 // both sides fail it, and the partial file is gone.
 func TestFileChangedWhileAway(t *testing.T) {
 	checkGoroutines(t)
-	r := senderGone(t, 16<<20, 2<<20)
+	// 64 MiB at the paced 64 MB/s: alice cannot finish in the moment
+	// between bob's 2 MiB and her Close, even on a loaded machine.
+	r := senderGone(t, 64<<20, 2<<20)
 	b, path, id, acfg := r.b, r.path, r.id, r.acfg
 	// A byte the receiver has already is changed.
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
